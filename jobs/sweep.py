@@ -1,0 +1,123 @@
+"""Sweeps: ``--grid``/``--zip``/``--seeds`` expanded into named runs, and the manifest.
+
+A run's folder name is built from the parameters the sweep varies
+(``order=2_level=word_seed=1``), so the same sweep command always maps to
+the same folders: running it again finds the completed ones and skips them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from pathlib import Path
+from typing import Any
+
+from seqtasks import atomic
+from seqtasks.config import cli_name, field_name, parse_value, to_dict, validate
+from seqtasks.errors import UserError
+from seqtasks.rundir import now_iso, read_json
+
+MANIFEST = "sweep.json"
+
+
+def parse_assignments(items: list[str], cls: type, flag: str) -> dict[str, list[Any]]:
+    """``["order=1,2", "level=char"]`` -> ``{"order": [1, 2], "level": ["char"]}``, typed."""
+    out: dict[str, list[Any]] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.strip():
+            raise UserError(f"{flag} '{item}' must look like NAME=V1,V2,... (e.g. {flag} order=1,2,3)")
+        values = [v.strip() for v in raw.split(",") if v.strip()]
+        if not values:
+            raise UserError(f"{flag} {name}= has no values; give at least one, e.g. {flag} {name}=1,2")
+        key = field_name(name.strip())
+        if key in out:
+            raise UserError(f"{flag}: parameter '{cli_name(key)}' is given twice")
+        out[key] = [parse_value(cls, key, v) for v in values]
+    return out
+
+
+def expand(
+    cls: type, base: Any, grid: dict[str, list[Any]], zipped: dict[str, list[Any]], seeds: int
+) -> list[tuple[str, Any]]:
+    """Every ``(run name, config)`` of the sweep: grid product x zipped rows x seeds."""
+    both = set(grid) & set(zipped)
+    if both:
+        raise UserError(f"parameter(s) {', '.join(map(cli_name, both))} given in both --grid and --zip")
+    if "seed" in grid or "seed" in zipped:
+        if seeds != 1:
+            raise UserError("vary the seed with either --seeds N or --grid seed=..., not both")
+    lengths = {len(v) for v in zipped.values()}
+    if len(lengths) > 1:
+        raise UserError(f"--zip lists must have equal lengths (got {', '.join(f'{cli_name(k)}: {len(v)}' for k, v in zipped.items())})")
+    if seeds < 1:
+        raise UserError(f"--seeds must be >= 1 (got {seeds})")
+    grid_rows = [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())]
+    zip_rows = [dict(zip(zipped, combo)) for combo in zip(*zipped.values())] if zipped else [{}]
+    vary_seed = seeds > 1
+    runs = []
+    for g, z in itertools.product(grid_rows, zip_rows):
+        for s in range(seeds):
+            changes = {**g, **z}
+            if vary_seed:
+                changes["seed"] = base.seed + s
+            config = dataclasses.replace(base, **changes)
+            validate(config)
+            runs.append((run_name(changes), config))
+    names = [n for n, _ in runs]
+    if len(set(names)) != len(names):
+        raise UserError("the sweep repeats a parameter combination; remove duplicate values")
+    return runs
+
+
+def run_name(changes: dict[str, Any]) -> str:
+    """Folder name of a run: the varied parameters as ``name=value`` joined by ``_``."""
+    if not changes:
+        return "run"
+    parts = []
+    for k, v in changes.items():
+        text = ",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+        parts.append(f"{cli_name(k)}={text}".replace("/", "-").replace(" ", ""))
+    return "_".join(parts)
+
+
+def load_manifest(sweep_dir: Path) -> dict[str, Any] | None:
+    """The sweep's manifest, or ``None``."""
+    return read_json(Path(sweep_dir) / MANIFEST)
+
+
+def update_manifest(
+    sweep_dir: Path,
+    task: str,
+    base: Any,
+    options: dict[str, Any],
+    runs: list[tuple[str, Any]],
+    jobs: dict[str, str],
+    executor: dict[str, Any],
+) -> dict[str, Any]:
+    """Merge this submission into ``sweep.json``: runs by name, latest job id per run."""
+    manifest = load_manifest(sweep_dir) or {
+        "name": Path(sweep_dir).name,
+        "task": task,
+        "created_at": now_iso(),
+        "runs": [],
+        "submissions": [],
+    }
+    if manifest.get("task") != task:
+        raise UserError(f"{sweep_dir} is a '{manifest.get('task')}' sweep, not '{task}'; choose another --name")
+    by_name = {r["name"]: r for r in manifest["runs"]}
+    for name, config in runs:
+        row = by_name.setdefault(name, {"name": name, "dir": name})
+        row["params"] = to_dict(config)
+        if name in jobs:
+            row["job_id"] = jobs[name]
+            row["submitted_at"] = now_iso()
+    manifest["runs"] = list(by_name.values())
+    manifest["base"] = to_dict(base)
+    manifest["sweep_options"] = options
+    manifest["executor"] = executor
+    manifest["updated_at"] = now_iso()
+    if jobs:
+        manifest["submissions"].append({"at": now_iso(), "runs": len(jobs), "job_ids": sorted(set(jobs.values()))})
+    atomic.write_json(Path(sweep_dir) / MANIFEST, manifest)
+    return manifest

@@ -1,0 +1,1 @@
+"""Character-level LSTM language model (the tutorial's second part)."""

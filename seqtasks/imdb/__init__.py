@@ -1,0 +1,1 @@
+"""Sentiment classification with Embedding + LSTM (the tutorial's third part)."""
