@@ -187,6 +187,7 @@ class RunDir:
                 "pid": os.getpid(),
                 "started_at": now_iso(),
                 "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+                "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
             },
         )
         return attempt

@@ -1,0 +1,79 @@
+"""Shared fixtures: one data cache per test session, small real data sets, the CLI.
+
+Every test (and every subprocess it starts) sees ``SEQJOBS_DATA`` pointing at a
+cache made for the session, so no test reads or writes the user's real cache.
+Set ``SEQJOBS_TEST_DATA_CACHE`` to a folder to keep that cache across runs
+(CI can, to skip the npm / pip fetches).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+
+@pytest.fixture(scope="session", autouse=True)
+def data_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The session's data cache, exported as ``SEQJOBS_DATA`` (in os.environ, so subprocesses inherit it)."""
+    persistent = os.environ.get("SEQJOBS_TEST_DATA_CACHE")
+    cache = Path(persistent) if persistent else tmp_path_factory.mktemp("data-cache")
+    previous = os.environ.get("SEQJOBS_DATA")
+    os.environ["SEQJOBS_DATA"] = str(cache)
+    yield cache
+    if previous is None:
+        os.environ.pop("SEQJOBS_DATA", None)
+    else:
+        os.environ["SEQJOBS_DATA"] = previous
+
+
+def _ensure_in(cache: Path, name: str) -> Path:
+    """``ensure(name)`` in the session cache, even if the requesting test pointed SEQJOBS_DATA elsewhere."""
+    from seqtasks.data import ensure
+
+    current = os.environ.get("SEQJOBS_DATA")
+    os.environ["SEQJOBS_DATA"] = str(cache)
+    try:
+        return ensure(name)
+    finally:
+        if current is None:
+            os.environ.pop("SEQJOBS_DATA", None)
+        else:
+            os.environ["SEQJOBS_DATA"] = current
+
+
+@pytest.fixture(scope="session")
+def moby_dick(data_cache: Path) -> Path:
+    """Moby-Dick (1.2 MB UTF-8) in the session cache, fetched once through the real npm path. Read only."""
+    return _ensure_in(data_cache, "moby-dick")
+
+
+@pytest.fixture(scope="session")
+def rt_snippets(data_cache: Path) -> Path:
+    """Rotten Tomatoes snippets TSV in the session cache, fetched once through the real pip path. Read only."""
+    return _ensure_in(data_cache, "rt-snippets")
+
+
+@pytest.fixture
+def small_text(tmp_path: Path, moby_dick: Path) -> Path:
+    """A small real text file (the first 20,000 characters of Moby-Dick, case kept) for quick runs."""
+    path = tmp_path / "small.txt"
+    path.write_text(moby_dick.read_text(encoding="utf-8")[:20_000], encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def cli() -> Callable[..., Result]:
+    """Run the ``seqjobs`` CLI in-process: ``cli("data", "list")`` returns click's Result."""
+    from jobs.cli import app
+
+    runner = CliRunner()
+
+    def run(*args: str) -> Result:
+        return runner.invoke(app, list(args))
+
+    return run

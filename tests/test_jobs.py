@@ -1,0 +1,169 @@
+"""Jobs through the local and debug executors: sweeps, status, collect, resubmit, bad input.
+
+Every sweep here runs real subprocesses through submitit's local executor, on
+Markov runs (each takes well under a second), so the plumbing is what is
+tested, fast.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from jobs.sweep import expand, parse_assignments, run_name
+from seqtasks.errors import UserError
+from seqtasks.markov_config import MarkovConfig
+from tests.helpers import assert_one_line_error, seqjobs
+
+
+@pytest.fixture
+def corpus(small_text: Path) -> str:
+    return str(small_text)
+
+
+def test_grid_and_zip_parsing() -> None:
+    grid = parse_assignments(["order=1,2,3", "level=char,word"], MarkovConfig, "--grid")
+    assert grid == {"order": [1, 2, 3], "level": ["char", "word"]}
+    zipped = parse_assignments(["order=1,2", "smoothing=0.5,2"], MarkovConfig, "--zip")
+    runs = expand(MarkovConfig, MarkovConfig(), grid={"level": ["char", "word"]}, zipped=zipped, seeds=2)
+    assert len(runs) == 2 * 2 * 2
+    names = [n for n, _ in runs]
+    assert names[0] == "level=char_order=1_smoothing=0.5_seed=0"
+    assert {(c.order, c.smoothing) for _, c in runs} == {(1, 0.5), (2, 2.0)}
+    assert run_name({}) == "run"
+
+
+@pytest.mark.parametrize(
+    ("items", "flag", "message"),
+    [
+        (["nope=1"], "--grid", "unknown parameter 'nope'"),
+        (["order=x"], "--grid", "expected int"),
+        (["order="], "--grid", "has no values"),
+        (["order"], "--grid", "must look like NAME=V1,V2"),
+        (["level=char,sentence"], "--grid", "one of char|word"),
+    ],
+)
+def test_bad_grid_values(items: list[str], flag: str, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        parse_assignments(items, MarkovConfig, flag)
+
+
+def test_zip_lists_must_have_equal_length() -> None:
+    zipped = parse_assignments(["order=1,2", "smoothing=1"], MarkovConfig, "--zip")
+    with pytest.raises(UserError, match="equal lengths"):
+        expand(MarkovConfig, MarkovConfig(), {}, zipped, 1)
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--grid", "colour=red"], "unknown parameter 'colour'"),
+        (["--grid", "order=one,two"], "expected int"),
+        (["--grid", "order="], "has no values"),
+        (["--grid", "order=0,1"], "--order must be >= 1"),
+        (["--profile", "nope"], "unknown profile 'nope'"),
+        (["--executor", "cloud"], "unknown executor 'cloud'"),
+        (["--time", "0"], "--time must be an integer >= 1"),
+    ],
+)
+def test_bad_sweep_input_submits_nothing(tmp_path: Path, corpus: str, extra: list[str], fragment: str) -> None:
+    proc = seqjobs("sweep", "markov", "--corpus", corpus, "--executor", "local", "--name", "bad", *extra, cwd=tmp_path)
+    assert_one_line_error(proc, fragment)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_local_sweep_status_collect_and_idempotent_resweep(tmp_path: Path, corpus: str) -> None:
+    args = ["sweep", "markov", "--corpus", corpus, "--grid", "order=1,2", "--grid", "level=char,word",
+            "--seeds", "2", "--executor", "local", "--name", "mk", "--array-parallelism", "2"]
+    start = time.perf_counter()
+    first = seqjobs(*args, cwd=tmp_path, check=True)
+    assert time.perf_counter() - start < 60
+    assert "submitted 8 of 8 runs" in first.stdout
+    manifest = json.loads((tmp_path / "runs/mk/sweep.json").read_text())
+    assert len(manifest["runs"]) == 8 and manifest["executor"]["executor"] == "local"
+    assert len(manifest["submissions"][0]["job_ids"]) == 2  # two local workers, not eight processes
+    # a new process, after the submitting one has exited, waits and reads the state
+    seqjobs("status", "runs/mk", "--watch", "--interval", "0.5", cwd=tmp_path, check=True, timeout=300)
+    status = json.loads(seqjobs("status", "runs/mk", "--json", cwd=tmp_path, check=True).stdout)
+    assert [r["state"] for r in status] == ["completed"] * 8
+    assert all(r["job_id"] and r["node"] for r in status)
+
+    collected = seqjobs("collect", "runs/mk", "-o", "results/mk.csv", "--per-epoch", cwd=tmp_path, check=True)
+    import pandas as pd
+
+    runs = pd.read_csv(tmp_path / "results/mk.csv")
+    summary = pd.read_csv(tmp_path / "results/mk.summary.csv")
+    assert len(runs) == 8 and len(summary) == 4
+    assert {"order", "level", "seed", "heldout_bits_per_symbol", "job_id", "host", "git_commit", "duration_s"} <= set(runs.columns)
+    assert (summary["heldout_bits_per_symbol_count"] == 2).all()
+    means = summary["heldout_bits_per_symbol_mean"].tolist()
+    assert means == sorted(means)  # best (lowest) first
+    assert "heldout_bits_per_symbol_mean" in collected.stdout
+
+    again = seqjobs(*args, cwd=tmp_path, check=True)
+    assert "nothing to submit" in again.stdout and "8 completed" in again.stdout
+
+
+def test_collect_leaves_out_failed_and_corrupt_runs_and_resubmit_fixes_failures(tmp_path: Path, corpus: str) -> None:
+    broken = tmp_path / "broken.txt"
+    broken.write_text("", encoding="utf-8")  # empty: the job fails inside, not at submission
+    seqjobs("sweep", "markov", "--grid", f"corpus={corpus},{broken}", "--grid", "order=1,2",
+            "--executor", "local", "--name", "fc", "--wait", cwd=tmp_path, timeout=300)
+    rows = json.loads(seqjobs("status", "runs/fc", "--json", cwd=tmp_path, check=True).stdout)
+    failed = [r for r in rows if r["state"] == "failed"]
+    assert len(failed) == 2 and all("empty" in r["error"] for r in failed)
+    table = seqjobs("status", "runs/fc", cwd=tmp_path, check=True).stdout
+    assert "2 failed" in table and "empty" in table
+
+    good = sorted(p for p in (tmp_path / "runs/fc").iterdir() if p.is_dir() and "broken" not in p.name and not p.name.startswith("."))
+    (good[0] / "result.json").write_text("{not json", encoding="utf-8")
+    proc = seqjobs("collect", "runs/fc", "-o", "out.csv", cwd=tmp_path, check=True)
+    assert "left out 3 run(s)" in proc.stderr and "corrupt result.json" in proc.stderr
+    import pandas as pd
+
+    assert len(pd.read_csv(tmp_path / "out.csv")) == 1
+
+    broken.write_text("now there is text to fit, plenty of it. " * 50, encoding="utf-8")
+    seqjobs("resubmit", "runs/fc", "--failed", "--wait", cwd=tmp_path, check=True, timeout=300)
+    states = {r["run"]: r["state"] for r in json.loads(seqjobs("status", "runs/fc", "--json", cwd=tmp_path).stdout)}
+    assert sum(s == "completed" for s in states.values()) == 3  # 2 fixed + 1 untouched good run
+    assert list(states.values()).count("unknown") + list(states.values()).count("completed") == 4
+
+
+def test_debug_executor_runs_in_process(tmp_path: Path, corpus: str) -> None:
+    proc = seqjobs("submit", "markov", "--corpus", corpus, "--executor", "debug", "--out", "runs/dbg", cwd=tmp_path, check=True)
+    assert "DEBUG" in proc.stdout
+    record = json.loads((tmp_path / "runs/dbg/result.json").read_text())
+    assert record["status"] == "completed"
+    job = json.loads((tmp_path / "runs/dbg/job.json").read_text())
+    assert job["executor"] == "debug"
+
+
+def test_submit_single_local_job_and_wait(tmp_path: Path, corpus: str) -> None:
+    proc = seqjobs("submit", "markov", "--corpus", corpus, "--executor", "local", "--out", "runs/one", "--wait", cwd=tmp_path, check=True)
+    assert "1 runs: 1 completed" in proc.stdout
+    job = json.loads((tmp_path / "runs/one/job.json").read_text())
+    assert Path(job["stdout"]).exists()
+    again = seqjobs("submit", "markov", "--corpus", corpus, "--executor", "local", "--out", "runs/one", cwd=tmp_path, check=True)
+    assert "already completed" in again.stdout
+
+
+def test_profiles_apply_and_command_line_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jobs.executor_opts import build
+
+    profiles = tmp_path / "p.toml"
+    profiles.write_text('gpu = { executor = "local", partition = "gpu", gpus_per_node = 1, time = 120 }\nbad = { colour = 1 }\n')
+    monkeypatch.setenv("SEQJOBS_PROFILES", str(profiles))
+    opts = build({"time": 30}, "gpu")
+    assert (opts.partition, opts.gpus_per_node, opts.time) == ("gpu", 1, 30)
+    with pytest.raises(UserError, match="unknown setting"):
+        build({}, "bad")
+
+
+def test_status_of_a_missing_path_is_one_line(tmp_path: Path) -> None:
+    assert_one_line_error(seqjobs("status", "runs/none", cwd=tmp_path), "does not exist")
+    (tmp_path / "empty").mkdir()
+    assert_one_line_error(seqjobs("collect", "empty", cwd=tmp_path), "no run folders")
