@@ -116,9 +116,10 @@ def _sweep(
         ids = submit_runs(specs, opts, sweep_dir)
         jobs = {Path(k).name: v for k, v in ids.items()}
         update_manifest(sweep_dir, spec.name, base, _sweep_options(grid, zip_, seeds), runs, jobs, {**opts.to_dict(), "executor": opts.resolved_executor()})
+        arrays = len({job_id.split("_")[0] for job_id in ids.values()})
         typer.echo(
             f"submitted {len(todo)} of {len(runs)} runs ({done} completed, {active} active) as "
-            f"{len(set(ids.values()))} job(s) on {opts.resolved_executor()}; sweep folder: {sweep_dir}"
+            f"{arrays} job(s) on {opts.resolved_executor()}; sweep folder: {sweep_dir}"
         )
         typer.echo(f"follow it with: seqjobs status {sweep_dir}", err=True)
     if wait:

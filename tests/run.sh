@@ -18,7 +18,7 @@ trap stop_cluster EXIT
 markers=()
 [ "$cluster_started" = 1 ] || markers=(-m "not slurm")
 set +e
-python3 -m pytest -q "${markers[@]}" "$@"
+SEQJOBS_REQUIRE_SLURM=$cluster_started python3 -m pytest -q "${markers[@]}" "$@"
 status=$?
 set -e
 if [ "$status" = 5 ]; then
