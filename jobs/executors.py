@@ -7,9 +7,12 @@ requeue every real training run.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import submitit
+import submitit.local.local
 
 from jobs.executor_opts import ExecutorOptions
 
@@ -31,9 +34,35 @@ def slurm_executor(opts: ExecutorOptions, folder: Path) -> submitit.SlurmExecuto
     return ex
 
 
+class DetachedLocalExecutor(submitit.LocalExecutor):
+    """submitit's local executor, with each job's controller in a session of its own.
+
+    submitit starts the controller with a plain ``Popen``: it shares the
+    terminal's process group and output. A Ctrl-C on ``--wait`` would then
+    kill every local job, and a caller capturing ``seqjobs sweep``'s output
+    would block until the jobs end. Here the controller gets a new session
+    and writes to ``.submitit/controllers.log`` instead.
+    """
+
+    def _submit_command(self, command: str) -> submitit.local.local.LocalJob[Any]:
+        real_popen = subprocess.Popen
+        log_path = Path(self.folder).parent / "controllers.log"  # folder is .submitit/%j
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+
+        def detached(cmd: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+            with open(log_path, "ab") as log:
+                return real_popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, **kwargs)
+
+        submitit.local.local.subprocess.Popen = detached  # type: ignore[attr-defined]
+        try:
+            return super()._submit_command(command)
+        finally:
+            submitit.local.local.subprocess.Popen = real_popen  # type: ignore[attr-defined]
+
+
 def local_executor(opts: ExecutorOptions, folder: Path) -> submitit.LocalExecutor:
     """A LocalExecutor (one process per job; the CPU threads follow --cpus-per-task)."""
-    ex = submitit.LocalExecutor(folder=folder, max_num_timeout=opts.max_num_timeout)
+    ex = DetachedLocalExecutor(folder=folder, max_num_timeout=opts.max_num_timeout)
     ex.update_parameters(
         timeout_min=opts.time or LOCAL_DEFAULT_MINUTES,
         signal_delay_s=opts.signal_delay if opts.signal_delay is not None else 30,

@@ -8,6 +8,7 @@ tested, fast.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -167,3 +168,41 @@ def test_status_of_a_missing_path_is_one_line(tmp_path: Path) -> None:
     assert_one_line_error(seqjobs("status", "runs/none", cwd=tmp_path), "does not exist")
     (tmp_path / "empty").mkdir()
     assert_one_line_error(seqjobs("collect", "empty", cwd=tmp_path), "no run folders")
+
+
+def test_local_timeout_checkpoints_and_resumes_the_run(tmp_path: Path, moby_dick: Path) -> None:
+    text = tmp_path / "train.txt"
+    text.write_text(moby_dick.read_text(encoding="utf-8")[:60_000], encoding="utf-8")
+    # --time 1 --signal-delay 30: submitit's local controller signals the job 30 s in; it requeues and resumes
+    seqjobs("submit", "charlm", "--corpus", str(text), "--epochs", "8", "--units", "16", "--maxlen", "10",
+            "--sample-length", "20", "--temperatures", "0.5", "--batch-size", "64", "--executor", "local",
+            "--time", "1", "--signal-delay", "30", "--out", "runs/lt", "--wait", cwd=tmp_path, check=True, timeout=420)
+    run = tmp_path / "runs/lt"
+    result = json.loads((run / "result.json").read_text())
+    assert result["status"] == "completed" and result["attempt"] >= 2
+    epochs = [int(line.split(",")[0]) for line in (run / "metrics.csv").read_text().splitlines()[1:]]
+    assert epochs == list(range(1, 9))
+
+
+def test_cancel_stops_a_local_run(tmp_path: Path, moby_dick: Path) -> None:
+    text = tmp_path / "train.txt"
+    text.write_text(moby_dick.read_text(encoding="utf-8")[:60_000], encoding="utf-8")
+    seqjobs("submit", "charlm", "--corpus", str(text), "--epochs", "500", "--units", "16", "--maxlen", "10",
+            "--sample-length", "10", "--executor", "local", "--out", "runs/c", cwd=tmp_path, check=True)
+    run = tmp_path / "runs/c"
+    deadline = time.monotonic() + 120
+    while not (run / "state.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert "cancelled 1 run(s)" in seqjobs("cancel", "runs/c", cwd=tmp_path, check=True).stdout
+    job = json.loads((run / "job.json").read_text())
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(int(job["job_id"]), 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError("the local job is still alive 30 s after cancel")
+    status = json.loads(seqjobs("status", "runs/c", "--json", cwd=tmp_path, check=True).stdout)
+    assert status[0]["state"] == "cancelled"

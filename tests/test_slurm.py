@@ -127,7 +127,7 @@ def test_preempted_run_checkpoints_requeues_and_finishes_every_epoch_once(tmp_pa
     run = tmp_path / "runs/pre"
     wait_until(lambda: (run / "checkpoints/state.json").exists(), 180, "the first epoch checkpoint")
     # the urgent partition preempts: a job there wants every core of the node
-    urgent = subprocess.run(["sbatch", "--parsable", "-p", "urgent", "-c", "2", "--mem", "500M", "--wrap", "sleep 4"],
+    urgent = subprocess.run(["sbatch", "--parsable", "-p", "urgent", "-c", "2", "--mem", "500M", "-o", "/dev/null", "--wrap", "sleep 4"],
                             capture_output=True, text=True, check=True).stdout.strip()
     wait_until(lambda: json.loads((run / "state.json").read_text()).get("attempt", 1) >= 2, 180, "the requeued attempt")
     wait_until(lambda: states(run, tmp_path)["pre"]["state"] in ("completed", "failed"), 300, "the run to end")
@@ -139,13 +139,13 @@ def test_preempted_run_checkpoints_requeues_and_finishes_every_epoch_once(tmp_pa
 
 
 def test_time_limit_requeues_and_resumes(tmp_path: Path, training_text: str) -> None:
-    # --time 1 with --signal-delay 45: the job is told to checkpoint 15 s after it starts
-    seqjobs("submit", "charlm", "--corpus", training_text, "--epochs", "14", *TINY_CHARLM, "--executor", "slurm",
-            "--time", "1", "--signal-delay", "45", "--out", "runs/tl", "--wait", cwd=tmp_path, check=True, timeout=420)
+    # --time 1 with --signal-delay 30: the job is told to checkpoint 30 s after it starts
+    seqjobs("submit", "charlm", "--corpus", training_text, "--epochs", "8", *TINY_CHARLM, "--executor", "slurm",
+            "--time", "1", "--signal-delay", "30", "--out", "runs/tl", "--wait", cwd=tmp_path, check=True, timeout=420)
     run = tmp_path / "runs/tl"
     result = json.loads((run / "result.json").read_text())
     assert result["status"] == "completed" and result["attempt"] >= 2
-    assert epochs_of(run) == list(range(1, 15))
+    assert epochs_of(run) == list(range(1, 9))
 
 
 def test_scancel_is_reported_cancelled_promptly(tmp_path: Path, training_text: str) -> None:
