@@ -1,0 +1,30 @@
+"""``seqjobs report``: plots and a Markdown page for one or more sweeps.
+
+matplotlib is imported inside the command only, so ``seqjobs --help`` and
+every other command start without it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+def report(
+    paths: Annotated[list[Path], typer.Argument(help="Sweep folders (or run folders, or runs/) to report on.")],
+    output: Annotated[
+        Optional[Path],
+        typer.Option(
+            "-o", "--output", help="Folder for report.md and its PNGs. Default: PATH/report for one path, else ./report."
+        ),
+    ] = None,
+) -> None:
+    """Write report.md with learning curves, accuracy grids, Markov baselines and samples (PNG plots)."""
+    from jobs.report.build import write_report
+
+    out = output or (paths[0] / "report" if len(paths) == 1 else Path("report"))
+    page = write_report(paths, out)
+    pictures = sorted(p.name for p in out.glob("*.png"))
+    typer.echo(f"wrote {page} and {len(pictures)} plot(s) beside it" + (f": {', '.join(pictures)}" if pictures else ""))

@@ -1,0 +1,156 @@
+"""The tables a report draws from: completed runs, their epochs, and who failed.
+
+Everything comes from :func:`jobs.collect.collect` and
+:func:`jobs.status.statuses`, so a report shows exactly what ``seqjobs
+collect`` and ``seqjobs status`` would. Runs of several tasks land in one
+collected table; :meth:`ReportData.task` cuts out one task's rows with its own
+columns and types back (an ``int`` parameter must not print as ``4.0`` just
+because another task's rows lack it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from jobs.collect import collect, per_epoch
+from jobs.status import RunStatus, find_runs, statuses
+from seqtasks.config import cli_name, fields
+from seqtasks.errors import UserError
+from seqtasks.tasks import TASKS
+
+
+@dataclass
+class ReportData:
+    """What one report shows."""
+
+    paths: list[Path]
+    runs: pd.DataFrame  # one row per completed run (collect)
+    epochs: pd.DataFrame  # one row per metrics.csv row of those runs (per_epoch)
+    states: list[RunStatus]  # every run folder, completed or not
+
+    def tasks(self) -> list[str]:
+        """Tasks with completed runs, in the order of :data:`seqtasks.tasks.TASKS`."""
+        present = set(self.runs["task"]) if not self.runs.empty else set()
+        return [t for t in TASKS if t in present]
+
+    def task(self, name: str) -> pd.DataFrame:
+        """Completed runs of ``name``, with only its columns and its parameters' types."""
+        return typed(self.runs[self.runs["task"] == name], name)
+
+    def task_epochs(self, name: str) -> pd.DataFrame:
+        """Per-epoch rows of ``name``'s runs, typed like :meth:`task`."""
+        if self.epochs.empty:
+            return self.epochs
+        return typed(self.epochs[self.epochs["task"] == name], name)
+
+    def not_completed(self) -> list[RunStatus]:
+        """Runs left out of the plots: failed, running, cancelled, missing..."""
+        return [s for s in self.states if s.state != "completed"]
+
+
+def load(paths: list[Path]) -> ReportData:
+    """Collect every run under ``paths``; :class:`UserError` when a path holds none."""
+    for path in paths:
+        if not Path(path).exists():
+            raise UserError(f"{path} does not exist; give a sweep folder (e.g. runs/NAME)")
+        if not find_runs(Path(path)):
+            raise UserError(f"no run folders under {path} (a run folder holds config.json); give a sweep folder")
+    runs, _ = collect(list(paths))
+    epochs = per_epoch(runs) if not runs.empty else pd.DataFrame()
+    states = [s for path in paths for s in statuses(Path(path))]
+    return ReportData(list(paths), runs, epochs, states)
+
+
+def typed(frame: pd.DataFrame, task: str) -> pd.DataFrame:
+    """``frame`` without all-empty columns, integer/bool parameters cast back from float."""
+    frame = frame.dropna(axis=1, how="all").copy()
+    for name, fld in fields(TASKS[task].config_cls).items():
+        if name in frame and fld.type in (int, bool) and frame[name].notna().all():
+            frame[name] = frame[name].astype(fld.type)
+    return frame
+
+
+def varied(frame: pd.DataFrame, task: str, exclude: tuple[str, ...] = ()) -> list[str]:
+    """Config parameters (seed and ``exclude`` aside) that take more than one value in ``frame``."""
+    return [
+        name for name in fields(TASKS[task].config_cls)
+        if name != "seed" and name not in exclude and name in frame and frame[name].astype(str).nunique() > 1
+    ]
+
+
+def show(value: Any) -> str:
+    """A parameter value as the command line spells it (``4`` not ``4.0``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def label(params: list[str], values: Any) -> str:
+    """``embedding-dim=8, layers=2`` for one parameter combination; ``all runs`` when none varies."""
+    if not params:
+        return "all runs"
+    values = values if isinstance(values, tuple) else (values,)
+    return ", ".join(f"{cli_name(p)}={show(v)}" for p, v in zip(params, values))
+
+
+def groups(frame: pd.DataFrame, params: list[str]) -> list[tuple[str, pd.DataFrame]]:
+    """``(label, rows)`` for each parameter combination, in sorted parameter order."""
+    if not params:
+        return [(label([], ()), frame)]
+    return [(label(params, key), rows) for key, rows in frame.groupby(params, sort=True)]
+
+
+def spread(frame: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """Mean, min, max and count of ``y`` at each ``x`` (over seeds), sorted by ``x``."""
+    values = pd.to_numeric(frame[y], errors="coerce")
+    table = values.groupby(frame[x]).agg(["mean", "min", "max", "count"])
+    return table.dropna(subset=["mean"]).sort_index()
+
+
+def markov_references(runs: pd.DataFrame, charlm: pd.DataFrame) -> pd.DataFrame:
+    """Held-out bits per character of char-level Markov chains fitted on the charlm runs' text.
+
+    Same text means the same file checksum and the same case handling;
+    one row per (corpus, order) with the mean over seeds.
+    """
+    if charlm.empty or not (runs["task"] == "markov").any():
+        return pd.DataFrame()
+    markov = typed(runs[runs["task"] == "markov"], "markov")
+    texts = charlm[["data_sha256", "keep_case"]].drop_duplicates()
+    chosen = markov[markov["level"] == "char"].merge(texts, on=["data_sha256", "keep_case"])
+    if chosen.empty:
+        return chosen
+    return (
+        chosen.assign(bits=pd.to_numeric(chosen["heldout_bits_per_symbol"], errors="coerce"))
+        .groupby(["data_name", "order"], as_index=False)["bits"].mean()
+        .sort_values(["data_name", "order"])
+    )
+
+
+def samples(run_path: str | Path) -> list[dict[str, Any]]:
+    """The run's ``samples.jsonl`` records (bad lines skipped: a report never fails on one)."""
+    path = Path(run_path) / "samples.jsonl"
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and {"epoch", "temperature", "text"} <= record.keys():
+            records.append(record)
+    return records
+
+
+def pick_epochs(epochs: list[int]) -> list[int]:
+    """First, middle and last epoch (fewer when there are fewer)."""
+    ordered = sorted(set(epochs))
+    if not ordered:
+        return []
+    return list(dict.fromkeys([ordered[0], ordered[len(ordered) // 2], ordered[-1]]))

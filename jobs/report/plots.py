@@ -1,0 +1,159 @@
+"""The report's figures, drawn with matplotlib's object API and saved as PNG atomically.
+
+Figures are built as ``matplotlib.figure.Figure`` objects, never through
+pyplot: no global figure state, no GUI backend, nothing to close, so a report
+renders the same on a login node without a display. Every function takes
+tables from :mod:`jobs.report.data` and writes one PNG; seeds of one
+parameter combination are drawn as a mean line with a shaded min-max band.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # savefig must never look for a display
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import FixedLocator, NullLocator  # noqa: E402
+
+from jobs.report.data import groups, show, spread  # noqa: E402
+from seqtasks import atomic  # noqa: E402
+
+DPI = 110
+BAND = "shaded: min-max over seeds"
+Panel = tuple[str, list[tuple[str, str]]]  # (y-axis label, [(metric column, "training"/"validation")])
+STYLES = {"training": "-", "validation": "--"}
+REFERENCE_STYLES = [":", "--", "-.", (0, (3, 1, 1, 1, 1, 1))]
+
+
+def save(fig: Figure, path: Path) -> Path:
+    """Render ``fig`` to PNG in memory, then write it atomically (no torn image on a kill)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return atomic.write_bytes(path, buf.getvalue())
+
+
+def colours(n: int) -> list[tuple[float, ...]]:
+    """Distinct colours: tab10 for up to ten groups, an even sweep of viridis beyond."""
+    cmap = matplotlib.colormaps["tab10" if n <= 10 else "viridis"]
+    return [cmap(i) for i in range(n)] if n <= 10 else [cmap(x) for x in np.linspace(0, 0.95, n)]
+
+
+def band(ax: Axes, table: pd.DataFrame, colour: tuple[float, ...], style: object = "-", label: str | None = None) -> None:
+    """Mean line, with the min-max band where there is more than one seed."""
+    ax.plot(table.index, table["mean"], linestyle=style, color=colour, marker="o", markersize=3, label=label)
+    if (table["count"] > 1).any():
+        ax.fill_between(table.index, table["min"], table["max"], color=colour, alpha=0.2, linewidth=0)
+
+
+def legend(fig: Figure, handles: list[Line2D]) -> None:
+    """One legend right of the plots, however many groups there are."""
+    fig.legend(handles=handles, loc="outside right upper", fontsize="small")
+
+
+def learning_curves(epochs: pd.DataFrame, params: list[str], panels: list[Panel], title: str, path: Path) -> Path:
+    """One panel per quantity (loss, accuracy): a colour per parameter combination, solid training, dashed validation."""
+    fig = Figure(figsize=(5.2 * len(panels) + 2.5, 4.2), layout="constrained")
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    parts = groups(epochs, params)
+    palette = colours(len(parts))
+    for ax, (ylabel, metrics) in zip(axes, panels):
+        for (name, rows), colour in zip(parts, palette):
+            for metric, kind in metrics:
+                if metric in rows and rows[metric].notna().any():
+                    band(ax, spread(rows, "epoch", metric), colour, STYLES[kind])
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+    handles = [Line2D([], [], color=c, label=name) for (name, _), c in zip(parts, palette)]
+    handles += [Line2D([], [], color="black", linestyle=s, label=k) for k, s in STYLES.items()]
+    legend(fig, handles)
+    fig.suptitle(f"{title}\n({BAND})", fontsize="medium")
+    return save(fig, path)
+
+
+def bits_with_references(epochs: pd.DataFrame, params: list[str], refs: pd.DataFrame, path: Path) -> Path:
+    """Validation bits per character by epoch, Markov chains on the same text as horizontal lines."""
+    fig = Figure(figsize=(8.5, 4.5), layout="constrained")
+    ax = fig.subplots()
+    parts = groups(epochs, params)
+    handles = []
+    for (name, rows), colour in zip(parts, colours(len(parts))):
+        band(ax, spread(rows, "epoch", "val_bits_per_char"), colour)
+        handles.append(Line2D([], [], color=colour, marker="o", markersize=3, label=name))
+    corpora = refs["data_name"].nunique() if not refs.empty else 0
+    greys = matplotlib.colormaps["Greys"](np.linspace(0.45, 0.9, max(len(refs), 1)))
+    for i, ref in enumerate(refs.itertuples()):
+        style = REFERENCE_STYLES[i % len(REFERENCE_STYLES)]
+        text = f"Markov order {ref.order}" + (f" ({ref.data_name})" if corpora > 1 else "") + f": {ref.bits:.3f}"
+        ax.axhline(ref.bits, color=greys[i], linestyle=style, linewidth=1.4)
+        handles.append(Line2D([], [], color=greys[i], linestyle=style, label=text))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation bits per character")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(alpha=0.3)
+    legend(fig, handles)
+    note = "grey lines: char-level Markov chains, held-out bits on the same text"
+    if not corpora:
+        note = "no Markov sweep of this text given"
+    ax.set_title(f"char-LSTM: validation bits per character\n({BAND})\n{note}", fontsize="medium")
+    return save(fig, path)
+
+
+def metric_against(
+    runs: pd.DataFrame, x: str, y: str, lines: list[str], *,
+    title: str, xlabel: str, ylabel: str, path: Path, log2: bool = False,
+) -> Path:
+    """Final figure ``y`` against parameter ``x``, one line per combination of ``lines``."""
+    fig = Figure(figsize=(8, 4.5), layout="constrained")
+    ax = fig.subplots()
+    frame = runs.assign(**{x: pd.to_numeric(runs[x])})
+    parts = groups(frame, lines)
+    for (name, rows), colour in zip(parts, colours(len(parts))):
+        band(ax, spread(rows, x, y), colour, label=name)
+    ticks = sorted(frame[x].unique())
+    if log2:
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.set_xticklabels([show(t) for t in ticks])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    legend(fig, ax.get_legend_handles_labels()[0])
+    ax.set_title(f"{title}\n({BAND})", fontsize="medium")
+    return save(fig, path)
+
+
+def heatmap(
+    runs: pd.DataFrame, rows: str, cols: str, value: str, *, title: str, xlabel: str, ylabel: str, label: str, path: Path
+) -> Path:
+    """Mean of ``value`` over a ``rows`` x ``cols`` grid, each cell annotated with its mean and run count."""
+    frame = runs.assign(**{value: pd.to_numeric(runs[value], errors="coerce")})
+    means = frame.pivot_table(index=rows, columns=cols, values=value, aggfunc="mean").sort_index().sort_index(axis=1)
+    counts = frame.pivot_table(index=rows, columns=cols, values=value, aggfunc="count").reindex_like(means)
+    fig = Figure(figsize=(1.3 * means.shape[1] + 3.5, 0.9 * means.shape[0] + 2.5), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(means.to_numpy(dtype=float), cmap="viridis", origin="lower", aspect="auto")
+    lo, hi = np.nanmin(means.to_numpy(dtype=float)), np.nanmax(means.to_numpy(dtype=float))
+    for (i, j), mean in np.ndenumerate(means.to_numpy(dtype=float)):
+        if np.isnan(mean):
+            continue
+        light = hi == lo or (mean - lo) / (hi - lo) < 0.6  # white text on viridis' dark end
+        ax.text(j, i, f"{mean:.3f}\nn={int(counts.iat[i, j])}", ha="center", va="center",
+                color="white" if light else "black", fontsize="small")
+    ax.set_xticks(range(means.shape[1]), [show(c) for c in means.columns])
+    ax.set_yticks(range(means.shape[0]), [show(r) for r in means.index])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    fig.colorbar(image, ax=ax, label=label)
+    ax.set_title(title, fontsize="medium")
+    return save(fig, path)

@@ -1,0 +1,161 @@
+"""Character data without the one-hot blow-up: an int array and lazily cut windows.
+
+The tutorial materialises every window as an ``N x maxlen x V`` boolean array
+(435 MB for Nietzsche, 1.7 GB once Keras casts it to float32). Here the text
+stays one ``int32`` code per character; a window is a start index, and a
+``tf.data`` map gathers each batch's ``(batch, maxlen)`` codes on the fly. The
+one-hot step moved into the model (see :mod:`seqtasks.charlm.model`).
+
+Windows are the tutorial's: ``x = text[i : i + maxlen]``, ``y = text[i + maxlen]``
+for ``i`` in ``range(0, len(train) - maxlen, step)``, over the first
+``1 - val_fraction`` of the text. Validation scores every held-out character
+once (stride 1), each with its ``maxlen`` preceding characters as context, so
+``val_loss / ln 2`` is the held-out text's bits per character.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seqtasks import atomic
+from seqtasks.errors import UserError
+
+VAL_BATCH = 1024  # evaluation keeps no activations for backprop: bigger batches, same numbers
+
+
+def _code_points(text: str) -> np.ndarray:
+    """One ``uint32`` code point per character, without a Python loop."""
+    return np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """The sorted distinct characters of the whole text (the tutorial's ``chars``)."""
+
+    chars: str
+
+    @classmethod
+    def of(cls, text: str) -> "Vocab":
+        """The vocabulary of ``text``."""
+        return cls("".join(sorted(set(text))))
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    def encode(self, text: str, what: str = "text") -> np.ndarray:
+        """``text`` as ``int32`` codes; a :class:`UserError` names characters the model never saw."""
+        points = _code_points(text)
+        table = _code_points(self.chars)  # sorted: str order is code-point order
+        idx = np.clip(np.searchsorted(table, points), 0, len(table) - 1)
+        known = table[idx] == points
+        if not known.all():
+            shown = "".join(sorted(set(chr(p) for p in points[~known].tolist())))
+            raise UserError(f"{what} contains characters the model was not trained on: {shown!r}")
+        return idx.astype(np.int32)
+
+    def decode(self, codes: Any) -> str:
+        """Codes back to text."""
+        return "".join(self.chars[i] for i in np.asarray(codes).tolist())
+
+    @property
+    def pad_char(self) -> str:
+        """Left padding for seeds shorter than ``maxlen``: line breaks, as before a new chapter.
+
+        A run of them occurs in real texts (a run of spaces rarely does), so the
+        padded window stays close to what the model was trained on.
+        """
+        return next((c for c in "\n " if c in self.chars), self.chars[0])
+
+    def save(self, path: Path) -> None:
+        """Write the vocabulary next to the model (``generate`` needs it)."""
+        atomic.write_json(path, {"chars": list(self.chars)})
+
+    @classmethod
+    def load(cls, path: Path) -> "Vocab":
+        """Read a vocabulary written by :meth:`save`."""
+        return cls("".join(json.loads(path.read_text(encoding="utf-8"))["chars"]))
+
+
+@dataclass(frozen=True)
+class CharData:
+    """A text as codes, split into a training head and a held-out tail."""
+
+    vocab: Vocab
+    codes: np.ndarray  # (N,) int32
+    n_train: int  # codes[:n_train] are trained on, codes[n_train:] only scored
+    maxlen: int
+    step: int
+
+    @classmethod
+    def from_text(cls, text: str, maxlen: int, step: int, val_fraction: float, name: str = "the text") -> "CharData":
+        """Encode ``text``; a :class:`UserError` when it is too short for ``maxlen``."""
+        vocab = Vocab.of(text)
+        n_train = int(len(text) * (1.0 - val_fraction))
+        if n_train <= maxlen or n_train >= len(text):
+            raise UserError(
+                f"{name} has {len(text)} characters: its training part ({n_train}) must be longer than "
+                f"--maxlen {maxlen} and leave held-out text (--val-fraction {val_fraction}); "
+                "use a longer text or a smaller --maxlen"
+            )
+        return cls(vocab, vocab.encode(text), n_train, maxlen, step)
+
+    @property
+    def train_windows(self) -> int:
+        """Number of training windows (the tutorial's ``nb sequences`` on the training part)."""
+        return len(range(0, self.n_train - self.maxlen, self.step))
+
+    @property
+    def val_windows(self) -> int:
+        """Number of held-out characters scored each epoch."""
+        return len(self.codes) - self.n_train
+
+    def steps_per_epoch(self, batch_size: int) -> int:
+        """Training batches per epoch (the last one may be short)."""
+        return -(-self.train_windows // batch_size)
+
+    def train_dataset(self, batch_size: int, seed: int, first_epoch: int, epochs: int) -> Any:
+        """Batches for epochs ``first_epoch+1 .. epochs``, one stream, ``steps_per_epoch`` each.
+
+        Each epoch's order is a shuffle keyed by ``(seed, epoch)`` alone, so an
+        epoch redone after a resume sees exactly the batches it would have seen.
+        """
+        import tensorflow as tf
+
+        starts = tf.range(0, self.n_train - self.maxlen, self.step, dtype=tf.int32)
+
+        def one_epoch(epoch: Any) -> Any:
+            order = tf.random.experimental.stateless_shuffle(starts, seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+            return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+        epochs_ds = tf.data.Dataset.range(first_epoch, epochs)
+        return self._windows(epochs_ds.flat_map(one_epoch))
+
+    def val_dataset(self) -> Any:
+        """Every held-out character with its ``maxlen`` predecessors, in text order."""
+        import tensorflow as tf
+
+        starts = tf.range(self.n_train - self.maxlen, len(self.codes) - self.maxlen, dtype=tf.int32)
+        return self._windows(tf.data.Dataset.from_tensor_slices(starts).batch(VAL_BATCH))
+
+    def _windows(self, starts: Any) -> Any:
+        """Map batches of start indices to ``(codes (B, maxlen), next code (B,))``."""
+        import tensorflow as tf
+
+        codes = tf.constant(self.codes)
+        offsets = tf.range(self.maxlen, dtype=tf.int32)
+
+        def cut(s: Any) -> tuple[Any, Any]:
+            return tf.gather(codes, s[:, None] + offsets), tf.gather(codes, s + self.maxlen)
+
+        return starts.map(cut, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+    def seed_window(self, rng: np.random.Generator) -> np.ndarray:
+        """A random ``maxlen`` window of held-out text to start samples from (the text's end if it is shorter)."""
+        last = len(self.codes) - self.maxlen
+        start = int(rng.integers(self.n_train, last + 1)) if last >= self.n_train else last
+        return self.codes[start : start + self.maxlen]

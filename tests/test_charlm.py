@@ -1,0 +1,205 @@
+"""The char-LSTM task: data windows, run folder, learning, exact resume after a kill, sampling, CLI errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seqtasks.charlm.config import CharLMConfig
+from seqtasks.charlm.data import CharData, Vocab
+from seqtasks.runner import execute
+from tests.helpers import REPO, assert_one_line_error
+
+PATTERN = "the cat sat on the mat; the dog dug in the fog.\n"  # learnable: 12 characters fix the next one
+TINY = dict(maxlen=12, step=1, units=32, batch_size=64, sample_length=60, epochs=3)
+METRIC_COLUMNS = ["epoch", "loss", "val_loss", "val_bits_per_char", "seconds", "sample_seconds"]
+
+
+@pytest.fixture(scope="module")
+def pattern_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("text") / "pattern.txt"
+    path.write_text(PATTERN * 100, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(pattern_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny model trained 3 epochs on the repeated pattern (shared by the tests that need a trained run)."""
+    out = tmp_path_factory.mktemp("runs") / "pattern"
+    execute("charlm", CharLMConfig(corpus=str(pattern_file), **TINY), out)
+    return out
+
+
+def rows(folder: Path) -> list[dict[str, str]]:
+    with (folder / "metrics.csv").open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def jsonl(folder: Path) -> list[dict]:
+    return [json.loads(line) for line in (folder / "samples.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def one_error_line(result: object) -> None:
+    """Exit 2, exactly one ``error:`` line and no traceback (besides what the shared helper checks)."""
+    assert_one_line_error(result)
+    lines = [ln for ln in result.output.splitlines() if ln.startswith("error:")]  # type: ignore[attr-defined]
+    assert len(lines) == 1, result.output  # type: ignore[attr-defined]
+
+
+def test_windows_are_the_tutorials(small_text: Path) -> None:
+    text = small_text.read_text(encoding="utf-8").lower()
+    maxlen, step = 15, 3
+    data = CharData.from_text(text, maxlen, step, 0.1)
+    train = text[: data.n_train]
+    expected = sorted((train[i : i + maxlen], train[i + maxlen]) for i in range(0, len(train) - maxlen, step))
+    assert data.train_windows == len(expected)
+
+    def epoch(first: int) -> list[tuple[str, str]]:
+        batches = data.train_dataset(batch_size=100, seed=7, first_epoch=first, epochs=first + 1)
+        out = []
+        for x, y in batches.as_numpy_iterator():
+            assert x.dtype == np.int32 and x.shape[1:] == (maxlen,)  # codes, not one-hot
+            out += [(data.vocab.decode(xi), data.vocab.decode([yi])) for xi, yi in zip(x, y)]
+        return out
+
+    e1, e1_again, e2 = epoch(0), epoch(0), epoch(1)
+    assert sorted(e1) == expected  # every tutorial window exactly once an epoch
+    assert e1 == e1_again and e1 != e2  # the order depends on (seed, epoch) only
+
+    val = [(data.vocab.decode(xi), data.vocab.decode([yi])) for x, y in data.val_dataset().as_numpy_iterator()
+           for xi, yi in zip(x, y)]
+    assert [y for _, y in val] == list(text[data.n_train :])  # every held-out character scored once
+    assert val[0][0] == text[data.n_train - maxlen : data.n_train]
+
+
+def test_run_folder_is_complete_and_the_model_learns(trained: Path) -> None:
+    for name in ("config.json", "metrics.csv", "samples.jsonl", "best.keras", "result.json", "vocab.json"):
+        assert (trained / name).is_file(), name
+    assert json.loads((trained / "checkpoints" / "state.json").read_text())["epoch"] == 3
+    assert sorted(p.name for p in (trained / "checkpoints").glob("*.keras")) == ["epoch-0003.keras"]
+
+    metrics = rows(trained)
+    assert list(metrics[0]) == METRIC_COLUMNS
+    assert [int(r["epoch"]) for r in metrics] == [1, 2, 3]
+    val = [float(r["val_loss"]) for r in metrics]
+    assert val[-1] < val[0] / 5  # a repeated pattern is learnt within three epochs
+    for r in metrics:
+        assert float(r["val_bits_per_char"]) == pytest.approx(float(r["val_loss"]) / math.log(2), abs=1e-5)
+
+    temps = list(CharLMConfig().temperatures)
+    samples = jsonl(trained)
+    assert [(s["epoch"], s["temperature"]) for s in samples] == [(e, t) for e in (1, 2, 3) for t in temps]
+    assert all(set(s) == {"epoch", "temperature", "seed_text", "text"} for s in samples)
+    assert all(len(s["text"]) == TINY["sample_length"] and len(s["seed_text"]) == TINY["maxlen"] for s in samples)
+    assert samples[-4]["text"] in (PATTERN * 4)  # temperature 0.2 after training: the pattern itself
+    readable = (trained / "samples" / "epoch_003.txt").read_text(encoding="utf-8")
+    assert "temperature: 1.2" in readable and samples[-1]["text"] in readable
+
+    result = json.loads((trained / "result.json").read_text())
+    assert result["status"] == "completed" and result["epochs_done"] == 3
+    assert result["best_val_bits_per_char"] == min(float(r["val_bits_per_char"]) for r in metrics)
+    assert result["final_train_loss"] == float(metrics[-1]["loss"])
+    assert result["vocab_size"] == len(set(PATTERN)) and result["param_count"] > 0
+    assert result["train_windows"] == int(len(PATTERN) * 100 * 0.9) - TINY["maxlen"]
+    for key in ("seconds_per_epoch", "sequences_per_second", "sample_seconds_per_epoch", "val_windows"):
+        assert result[key] > 0
+
+
+def test_training_on_from_a_checkpoint_equals_training_straight_through(pattern_file: Path, trained: Path,
+                                                                      tmp_path: Path) -> None:
+    execute("charlm", CharLMConfig(corpus=str(pattern_file), **{**TINY, "epochs": 2}), tmp_path)
+    execute("charlm", CharLMConfig(corpus=str(pattern_file), **TINY), tmp_path)  # epochs 2 -> 3: trains epoch 3
+    keep = ["epoch", "loss", "val_loss"]
+    assert [{k: r[k] for k in keep} for r in rows(tmp_path)] == [{k: r[k] for k in keep} for r in rows(trained)]
+    assert jsonl(tmp_path) == jsonl(trained)
+    assert json.loads((tmp_path / "result.json").read_text())["attempt"] == 2
+
+
+def test_resume_after_sigkill_trains_each_epoch_once(small_text: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["run", "charlm", "--corpus", str(small_text), "--maxlen", "20", "--step", "1", "--units", "24",
+            "--batch-size", "64", "--sample-length", "40", "--epochs", "4", "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-c", "from jobs.cli import main; main()", *args], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    commit = out / "checkpoints" / "state.json"
+    deadline = time.monotonic() + 120
+    while not commit.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = json.loads(commit.read_text())["epoch"]
+    assert 1 <= done < 4 and not (out / "result.json").exists()  # really interrupted mid-run
+
+    config = CharLMConfig(corpus=str(small_text), maxlen=20, step=1, units=24, batch_size=64, sample_length=40,
+                          epochs=4)
+    result = execute("charlm", config, out)
+    assert result["status"] == "completed" and result["epochs_done"] == 4 and result["attempt"] == 2
+    assert [int(r["epoch"]) for r in rows(out)] == [1, 2, 3, 4]
+    assert [s["epoch"] for s in jsonl(out)] == [e for e in (1, 2, 3, 4) for _ in config.temperatures]
+    assert sorted(p.name for p in (out / "samples").iterdir()) == [f"epoch_00{e}.txt" for e in (1, 2, 3, 4)]
+
+
+def test_sampler_modes_agree_on_the_first_step_and_near_zero_temperature_is_argmax(trained: Path) -> None:
+    import keras
+
+    from seqtasks.charlm.sampler import Sampler
+
+    model = keras.models.load_model(trained / "best.keras", compile=False)
+    vocab = Vocab.load(trained / "vocab.json")
+    window = vocab.encode(PATTERN[5:17])
+    window_mode, stateful = Sampler(model, "window"), Sampler(model, "stateful")
+    expected = model.predict(window[None], verbose=0)[0]
+    np.testing.assert_allclose(window_mode.distribution(window), expected, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(stateful.distribution(window), expected, rtol=1e-5, atol=1e-7)
+
+    greedy, ctx = [], window.copy()
+    for _ in range(30):  # the tutorial's loop, taking the argmax
+        nxt = int(np.argmax(model.predict(ctx[None], verbose=0)[0]))
+        greedy.append(nxt)
+        ctx = np.append(ctx[1:], nxt)
+    drawn = window_mode.sample(window, [1e-4, 1e-3], 30, seed=(1, 2))
+    assert drawn[0].tolist() == greedy and drawn[1].tolist() == greedy
+    assert stateful.sample(window, [1e-4], 1, seed=(1, 2))[0, 0] == greedy[0]
+    assert (window_mode.sample(window, [1.0], 30, (3, 4)) == window_mode.sample(window, [1.0], 30, (3, 4))).all()
+
+
+def test_generate_continues_the_seed_text(cli, trained: Path) -> None:  # noqa: ANN001
+    seed = "In the fog.\nThe cat"  # longer than maxlen (12): its last 12 characters are read
+    texts = {}
+    for sampler in ("window", "stateful"):
+        result = cli("generate", str(trained), "--seed-text", seed, "--length", "40",
+                     "--temperature", "0.01", "--sampler", sampler)
+        assert result.exit_code == 0, result.output
+        texts[sampler] = text = result.stdout.rstrip("\n")
+        assert text.startswith(seed.lower()) and len(text) == len(seed) + 40  # lowercased like the run's text
+    assert texts["window"][len(seed) :].startswith(" sat on the mat;")
+    # Stateful carries the state past the 12 characters the model was trained on: only step 1 must agree.
+    assert texts["stateful"][len(seed)] == " "
+    short = cli("generate", str(trained), "--seed-text", "cat", "--length", "25")  # left-padded to maxlen
+    assert short.exit_code == 0, short.output
+    assert short.stdout.startswith("cat") and len(short.stdout.rstrip("\n")) == 3 + 25
+
+
+def test_bad_inputs_give_one_line_and_exit_2(cli, small_text: Path, trained: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    one_error_line(cli("run", "charlm", "--corpus", str(small_text), "--layers", "0", "--out", str(tmp_path / "a")))
+    one_error_line(cli("run", "charlm", "--corpus", str(small_text), "--temperatures", "0.5,0",
+                       "--out", str(tmp_path / "b")))
+    too_long = cli("run", "charlm", "--corpus", str(small_text), "--maxlen", "50000", "--out", str(tmp_path / "c"))
+    one_error_line(too_long)
+    assert "--maxlen 50000" in too_long.output
+    unknown = cli("generate", str(trained), "--seed-text", "the cat €")
+    one_error_line(unknown)
+    assert "€" in unknown.output
+    one_error_line(cli("generate", str(trained), "--temperature", "0"))
+    one_error_line(cli("generate", str(tmp_path / "nothing-here")))
