@@ -139,13 +139,15 @@ def test_preempted_run_checkpoints_requeues_and_finishes_every_epoch_once(tmp_pa
 
 
 def test_time_limit_requeues_and_resumes(tmp_path: Path, training_text: str) -> None:
-    # --time 1 with --signal-delay 30: the job is told to checkpoint 30 s after it starts
-    seqjobs("submit", "charlm", "--corpus", training_text, "--epochs", "8", *TINY_CHARLM, "--executor", "slurm",
-            "--time", "1", "--signal-delay", "30", "--out", "runs/tl", "--wait", cwd=tmp_path, check=True, timeout=420)
+    # --time 1 with --signal-delay 20: the job is told to checkpoint 40 s after it starts
+    text = tmp_path / "long.txt"
+    text.write_text(Path(training_text).read_text(encoding="utf-8") * 3, encoding="utf-8")  # ~3 s an epoch
+    seqjobs("submit", "charlm", "--corpus", str(text), "--epochs", "12", *TINY_CHARLM, "--executor", "slurm",
+            "--time", "1", "--signal-delay", "20", "--out", "runs/tl", "--wait", cwd=tmp_path, check=True, timeout=600)
     run = tmp_path / "runs/tl"
     result = json.loads((run / "result.json").read_text())
     assert result["status"] == "completed" and result["attempt"] >= 2
-    assert epochs_of(run) == list(range(1, 9))
+    assert epochs_of(run) == list(range(1, 13))
 
 
 def test_scancel_is_reported_cancelled_promptly(tmp_path: Path, training_text: str) -> None:
