@@ -62,6 +62,8 @@ def status(
     interval: Annotated[float, typer.Option(help="Seconds between refreshes with --watch.")] = 2.0,
 ) -> None:
     """Show every run's state, epoch, last metric, job, node and elapsed time."""
+    if interval <= 0:
+        raise UserError(f"--interval must be > 0 seconds (got {interval})")
     _existing(path)
     console = Console() if sys.stdout.isatty() else Console(width=200)
     while True:

@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import submitit
+from submitit.core.utils import FailedJobError, FailedSubmissionError
 
 from jobs.executor_opts import ExecutorOptions
 from jobs.executors import make_executor
 from jobs.jobfn import RunJob, RunSpec, write_job_record
+from seqtasks.errors import UserError
 
 DEFAULT_MAX_ARRAY = 1001  # SLURM's own default
 
@@ -41,9 +43,22 @@ def chunks(items: list[Any], size: int) -> list[list[Any]]:
 
 
 def submit_runs(specs: list[RunSpec], opts: ExecutorOptions, log_root: Path) -> dict[str, str]:
-    """Submit ``specs``; record the job in each run folder; return ``{run_dir: job_id}``."""
+    """Submit ``specs``; record the job in each run folder; return ``{run_dir: job_id}``.
+
+    A scheduler that refuses the submission (unknown partition, too much
+    memory...) becomes one :class:`UserError` line with sbatch's own reason.
+    """
     if not specs:
         return {}
+    try:
+        return _submit(specs, opts, log_root)
+    except (FailedJobError, FailedSubmissionError) as err:
+        lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+        reason = lines[-1] if lines else type(err).__name__
+        raise UserError(f"the scheduler refused the submission: {reason}; check the executor options (or --profile)") from None
+
+
+def _submit(specs: list[RunSpec], opts: ExecutorOptions, log_root: Path) -> dict[str, str]:
     kind = opts.resolved_executor()
     executor = make_executor(opts, Path(log_root) / ".submitit")
     placed: list[tuple[list[RunSpec], submitit.Job[Any]]] = []
