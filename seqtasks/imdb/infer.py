@@ -1,0 +1,90 @@
+"""Use a trained run: re-evaluate its best model, or score new reviews.
+
+Everything comes from the run folder: ``config.json`` (how text was cut and
+padded), ``vocab.json`` (the word index) and ``best.keras``. A review is
+encoded and padded as in training: to ``maxlen`` for runs without
+``--bucket``, not at all with it (their models mask padding anyway). Another data set given to ``eval`` is read as text and
+encoded with the run's vocabulary (Keras-form data is decoded with its own
+word index first), then its test split is scored.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seqtasks import tfsetup
+from seqtasks.config import from_dict
+from seqtasks.data import DATASETS
+from seqtasks.errors import UserError
+from seqtasks.imdb.batches import Batches, pad
+from seqtasks.imdb.config import ImdbConfig
+from seqtasks.imdb.loaders import encode_with, load, read_texts, resolve
+from seqtasks.imdb.vocab import Vocabulary
+from seqtasks.rundir import RunDir
+
+
+@dataclass(frozen=True)
+class TrainedRun:
+    """A finished (or at least once checkpointed) sentiment run, loaded for use."""
+
+    path: Path
+    config: ImdbConfig
+    data: dict[str, Any]
+    vocab: Vocabulary
+    model: Any
+
+
+def open_run(path: Path) -> TrainedRun:
+    """Load a run folder's config, vocabulary and best model; say plainly what is missing."""
+    run_dir = RunDir(path)
+    record = run_dir.config()
+    if record is None:
+        raise UserError(f"{path} is not a run folder (no config.json)")
+    if record.get("task") != "imdb":
+        raise UserError(f"{path} holds a '{record.get('task')}' run; eval and predict need an imdb run")
+    best, vocab = run_dir.file("best.keras"), run_dir.file("vocab.json")
+    if not (best.is_file() and vocab.is_file()):
+        raise UserError(f"{path} has no trained model yet (best.keras); run or resume its training first")
+    config = from_dict(ImdbConfig, record["config"])
+    tfsetup.setup(config.seed, config.mixed_precision)
+    import keras
+
+    return TrainedRun(
+        path,
+        config,
+        record.get("data") or {},
+        Vocabulary.from_json(json.loads(vocab.read_text(encoding="utf-8"))),
+        keras.models.load_model(best),
+    )
+
+
+def evaluate_run(run: TrainedRun, dataset: str | None = None) -> dict[str, Any]:
+    """Loss and accuracy of the run's best model on its own test split, or on ``dataset``'s."""
+    from seqtasks.imdb.train import evaluate
+
+    config = run.config
+    if dataset is None:
+        # a path is looked up where training found it, whatever the current folder is now
+        own = config.dataset if config.dataset in DATASETS else run.data.get("path", config.dataset)
+        encoded = load(resolve(own), config)
+        x, y, name = encoded.x_test, encoded.y_test, config.dataset
+    else:
+        texts = read_texts(resolve(dataset), config.test_fraction)
+        x, y, name = encode_with(run.vocab, texts.test, config), texts.y_test, dataset
+    loss, accuracy = evaluate(run.model, Batches(x, y, config.maxlen, config.bucket))
+    return {"dataset": name, "reviews": len(x), "accuracy": round(accuracy, 6), "loss": round(loss, 6)}
+
+
+def predict_texts(run: TrainedRun, texts: list[str]) -> list[float]:
+    """Probability that each review is positive."""
+    config = run.config
+    probs = []
+    for seq in encode_with(run.vocab, texts, config):
+        x = pad([seq], min(len(seq), config.maxlen) if config.bucket else config.maxlen)
+        probs.append(float(np.asarray(run.model(x, training=False))[0, 0]))
+    return probs

@@ -1,0 +1,240 @@
+"""The sentiment task: loaders (Keras-exact imdb.npz, aclImdb, rt-snippets, CSV), training, resume, eval, predict."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+from seqtasks.errors import UserError
+from seqtasks.imdb.batches import Batches, pad
+from seqtasks.imdb.config import ImdbConfig
+from seqtasks.imdb.loaders import keras_imdb, load, read_npz, resolve
+from seqtasks.imdb.synthetic import write_csv
+from seqtasks.imdb.vocab import OOV, START, tokenize
+from tests.helpers import REPO, assert_one_line_error, seqjobs
+
+# A model small enough to train in a second or two on the 2-core CI machine.
+TINY = ["--top-words", "200", "--embedding-dim", "8", "--units", "8", "--batch-size", "32", "--maxlen", "40"]
+
+
+def object_array(seqs: list[list[int]]) -> np.ndarray:
+    arr = np.empty(len(seqs), dtype=object)
+    arr[:] = seqs
+    return arr
+
+
+@pytest.fixture(scope="module")
+def imdb_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small file in Keras' exact imdb.npz form (object arrays of lists of word ranks) + word index."""
+    folder = tmp_path_factory.mktemp("imdb")
+    rng = np.random.default_rng(7)
+    ragged = lambda n: object_array([rng.integers(1, 120, rng.integers(1, 30)).tolist() for _ in range(n)])  # noqa: E731
+    np.savez(
+        folder / "imdb.npz",
+        x_train=ragged(40),
+        y_train=rng.integers(0, 2, 40),
+        x_test=ragged(30),
+        y_test=rng.integers(0, 2, 30),
+    )
+    (folder / "imdb_word_index.json").write_text(json.dumps({f"word{r}": r for r in range(1, 120)}))
+    return folder
+
+
+@pytest.mark.parametrize(("num_words", "skip_top"), [(5000, 0), (60, 0), (60, 5), (10, 3), (4, 0)])
+def test_imdb_npz_equals_keras_own_loader(imdb_folder: Path, monkeypatch: pytest.MonkeyPatch, num_words: int, skip_top: int) -> None:
+    import keras
+    import keras.src.datasets.imdb as keras_imdb_module
+
+    # Keras would check the real file's hash and download; point its get_file at the fixture instead.
+    monkeypatch.setattr(keras_imdb_module, "get_file", lambda *a, **k: str(imdb_folder / "imdb.npz"))
+    (kx_train, ky_train), (kx_test, ky_test) = keras.datasets.imdb.load_data(
+        num_words=num_words, skip_top=skip_top, maxlen=None
+    )
+    (x_train, y_train), (x_test, y_test) = keras_imdb(imdb_folder / "imdb.npz", num_words, skip_top)
+    assert [s.tolist() for s in x_train] == [list(s) for s in kx_train]
+    assert [s.tolist() for s in x_test] == [list(s) for s in kx_test]
+    assert y_train.tolist() == ky_train.tolist() and y_test.tolist() == ky_test.tolist()
+
+
+def test_imdb_npz_loader_refuses_code_in_the_pickle(tmp_path: Path) -> None:
+    class Evil:
+        def __reduce__(self) -> Any:
+            return (os.system, ("echo pwned",))
+
+    np.savez(tmp_path / "imdb.npz", x_train=object_array([Evil()]), y_train=[1], x_test=object_array([[1]]), y_test=[0])
+    with pytest.raises(UserError, match="refusing to unpickle"):
+        read_npz(tmp_path / "imdb.npz")
+
+
+def test_imdb_folder_as_dataset_path_trains_with_keras_indices(imdb_folder: Path) -> None:
+    config = ImdbConfig(dataset=str(imdb_folder), top_words=60)
+    data = load(resolve(config.dataset), config)
+    (x_train, _), _ = keras_imdb(imdb_folder / "imdb.npz", 60)
+    assert [s.tolist() for s in data.x_train] == [s.tolist() for s in x_train]
+    assert not data.vocab.punctuation and max(data.vocab.word_index.values()) == 56  # rank + 3 < 60
+
+
+def write_aclimdb(root: Path) -> None:
+    reviews = {
+        ("train", "pos"): ["A great, great film.<br /><br />Loved it!", "Great cast; great fun."],
+        ("train", "neg"): ["Awful film.<br />Boring!", "Boring, awful and long."],
+        ("test", "pos"): ["Great unseenword film"],
+        ("test", "neg"): ["Awful boring film"],
+    }
+    for (split, label), texts in reviews.items():
+        (root / split / label).mkdir(parents=True)
+        for i, text in enumerate(texts):
+            (root / split / label / f"{i}_7.txt").write_text(text, encoding="utf-8")
+
+
+def test_aclimdb_folder_is_tokenized_and_indexed_on_train_only(tmp_path: Path) -> None:
+    write_aclimdb(tmp_path / "aclImdb")
+    assert tokenize("Don't stop.<br />NOW!") == ["don't", "stop", ".", "now", "!"]
+    config = ImdbConfig(dataset=str(tmp_path))  # the folder above aclImdb/ works too
+    data = load(resolve(config.dataset), config)
+    ranks = data.vocab.word_index
+    assert "br" not in ranks and "unseenword" not in ranks and ranks["great"] == 1  # most frequent in train
+    assert sorted(data.y_train.tolist()) == [0, 0, 1, 1] and sorted(data.y_test.tolist()) == [0, 1]
+    pos_test = data.x_test[int(np.flatnonzero(data.y_test == 1)[0])].tolist()
+    assert pos_test == [START, ranks["great"] + 3, OOV, ranks["film"] + 3]
+
+
+def test_csv_and_tsv_labels(tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text('text,label\n"Fine, really",POS\nbad,neg\nok,1\nmeh,0\n', encoding="utf-8")
+    data = load(resolve(str(good)), ImdbConfig(dataset=str(good)))
+    assert sorted(np.concatenate([data.y_train, data.y_test]).tolist()) == [0, 0, 1, 1]
+    tsv = tmp_path / "good.tsv"
+    tsv.write_text("label\ttext\n1\tnice, nice\n0\tugly\n", encoding="utf-8")
+    assert len(load(resolve(str(tsv)), ImdbConfig(dataset=str(tsv))).x_train) == 1
+
+
+def test_rt_snippets_split_is_stratified_fixed_and_drops_zero_ratings(rt_snippets: Path) -> None:
+    config = ImdbConfig(dataset="rt-snippets")
+    a, b = load(resolve("rt-snippets"), config), load(resolve("rt-snippets"), ImdbConfig(seed=5))
+    assert len(a.x_train) + len(a.x_test) == 10_605 - 37  # zero ratings dropped
+    assert abs(a.y_train.mean() - a.y_test.mean()) < 0.001  # stratified
+    assert all(np.array_equal(x, y) for x, y in zip(a.x_test, b.x_test))  # --seed does not move the test set
+    assert max(int(s.max()) for s in a.x_train) < config.top_words
+
+
+def test_batches_pad_like_pad_sequences_and_bucket_by_length() -> None:
+    seqs = [np.array([1, 5, 6, 7]), np.array([1, 8])]
+    assert pad(seqs, 3).tolist() == [[5, 6, 7], [0, 1, 8]]  # pre truncating and padding
+    assert pad(seqs, 3, post=True).tolist() == [[5, 6, 7], [1, 8, 0]]
+    lengths = np.random.default_rng(0).integers(1, 400, 1000)
+    data = Batches([np.ones(n, dtype=np.int32) for n in lengths], np.arange(1000), maxlen=300, bucket=True)
+    batches = list(data.training(32, seed=0, epochs=range(1)))
+    assert len(batches) == data.steps(32) and max(x.shape[1] for x, _ in batches) == 300
+    assert sorted(np.concatenate([y for _, y in batches]).tolist()) == list(range(1000))  # each review once
+    content = np.minimum(lengths, 300).sum()
+    assert sum(x.size for x, _ in batches) < 1.05 * content  # little padding: the tutorial pads to 1000 * 300
+
+
+def run_result(out: Path) -> dict[str, Any]:
+    return json.loads((out / "result.json").read_text())
+
+
+def metric_epochs(out: Path) -> list[int]:
+    with (out / "metrics.csv").open() as fh:
+        return [int(row["epoch"]) for row in csv.DictReader(fh)]
+
+
+def test_real_rt_snippets_training_output_is_sane(cli: Callable[..., Any], rt_snippets: Path, tmp_path: Path) -> None:
+    out = tmp_path / "rt"
+    result = cli("run", "imdb", "--dataset", "rt-snippets", "--limit", "500", *TINY, "--epochs", "2", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    res = run_result(out)
+    assert res["status"] == "completed" and res["epochs_done"] == 2 and metric_epochs(out) == [1, 2]
+    assert (res["train_size"], res["val_size"], res["test_size"]) == (450, 50, 500)
+    assert res["param_count"] == 200 * 8 + 4 * (8 * 8 + 8 * 8 + 8) + 9
+    assert 0.3 < res["test_accuracy"] < 1 and res["test_loss"] > 0 and res["samples_per_sec"] > 0
+    assert 1 <= res["best_epoch"] <= 2 and (out / "best.keras").is_file()
+    assert json.loads((out / "config.json").read_text())["data"]["name"] == "rt-snippets"
+    assert set(json.loads((out / "vocab.json").read_text())["word_index"].values()) == set(range(1, 197))
+
+
+@pytest.fixture(scope="module")
+def learnable_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Synthetic reviews whose label words make the task clearly learnable."""
+    return write_csv(tmp_path_factory.mktemp("synth") / "reviews.csv", 800, median_len=12, seed=1, signal=0.4)
+
+
+def test_learns_a_learnable_set_then_eval_and_predict(cli: Callable[..., Any], learnable_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "synth"
+    result = cli("run", "imdb", "--dataset", str(learnable_csv), *TINY, "--epochs", "5", "--lr", "0.01", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    res = run_result(out)
+    assert res["test_accuracy"] > 0.75, res
+
+    evaluated = cli("eval", str(out))
+    assert evaluated.exit_code == 0, evaluated.output
+    assert f"accuracy {res['test_accuracy']:.4f}" in evaluated.output  # the same best model, the same test split
+
+    predicted = cli("predict", str(out), "good1 good2 good3 w1 good4", "bad1 bad2 w1 bad3 bad4")
+    assert predicted.exit_code == 0, predicted.output
+    probs = [float(line.split("\t")[0]) for line in predicted.output.strip().splitlines()]
+    assert probs[0] > 0.5 > probs[1]
+
+    other = write_csv(tmp_path / "other.csv", 200, median_len=12, seed=2, signal=0.4)
+    evaluated = cli("eval", str(out), "--dataset", str(other))
+    assert evaluated.exit_code == 0 and "(100 test reviews of" in evaluated.output, evaluated.output
+    assert float(evaluated.output.split()[1]) > 0.7
+
+
+def test_killed_run_resumes_with_one_metrics_row_per_epoch(cli: Callable[..., Any], learnable_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "resume"
+    args = ["run", "imdb", "--dataset", str(learnable_csv), *TINY, "--no-bucket", "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-m", "jobs", *args, "--epochs", "4"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = out / "checkpoints" / "state.json"
+    deadline = time.monotonic() + 120
+    while not state.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait()
+    done = json.loads(state.read_text())["epoch"]
+    assert 1 <= done < 4, "the kill should land after the first checkpoint, before the end"
+
+    seqjobs(*args, "--epochs", "4", check=True)
+    res = run_result(out)
+    assert metric_epochs(out) == [1, 2, 3, 4] and res["attempt"] == 2 and res["epochs_done"] == 4
+
+    longer = cli(*args, "--epochs", "5")  # a finished run trains on: epoch 5 only
+    assert longer.exit_code == 0, longer.output
+    assert metric_epochs(out) == [1, 2, 3, 4, 5] and run_result(out)["attempt"] == 3
+    kept = {p.name for p in (out / "checkpoints").glob("*.keras")}
+    assert "epoch-0005.keras" in kept and len(kept) <= 2  # the latest and the best epoch's, nothing else
+
+
+@pytest.mark.parametrize(
+    ("content", "options", "fragments"),
+    [
+        (None, ["--top-words", "3"], ["--top-words must be >= 4"]),
+        (None, ["--maxlen", "0"], ["--maxlen must be >= 1"]),
+        ("text,stars\nfine,5\n", [], ["no label column"]),
+        ("text,label\nfine,1\nbad,0\nodd,maybe\n", [], ["data row 3", "'maybe'"]),
+        ("text,label\n", [], ["0 labelled reviews"]),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(
+    cli: Callable[..., Any], tmp_path: Path, content: str | None, options: list[str], fragments: list[str]
+) -> None:
+    data = tmp_path / "reviews.csv"
+    data.write_text(content or "text,label\nfine,1\nbad,0\n", encoding="utf-8")
+    result = cli("run", "imdb", "--dataset", str(data), *options, "--out", str(tmp_path / "run"))
+    assert_one_line_error(result, *fragments)
+
+
+def test_eval_of_a_folder_without_a_model_is_one_line(cli: Callable[..., Any], tmp_path: Path) -> None:
+    assert_one_line_error(cli("eval", str(tmp_path)), "not a run folder")
