@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from seqtasks.charlm import checkpoint, samples
+from seqtasks import checkpoint
+from seqtasks.charlm import samples
 from seqtasks.charlm.config import CharLMConfig
 from seqtasks.charlm.data import CharData
 from seqtasks.charlm.sampler import Sampler

@@ -17,14 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from seqtasks import tfsetup
-from seqtasks.charlm.checkpoint import BEST
+from seqtasks.checkpoint import BEST, trained_config
 from seqtasks.charlm.config import CharLMConfig
 from seqtasks.charlm.data import Vocab
 from seqtasks.charlm.sampler import Mode, Sampler
 from seqtasks.charlm.train import VOCAB, load_data
-from seqtasks.config import from_dict
 from seqtasks.errors import UserError
-from seqtasks.rundir import RunDir
 
 
 def seed_window(vocab: Vocab, text: str, maxlen: int) -> np.ndarray:
@@ -42,15 +40,7 @@ def generate(
         raise UserError(f"--temperature must be > 0 (got {temperature})")
     if length < 1:
         raise UserError(f"--length must be >= 1 (got {length})")
-    run_dir = RunDir(path)
-    record = run_dir.config()
-    if record is None:
-        raise UserError(f"{path} is not a run folder (no config.json); give the --out folder of a charlm run")
-    if record.get("task") != "charlm":
-        raise UserError(f"{path} holds a '{record.get('task')}' run; generate needs a charlm run")
-    if not (run_dir.file(BEST).is_file() and run_dir.file(VOCAB).is_file()):
-        raise UserError(f"{path} has no trained model yet (best.keras); let at least one epoch finish")
-    config: CharLMConfig = from_dict(CharLMConfig, record["config"])
+    run_dir, _, config = trained_config(path, "charlm", CharLMConfig, "generate")
     vocab = Vocab.load(run_dir.file(VOCAB))
     if seed_text is None:
         _, data = load_data(config)

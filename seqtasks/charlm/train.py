@@ -12,8 +12,8 @@ import sys
 import time
 from typing import Any
 
-from seqtasks import tfsetup
-from seqtasks.charlm import checkpoint, samples
+from seqtasks import checkpoint, tfsetup
+from seqtasks.charlm import samples
 from seqtasks.charlm.callbacks import EpochEnd
 from seqtasks.charlm.config import CharLMConfig
 from seqtasks.charlm.data import CharData

@@ -18,14 +18,12 @@ from typing import Any
 import numpy as np
 
 from seqtasks import tfsetup
-from seqtasks.config import from_dict
+from seqtasks.checkpoint import trained_config
 from seqtasks.data import DATASETS
-from seqtasks.errors import UserError
 from seqtasks.imdb.batches import Batches, pad
 from seqtasks.imdb.config import ImdbConfig
 from seqtasks.imdb.loaders import encode_with, load, read_texts, resolve
 from seqtasks.imdb.vocab import Vocabulary
-from seqtasks.rundir import RunDir
 
 
 @dataclass(frozen=True)
@@ -41,16 +39,7 @@ class TrainedRun:
 
 def open_run(path: Path) -> TrainedRun:
     """Load a run folder's config, vocabulary and best model; say plainly what is missing."""
-    run_dir = RunDir(path)
-    record = run_dir.config()
-    if record is None:
-        raise UserError(f"{path} is not a run folder (no config.json)")
-    if record.get("task") != "imdb":
-        raise UserError(f"{path} holds a '{record.get('task')}' run; eval and predict need an imdb run")
-    best, vocab = run_dir.file("best.keras"), run_dir.file("vocab.json")
-    if not (best.is_file() and vocab.is_file()):
-        raise UserError(f"{path} has no trained model yet (best.keras); run or resume its training first")
-    config = from_dict(ImdbConfig, record["config"])
+    run_dir, record, config = trained_config(path, "imdb", ImdbConfig, "eval/predict")
     tfsetup.setup(config.seed, config.mixed_precision)
     import keras
 
@@ -58,8 +47,8 @@ def open_run(path: Path) -> TrainedRun:
         path,
         config,
         record.get("data") or {},
-        Vocabulary.from_json(json.loads(vocab.read_text(encoding="utf-8"))),
-        keras.models.load_model(best),
+        Vocabulary.from_json(json.loads(run_dir.file("vocab.json").read_text(encoding="utf-8"))),
+        keras.models.load_model(run_dir.file("best.keras")),
     )
 
 

@@ -13,7 +13,7 @@ Every write is atomic. :func:`restore` returns the last commit and puts
 have replaced it); the caller cuts its own per-epoch files back to
 ``progress.epoch``. Keras' ``BackupAndRestore`` is not used: it deletes its
 backup when training ends, so ``--epochs`` could not grow on a finished run.
-(Same on-disk format as ``seqtasks/imdb/checkpoint.py``.)
+Shared by every task that trains (charlm, imdb).
 """
 
 from __future__ import annotations
@@ -38,6 +38,24 @@ class Progress:
     epoch: int = 0
     best_epoch: int = 0
     best_val_loss: float = 0.0
+
+
+def trained_config(path: Path, task: str, cls: type, command: str) -> tuple[RunDir, dict[str, Any], Any]:
+    """``(run dir, config record, config)`` of a ``task`` run with a ``best.keras``; one clear line otherwise.
+
+    What ``generate``, ``eval`` and ``predict`` check before loading anything heavy.
+    """
+    from seqtasks.config import from_dict
+
+    run_dir = RunDir(path)
+    record = run_dir.config()
+    if record is None:
+        raise UserError(f"{path} is not a run folder (no config.json); give the --out folder of a {task} run")
+    if record.get("task") != task:
+        raise UserError(f"{path} holds a '{record.get('task')}' run; {command} needs a {task} run")
+    if not (run_dir.file(BEST).is_file() and run_dir.file("vocab.json").is_file()):
+        raise UserError(f"{path} has no trained model yet (best.keras); let at least one epoch finish")
+    return run_dir, record, from_dict(cls, record["config"])
 
 
 def model_path(run_dir: RunDir, epoch: int) -> Path:
