@@ -23,6 +23,7 @@ from jobs.taskopts import option, task_command
 from jobs.waiting import wait_for
 from seqtasks.config import to_dict
 from seqtasks.rundir import RunDir
+from seqtasks.runner import is_done
 from seqtasks.tasks import TASKS, TaskSpec
 
 EXEC = "Executor options (sbatch names)"
@@ -72,8 +73,8 @@ def _submit(spec: TaskSpec, config: Any, out: Optional[Path], wait: bool, **exec
     folder = out or fresh_run_dir(spec.name)
     run = RunDir(folder)
     run.prepare(spec.name, config)
-    result = run.result() or {}
-    if result.get("status") == "completed" and result.get("epochs_requested") == getattr(config, "epochs", None):
+    if is_done(run, config):
+        result = run.result() or {}
         typer.echo(f"already completed: {folder} ({spec.main_metric} = {result.get(spec.main_metric)})")
         return
     ids = submit_runs([RunSpec(spec.name, to_dict(config), str(folder))], opts, folder)
@@ -104,8 +105,9 @@ def _sweep(
         RunDir(sweep_dir / run_name).check_compatible(spec.name, config)
     update_manifest(sweep_dir, spec.name, base, _sweep_options(grid, zip_, seeds), runs, {}, {})
     known = {Path(r.path).name: r.state for r in statuses(sweep_dir)} if sweep_dir.exists() else {}
-    todo = [(n, c) for n, c in runs if known.get(n) not in ("completed", "pending", "running", "requeued")]
-    done = sum(1 for n, _ in runs if known.get(n) == "completed")
+    finished = {n for n, c in runs if known.get(n) == "completed" and is_done(RunDir(sweep_dir / n), c)}
+    todo = [(n, c) for n, c in runs if n not in finished and known.get(n) not in ("pending", "running", "requeued")]
+    done = len(finished)
     active = sum(1 for n, _ in runs if known.get(n) in ("pending", "running", "requeued"))
     if not todo:
         typer.echo(f"nothing to submit: {len(runs)} runs in {sweep_dir}, {done} completed, {active} still queued or running")

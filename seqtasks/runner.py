@@ -18,10 +18,14 @@ from seqtasks.rundir import RunDir, elapsed, now_iso
 from seqtasks.tasks import get_task
 
 
-def is_completed(run_dir: RunDir) -> bool:
-    """True when the folder holds a completed result for its current config."""
-    result = run_dir.result()
-    return bool(result and result.get("status") == "completed")
+def is_done(run_dir: RunDir, config: Any) -> bool:
+    """True when the folder holds a completed result for ``config``.
+
+    A run completed with fewer epochs than ``config`` asks for is not done:
+    running it again trains the missing epochs only.
+    """
+    result = run_dir.result() or {}
+    return result.get("status") == "completed" and result.get("epochs_requested") == getattr(config, "epochs", None)
 
 
 def execute(task: str, config: Any, out: str | Path) -> dict[str, Any]:
@@ -35,9 +39,8 @@ def execute(task: str, config: Any, out: str | Path) -> dict[str, Any]:
     validate(config)
     run_dir = RunDir(out)
     run_dir.prepare(task, config)
-    stored = run_dir.result()
-    if is_completed(run_dir) and stored.get("epochs_requested") == getattr(config, "epochs", None):
-        return stored  # same config, same length: nothing left to do
+    if is_done(run_dir, config):
+        return run_dir.result() or {}  # same config, same length: nothing left to do
     attempt = run_dir.mark_running()
     start = time.perf_counter()
     try:
