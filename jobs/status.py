@@ -165,7 +165,8 @@ def _classify(
 ) -> tuple[str, str, str]:
     """``(state, error line, node)`` for one run, evidence in the documented order."""
     node = sched.get("node", "")
-    if result and result.get("status") in ("completed", "failed"):
+    newer_attempt = state.get("state") in ("running", "requeued") and state.get("attempt", 0) > (result or {}).get("attempt", 0)
+    if result and result.get("status") in ("completed", "failed") and not newer_attempt:
         return result["status"], result.get("error", "") or "", node
     if state.get("state") == "cancelled":
         return "cancelled", "", node
