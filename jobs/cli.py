@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import typer
 
-from jobs import cli_data, cli_manage, cli_run, cli_submit
+from jobs import cli_data, cli_generate, cli_manage, cli_predict, cli_report, cli_run, cli_submit
+from jobs import cli_bench
 from jobs.cliutil import SeqjobsGroup
 
 app = typer.Typer(
@@ -27,6 +28,11 @@ app.command("status")(cli_manage.status)
 app.command("collect")(cli_manage.collect)
 app.command("cancel")(cli_manage.cancel)
 app.command("resubmit")(cli_manage.resubmit)
+app.command("report")(cli_report.report)
+app.command("eval")(cli_predict.evaluate)
+app.command("predict")(cli_predict.predict)
+app.command("generate")(cli_generate.generate)
+app.command("bench")(cli_bench.bench)
 
 
 def main() -> None:
