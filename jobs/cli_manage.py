@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jobs import executor_opts, scheduler
-from jobs.status import TERMINAL, RunStatus, as_dicts, find_runs, statuses, summary
+from jobs.status import TERMINAL, RunStatus, as_dicts, find_runs, local_job_alive, statuses, summary
 from seqtasks import atomic
 from seqtasks.errors import UserError
 from seqtasks.rundir import RunDir, now_iso, read_json
@@ -135,10 +135,8 @@ def cancel(path: PathArg) -> None:
             local_pids.add(job["job_id"])
     scheduler.cancel(sorted(slurm_ids))
     for pid in local_pids:
-        try:
+        if local_job_alive(pid):
             os.kill(int(pid), signal.SIGINT)  # submitit's local controller stops its tasks on SIGINT
-        except (ValueError, ProcessLookupError):
-            pass
     for r in rows:
         run = RunDir(r.path)
         state = run.state() or {}

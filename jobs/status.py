@@ -76,6 +76,19 @@ def _pid_alive(pid: str) -> bool:
     return True
 
 
+def local_job_alive(job_id: str) -> bool:
+    """Is submitit's local controller with this pid still running?
+
+    Process ids are reused: a bare liveness check could mistake, or signal,
+    an unrelated process that got the number of a long-finished job.
+    """
+    try:
+        cmdline = Path(f"/proc/{int(job_id)}/cmdline").read_bytes()
+    except (ValueError, OSError):
+        return False
+    return b"submitit" in cmdline
+
+
 def last_line(path: str | None) -> str:
     """Last meaningful line of a log file (where a failed job's error is)."""
     if not path:
@@ -184,7 +197,7 @@ def _classify(
             s = "unknown"  # the job ended without writing a result
         return s, "", node
     if job.get("executor") == "local" and job.get("host", socket.gethostname()) == socket.gethostname():
-        if _pid_alive(job.get("job_id", "")):
+        if local_job_alive(job.get("job_id", "")):
             return ("running" if state.get("state") == "running" else "pending"), "", node
     outcome = submitit_outcome(job)
     if outcome and outcome[0] == "failed":
