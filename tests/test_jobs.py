@@ -173,16 +173,16 @@ def test_status_of_a_missing_path_is_one_line(tmp_path: Path) -> None:
 def test_local_timeout_checkpoints_and_resumes_the_run(tmp_path: Path, moby_dick: Path) -> None:
     text = tmp_path / "train.txt"
     text.write_text(moby_dick.read_text(encoding="utf-8")[:60_000], encoding="utf-8")
-    # --time 1 --signal-delay 20: submitit's local controller signals the job 40 s in; it requeues and resumes
+    # --time 1 --signal-delay 30: submitit's local controller signals the job 30 s in (~50 s of epochs in all); it requeues and resumes
     text.write_text(moby_dick.read_text(encoding="utf-8")[:200_000], encoding="utf-8")  # ~3 s an epoch
-    seqjobs("submit", "charlm", "--corpus", str(text), "--epochs", "12", "--units", "16", "--maxlen", "10",
+    seqjobs("submit", "charlm", "--corpus", str(text), "--epochs", "16", "--units", "16", "--maxlen", "10",
             "--sample-length", "20", "--temperatures", "0.5", "--batch-size", "64", "--executor", "local",
-            "--time", "1", "--signal-delay", "20", "--out", "runs/lt", "--wait", cwd=tmp_path, check=True, timeout=600)
+            "--time", "1", "--signal-delay", "30", "--out", "runs/lt", "--wait", cwd=tmp_path, check=True, timeout=900)
     run = tmp_path / "runs/lt"
     result = json.loads((run / "result.json").read_text())
     assert result["status"] == "completed" and result["attempt"] >= 2
     epochs = [int(line.split(",")[0]) for line in (run / "metrics.csv").read_text().splitlines()[1:]]
-    assert epochs == list(range(1, 13))
+    assert epochs == list(range(1, 17))
 
 
 def test_cancel_stops_a_local_run(tmp_path: Path, moby_dick: Path) -> None:

@@ -87,8 +87,8 @@ def test_single_jobs_on_cpu_and_gpu_partitions(tmp_path: Path, text: str) -> Non
 
 
 def test_sweep_is_one_array_never_more_than_two_at_once(tmp_path: Path, text: str) -> None:
-    # sampling 500k symbols keeps each run busy for a few seconds, so overlaps are visible
-    seqjobs("sweep", "markov", "--corpus", text, "--length", "500000", "--grid", "order=1,2,3", "--grid", "level=char,word",
+    # sampling 6M characters keeps each run busy for a few seconds, so overlaps are visible
+    seqjobs("sweep", "markov", "--corpus", text, "--length", "6000000", "--grid", "order=1,2,3", "--seeds", "2",
             "--executor", "slurm", "--array-parallelism", "2", "--name", "ap", "--wait", cwd=tmp_path, check=True, timeout=300)
     manifest = json.loads((tmp_path / "runs/ap/sweep.json").read_text())
     bases = {r["job_id"].split("_")[0] for r in manifest["runs"]}
@@ -139,15 +139,15 @@ def test_preempted_run_checkpoints_requeues_and_finishes_every_epoch_once(tmp_pa
 
 
 def test_time_limit_requeues_and_resumes(tmp_path: Path, training_text: str) -> None:
-    # --time 1 with --signal-delay 20: the job is told to checkpoint 40 s after it starts
+    # --time 1 with --signal-delay 30: the job is told to checkpoint 30 s after it starts (~60 s of epochs in all)
     text = tmp_path / "long.txt"
     text.write_text(Path(training_text).read_text(encoding="utf-8") * 3, encoding="utf-8")  # ~3 s an epoch
-    seqjobs("submit", "charlm", "--corpus", str(text), "--epochs", "12", *TINY_CHARLM, "--executor", "slurm",
-            "--time", "1", "--signal-delay", "20", "--out", "runs/tl", "--wait", cwd=tmp_path, check=True, timeout=600)
+    seqjobs("submit", "charlm", "--corpus", str(text), "--epochs", "20", *TINY_CHARLM, "--executor", "slurm",
+            "--time", "1", "--signal-delay", "30", "--out", "runs/tl", "--wait", cwd=tmp_path, check=True, timeout=900)
     run = tmp_path / "runs/tl"
     result = json.loads((run / "result.json").read_text())
     assert result["status"] == "completed" and result["attempt"] >= 2
-    assert epochs_of(run) == list(range(1, 13))
+    assert epochs_of(run) == list(range(1, 21))
 
 
 def test_scancel_is_reported_cancelled_promptly(tmp_path: Path, training_text: str) -> None:
