@@ -12,7 +12,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Callable, Optional
 
 import typer
 from rich.console import Console
@@ -115,7 +115,7 @@ def collect(
     typer.echo(f"{len(runs)} runs, {len(table)} groups; wrote " + ", ".join(map(str, written)), err=True)
 
 
-def with_pd_options(show: "callable[[], None]") -> None:
+def with_pd_options(show: Callable[[], None]) -> None:
     """Print a wide table without pandas wrapping it."""
     import pandas as pd
 
@@ -125,7 +125,8 @@ def with_pd_options(show: "callable[[], None]") -> None:
 
 def cancel(path: PathArg) -> None:
     """Cancel every run under PATH that has not ended (scancel, or stop the local process)."""
-    rows = [r for r in statuses(path) if r.state not in TERMINAL] if _existing(path) else []
+    _existing(path)
+    rows = [r for r in statuses(path) if r.state not in TERMINAL]
     slurm_ids, local_pids = set(), set()
     for r in rows:
         job = read_json(Path(r.path) / "job.json") or {}

@@ -60,7 +60,8 @@ class RunJob(submitit.helpers.Checkpointable):
             except Exception as err:
                 if self.raise_errors:
                     raise
-                result = {"status": "failed", "error": str(err).strip().splitlines()[-1:] or [type(err).__name__]}
+                lines = str(err).strip().splitlines()
+                result = {"status": "failed", "error": lines[-1] if lines else type(err).__name__}
             records.append(
                 {
                     "run_dir": spec.run_dir,

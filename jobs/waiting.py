@@ -24,7 +24,6 @@ def wait_for(root: Path, interval: float = 1.0) -> list[RunStatus]:
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("{task.fields[detail]}"), transient=False, disable=not sys.stderr.isatty(),
-        console=None,
     ) as bar:
         task = bar.add_task(f"{Path(root).name}", total=None, detail="")
         while True:
