@@ -22,7 +22,7 @@ GROUPS = ("markov", "charlm", "imdb", "jobs")
 METHOD = (
     "every item alternates baseline and seqjobs runs in one process (peak RSS: fresh child processes); "
     "figures are medians with min-max; char-LSTM training speed is timed on a fixed number of steps after "
-    "warm-up steps, IMDB epochs are whole epochs (one seed a repeat), as each note says"
+    "warm-up steps, IMDB: the tutorial's 3 whole epochs per seed, each run in parts, the two ways in turn; as each note says"
 )
 
 

@@ -61,6 +61,7 @@ def test_quick_bench_writes_one_wellformed_row_per_item(quick_bench: tuple[Path,
         assert by_item["job_slurm"]["met"] != "skipped", by_item["job_slurm"]
     assert "identical to the tutorial's dict: yes" in by_item["markov_fit"]["note"]
     assert by_item["charlm_throughput_b512"]["met"] == "n/a"  # reported only
+    assert "mean test accuracy after 1 epoch: tutorial " in by_item["imdb_epoch"]["note"]  # side by side
 
 
 def test_quick_bench_prints_and_writes_the_markdown_table(quick_bench: tuple[Path, str]) -> None:

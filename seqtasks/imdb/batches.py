@@ -6,13 +6,14 @@ for every review, mostly over padding (IMDB's median is ~180-230 words,
 rt-snippets' ~20). That is ``--no-bucket``, kept exactly.
 
 ``--bucket`` (the default) puts reviews of similar length in one batch and
-pads each batch only to its longest review. The model then masks the padding
-(``mask_zero``): measured on rt-snippets, unmasked bucketing trains
-erratically (its output depends on how much padding a review happens to get),
-masked bucketing is as accurate as the tutorial's way at a fraction of the
-cost. Masked padding goes at the end ('post'): Keras' cuDNN LSTM accepts only
-right-padded masks. Truncation stays 'pre' (the last ``maxlen`` words) either
-way.
+pads each batch only to its longest review, at the end ('post'); the model
+then reads each review's output at its own last word
+(:class:`seqtasks.imdb.model.LastWord`), which for a forward LSTM is exactly
+what masking the padding would give. Measured on rt-snippets, this keeps the
+tutorial's accuracy at a fraction of the cost, where unmasked 'pre' padding
+in buckets trained erratically (its output depends on how much padding a
+review happens to get). Truncation stays 'pre' (the last ``maxlen`` words)
+either way.
 
 Each epoch's order comes from ``(seed, epoch)``, so a resumed run sees the
 batches it would have seen without the interruption.
@@ -87,11 +88,14 @@ class Batches:
         """Batches in one pass."""
         return -(-len(self) // batch_size)
 
+    def epoch_indices(self, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:
+        """Example indices of each training batch of ``epoch``, in order: shuffled by ``(seed, epoch)`` alone."""
+        return epoch_order(self.lengths, batch_size, self.bucket, np.random.default_rng([seed, epoch]))
+
     def training(self, batch_size: int, seed: int, epochs: range) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Every training batch of ``epochs``, each epoch shuffled by ``(seed, epoch)``."""
         for epoch in epochs:
-            rng = np.random.default_rng([seed, epoch])
-            for idx in epoch_order(self.lengths, batch_size, self.bucket, rng):
+            for idx in self.epoch_indices(batch_size, seed, epoch):
                 yield self.batch(idx)
 
     def evaluation(self, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -18,6 +18,8 @@ from seqtasks.rundir import RunDir
 
 import keras  # noqa: E402 -- train-side module, imported only when a run starts
 
+from seqtasks.imdb import model as _model  # noqa: E402,F401 -- registers LastWord, so checkpoints load
+
 __all__ = ["BEST", "EpochCommit", "resume"]
 
 

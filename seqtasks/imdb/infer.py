@@ -43,6 +43,8 @@ def open_run(path: Path) -> TrainedRun:
     tfsetup.setup(config.seed, config.mixed_precision)
     import keras
 
+    from seqtasks.imdb import model as _model  # noqa: F401 -- registers LastWord, so best.keras loads
+
     return TrainedRun(
         path,
         config,
