@@ -92,9 +92,8 @@ def training_seconds() -> Any:
 
 @dataclass
 class Side:
-    """One way of training: a model, how it trains part ``p`` of epoch ``e``, and how it scores the test set."""
+    """One way of training: how its model trains part ``p`` of epoch ``e``, and how it scores the test set."""
 
-    model: Any
     fit_part: Callable[[int, int, list[Any]], None]  # (epoch, part, callbacks)
     score: Callable[[], float]
     epoch_s: list[float] = field(default_factory=list)
@@ -120,7 +119,7 @@ def tutorial_side(config: ImdbConfig, initial: list[Any], data: Reviews, seed: i
         model.fit(data.x_train[idx], data.y_train[idx], batch_size=config.batch_size, epochs=1, shuffle=False,
                   verbose=0, callbacks=callbacks)
 
-    return Side(model, fit_part, lambda: float(model.evaluate(data.x_test, data.y_test, verbose=0)[1]))
+    return Side(fit_part, lambda: float(model.evaluate(data.x_test, data.y_test, verbose=0)[1]))
 
 
 def seqjobs_side(config: ImdbConfig, initial: list[Any], data: Reviews, seed: int) -> Side:
@@ -136,7 +135,7 @@ def seqjobs_side(config: ImdbConfig, initial: list[Any], data: Reviews, seed: in
         batches = as_dataset(lambda: (data.train.batch(idx) for idx in order), len(order))
         model.fit(batches, steps_per_epoch=len(order), epochs=1, shuffle=False, verbose=0, callbacks=callbacks)
 
-    return Side(model, fit_part, lambda: evaluate(model, data.test)[1])
+    return Side(fit_part, lambda: evaluate(model, data.test)[1])
 
 
 def train_both(sides: tuple[Side, Side], epochs: int) -> tuple[Outcome, Outcome]:

@@ -23,7 +23,8 @@ class ImdbConfig:
     lr: float = option(0.001, "Adam learning rate.")
     batch_size: int = option(64, "Reviews per batch.")
     epochs: int = option(3, "Total epochs; raise it on an existing run folder to train on.", resumable=True)
-    bucket: bool = option(True, "Batch reviews of similar length, padded only to the batch's longest (the model reads each review's last word); "
+    bucket: bool = option(True, "Batch reviews of similar length, padded only to the batch's longest "
+                                "(the model reads each review's last word); "
                                 "--no-bucket: the tutorial's unmasked 'pre' padding of every review to maxlen.")
     val_fraction: float = option(0.1, "Fraction of the training split held out for validation (never the test set).")
     test_fraction: float = option(0.5, "Test share for data sets without a fixed split (rt-snippets, CSV); 0.5 as the tutorial.")
