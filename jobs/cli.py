@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from jobs import cli_data, cli_generate, cli_manage, cli_predict, cli_report, cli_run, cli_submit
+from jobs import cli_control, cli_data, cli_generate, cli_manage, cli_predict, cli_report, cli_run, cli_submit
 from jobs import cli_bench
 from jobs.cliutil import SeqjobsGroup
 
@@ -26,8 +26,8 @@ app.add_typer(cli_submit.submit_app, name="submit")
 app.add_typer(cli_submit.sweep_app, name="sweep")
 app.command("status")(cli_manage.status)
 app.command("collect")(cli_manage.collect)
-app.command("cancel")(cli_manage.cancel)
-app.command("resubmit")(cli_manage.resubmit)
+app.command("cancel")(cli_control.cancel)
+app.command("resubmit")(cli_control.resubmit)
 app.command("report")(cli_report.report)
 app.command("eval")(cli_predict.evaluate)
 app.command("predict")(cli_predict.predict)

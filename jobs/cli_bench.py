@@ -16,6 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from jobs.cliutil import check_output_file
 from seqtasks.errors import UserError
 
 GROUPS = ("markov", "charlm", "imdb", "jobs")
@@ -32,16 +33,19 @@ def bench(
     only: Annotated[Optional[list[str]], typer.Option("--only", help=f"Run only these groups (repeatable): {', '.join(GROUPS)}.")] = None,
 ) -> None:
     """Benchmark seqjobs against the tutorial's way: Markov, char-LSTM, IMDB and job overhead."""
+    groups = list(only or GROUPS)
+    unknown = sorted(set(groups) - set(GROUPS))
+    if unknown:
+        raise UserError(f"--only: unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
+    check_output_file("-o", output)  # refused now, not after the whole benchmark ran
+    check_output_file("-o", output.with_suffix(".md"))
+
     from jobs import bench_jobs
     from seqtasks.bench import report, run
     from seqtasks.bench.sizes import FULL, QUICK
     from seqtasks.rundir import library_versions, now_iso
     from seqtasks.tfsetup import job_threads
 
-    groups = list(only or GROUPS)
-    unknown = sorted(set(groups) - set(GROUPS))
-    if unknown:
-        raise UserError(f"--only: unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
     sizes = QUICK if quick else FULL
     started, load_before = now_iso(), os.getloadavg()[0]
     typer.echo(f"seqjobs bench ({sizes.label} sizes): {', '.join(g for g in GROUPS if g in groups)}", err=True)

@@ -1,30 +1,33 @@
-"""``status``, ``collect``, ``cancel`` and ``resubmit``: everything after submission.
+"""``status`` and ``collect``: what the run folders say, as a table.
 
-These read run folders (and ask the scheduler); none imports TensorFlow, so
-they answer at once on a login node.
+Both only read (through :mod:`jobs.status`, which never follows a symlink out
+of a run folder nor unpickles anything) and ask the scheduler; neither
+imports TensorFlow, and pandas and rich are imported only by the command that
+needs them, so they answer at once on a login node. A damaged run is one
+``warning:`` line and a count in the summary, never a crash; output paths and
+options are checked before any run is read.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
+import math
 import sys
-import time
 from pathlib import Path
-from typing import Annotated, Callable, Optional
+from typing import TYPE_CHECKING, Annotated, Callable, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from jobs import executor_opts, scheduler
-from jobs.status import TERMINAL, RunStatus, as_dicts, find_runs, local_job_alive, statuses, summary
-from seqtasks import atomic
+from jobs.cliutil import check_output_file
+from jobs.status import RunStatus, as_dicts, check_readable, find_runs, statuses, summary, warnings
 from seqtasks.errors import UserError
-from seqtasks.rundir import RunDir, now_iso, read_json
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 PathArg = Annotated[Path, typer.Argument(help="A run folder, a sweep folder, or a folder of sweeps (e.g. runs/).")]
+#: the longest ``--interval`` (an hour): anything longer is a typo, and sleep() refuses some of it
+MAX_INTERVAL_S = 3600.0
 
 
 def _existing(path: Path) -> list[Path]:
@@ -36,6 +39,15 @@ def _existing(path: Path) -> list[Path]:
     return runs
 
 
+def _warn(rows: list[RunStatus], seen: set[str] | None = None) -> None:
+    """One ``warning:`` line on stderr per unreadable run (once per run when ``seen`` is kept across polls)."""
+    for line in warnings(rows):
+        if seen is None or line not in seen:
+            typer.echo(line, err=True)
+            if seen is not None:
+                seen.add(line)
+
+
 def _fmt_elapsed(seconds: float | None) -> str:
     if seconds is None:
         return ""
@@ -45,42 +57,70 @@ def _fmt_elapsed(seconds: float | None) -> str:
 
 def status_table(rows: list[RunStatus], title: str) -> Table:
     """The rich table ``seqjobs status`` prints."""
-    table = Table(title=title, title_justify="left")
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=escape(title), title_justify="left")
     for col in ("run", "state", "epoch", "last metric", "job", "node", "elapsed"):
         table.add_column(col, overflow="fold")
-    colour = {"completed": "green", "failed": "red", "cancelled": "magenta", "running": "cyan", "requeued": "yellow"}
+    colour = {"completed": "green", "failed": "red", "cancelled": "magenta", "running": "cyan", "requeued": "yellow",
+              "stuck": "red", "unreadable": "red"}
     for r in rows:
         state = f"[{colour[r.state]}]{r.state}[/]" if r.state in colour else r.state
-        table.add_row(r.run, state, str(r.epoch or ""), r.last_metric, r.job_id, r.node, _fmt_elapsed(r.elapsed_s))
+        cells = (r.run, r.epoch or "", r.last_metric, r.job_id, r.node, _fmt_elapsed(r.elapsed_s))
+        table.add_row(escape(str(cells[0])), state, *(escape(str(c)) for c in cells[1:]))
     return table
+
+
+def _check_interval(interval: float) -> None:
+    if not (math.isfinite(interval) and 0 < interval <= MAX_INTERVAL_S):
+        raise UserError(f"--interval must be a number of seconds above 0 and at most {MAX_INTERVAL_S:g} (got {interval})")
 
 
 def status(
     path: PathArg,
     json_out: Annotated[bool, typer.Option("--json", help="Print machine-readable state (one JSON list).")] = False,
-    watch: Annotated[bool, typer.Option("--watch", help="Refresh until every run has ended (Ctrl-C to stop).")] = False,
+    watch: Annotated[bool, typer.Option("--watch", help="Refresh until every run has settled (Ctrl-C to stop).")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between refreshes with --watch.")] = 2.0,
 ) -> None:
-    """Show every run's state, epoch, last metric, job, node and elapsed time."""
-    if interval <= 0:
-        raise UserError(f"--interval must be > 0 seconds (got {interval})")
+    """Show every run's state, epoch, last metric, job, node and elapsed time.
+
+    States: pending (queued), running, requeued (preempted or timed out,
+    waiting to resume), completed, failed (with the error's line), cancelled,
+    stuck (it stopped before the end and no job or process will resume it:
+    `seqjobs resubmit --missing PATH` does), unknown (no word from the
+    scheduler), missing (never submitted), unreadable (a damaged file in the
+    run folder, named in a warning). --watch stops once every run has ended,
+    or has stayed unknown, missing, stuck or unreadable for 15 refreshes.
+    """
+    _check_interval(interval)
     _existing(path)
+    from rich.console import Console
+
     console = Console() if sys.stdout.isatty() else Console(width=200)
-    while True:
-        rows = statuses(path)
+    seen: set[str] = set()
+
+    def show(rows: list[RunStatus], settled: int = 0) -> None:
+        _warn(rows, seen)
+        check_readable(rows, str(path))
         if json_out:
             typer.echo(json.dumps(as_dicts(rows), indent=2))
-        else:
-            if watch:
-                console.clear()
-            console.print(status_table(rows, str(path)))
-            for r in rows:
-                if r.state == "failed":
-                    console.print(f"[red]failed[/] {r.run}: {r.error}" + (f"  (log: {r.log})" if r.log else ""), soft_wrap=True)
-            console.print(summary(rows))
-        if not watch or all(r.state in TERMINAL for r in rows):
             return
-        time.sleep(interval)
+        if watch:
+            console.clear()
+        console.print(status_table(rows, str(path)))
+        for r in rows:
+            if r.state in ("failed", "stuck") and r.error:
+                line = f"{r.state} {r.run}: {r.error}" + (f"  (log: {r.log})" if r.log else "")
+                console.print(line, style="red", markup=False, highlight=False, soft_wrap=True)
+        console.print(summary(rows), markup=False, highlight=False)
+
+    if watch:
+        from jobs.waiting import poll
+
+        poll(path, interval, show)
+    else:
+        show(statuses(path))
 
 
 def collect(
@@ -88,31 +128,36 @@ def collect(
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="CSV to write. Default: results/<name of the first path>.csv.")] = None,
     per_epoch: Annotated[bool, typer.Option("--per-epoch", help="Also write the long table of every metrics.csv row (OUTPUT.epochs.csv).")] = False,
 ) -> None:
-    """Collect every completed run into one CSV (+ a summary over seeds, best first)."""
+    """Collect every completed run into one CSV (+ a summary over seeds, best first).
+
+    Runs that did not complete are listed and left out; a damaged run is one
+    warning and counted as unreadable.
+    """
     from jobs import collect as coll
 
+    out = output or Path("results") / f"{paths[0].resolve().name or 'runs'}.csv"
+    targets = coll.Outputs.beside(out, per_epoch)
+    for target in targets.paths():
+        check_output_file("-o", target)
     for p in paths:
         _existing(p)
-    runs, problems = coll.collect(paths)
-    if problems:
-        typer.echo(f"warning: left out {len(problems)} run(s):", err=True)
-        for line in problems:
-            typer.echo(f"  {line}", err=True)
-    if runs.empty:
+
+    found = coll.collect(paths)
+    _warn(found.states)
+    check_readable(found.states, ", ".join(map(str, paths)))
+    for r in found.states:
+        if r.state not in ("completed", "unreadable"):
+            typer.echo(f"left out {r.path}: {r.state}" + (f": {r.error}" if r.error else ""), err=True)
+    if found.runs.empty:
         raise UserError(f"no completed runs under {', '.join(map(str, paths))}; see `seqjobs status {paths[0]}`")
-    out = output or Path("results") / f"{paths[0].resolve().name}.csv"
-    coll.write_csv(runs, out)
-    coll.write_parquet(runs, out.with_suffix(".parquet"))
-    table = coll.summarise(runs)
-    summary_path = out.with_name(out.stem + ".summary.csv")
-    coll.write_csv(table, summary_path)
-    written = [out, summary_path]
-    if per_epoch:
-        epochs_path = out.with_name(out.stem + ".epochs.csv")
-        coll.write_csv(coll.per_epoch(runs), epochs_path)
-        written.append(epochs_path)
+    table = coll.summarise(found.runs)
+    try:
+        written = targets.write(found, table)
+    except OSError as err:
+        raise UserError(f"cannot write {err.filename or out}: {err.strerror}; choose another -o") from None
     with_pd_options(lambda: typer.echo(table.to_string(index=False)))
-    typer.echo(f"{len(runs)} runs, {len(table)} groups; wrote " + ", ".join(map(str, written)), err=True)
+    typer.echo(f"{summary(found.states)}; collected {len(found.runs)} runs in {len(table)} groups", err=True)
+    typer.echo("wrote " + ", ".join(map(str, written)), err=True)
 
 
 def with_pd_options(show: Callable[[], None]) -> None:
@@ -121,69 +166,3 @@ def with_pd_options(show: Callable[[], None]) -> None:
 
     with pd.option_context("display.width", 200, "display.max_columns", 50, "display.float_format", "{:.4f}".format):
         show()
-
-
-def cancel(path: PathArg) -> None:
-    """Cancel every run under PATH that has not ended (scancel, or stop the local process)."""
-    _existing(path)
-    rows = [r for r in statuses(path) if r.state not in TERMINAL]
-    slurm_ids, local_pids = set(), set()
-    for r in rows:
-        job = read_json(Path(r.path) / "job.json") or {}
-        if job.get("executor") == "slurm":
-            slurm_ids.add(job["job_id"])
-        elif job.get("executor") == "local":
-            local_pids.add(job["job_id"])
-    scheduler.cancel(sorted(slurm_ids))
-    for pid in local_pids:
-        if local_job_alive(pid):
-            os.kill(int(pid), signal.SIGINT)  # submitit's local controller stops its tasks on SIGINT
-    for r in rows:
-        run = RunDir(r.path)
-        state = run.state() or {}
-        state.update(state="cancelled", cancelled_at=now_iso())
-        atomic.write_json(run.file("state.json"), state)
-    typer.echo(f"cancelled {len(rows)} run(s) under {path}")
-
-
-def resubmit(
-    path: PathArg,
-    failed: Annotated[bool, typer.Option("--failed", help="Resubmit failed runs.")] = False,
-    missing: Annotated[bool, typer.Option("--missing", help="Resubmit runs never submitted, cancelled, or whose job vanished.")] = False,
-    wait: Annotated[bool, typer.Option("--wait", help="Block until the resubmitted runs end.")] = False,
-) -> None:
-    """Submit again the failed and/or missing runs under PATH, with their original executor settings."""
-    from jobs.cli_submit import _report_end
-    from jobs.jobfn import RunSpec
-    from jobs.submission import submit_runs
-
-    _existing(path)
-    if not failed and not missing:
-        failed = missing = True
-    wanted = ({"failed"} if failed else set()) | ({"missing", "unknown", "cancelled"} if missing else set())
-    rows = [r for r in statuses(path) if r.state in wanted]
-    if not rows:
-        typer.echo(f"nothing to resubmit under {path}")
-        return
-    groups: dict[str, list[RunSpec]] = {}
-    for r in rows:
-        run = RunDir(r.path)
-        config = run.config() or {}
-        job = read_json(run.file("job.json")) or {}
-        result = run.result()
-        if result is not None and result.get("status") != "completed":
-            os.replace(run.file("result.json"), run.file(f"result.{result.get('status')}-{int(time.time())}.json"))
-        state = run.state()
-        if state and state.get("state") == "cancelled":
-            state["state"] = "resubmitted"
-            atomic.write_json(run.file("state.json"), state)
-        options = json.dumps(job.get("options") or {"executor": "auto"}, sort_keys=True)
-        groups.setdefault(options, []).append(RunSpec(config["task"], config["config"], r.path))
-    total = 0
-    for options, specs in groups.items():
-        opts = executor_opts.build(json.loads(options), None)
-        log_root = Path(path) if (Path(path) / "sweep.json").exists() else Path(specs[0].run_dir)
-        total += len(submit_runs(specs, opts, log_root))
-    typer.echo(f"resubmitted {total} run(s) under {path}")
-    if wait:
-        _report_end(path)

@@ -7,6 +7,7 @@ anything is submitted.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -14,20 +15,22 @@ from typing import Any, Optional
 import typer
 
 from jobs import executor_opts
-from jobs.cli_run import fresh_run_dir
-from jobs.jobfn import RunSpec
-from jobs.status import statuses, summary
-from jobs.submission import submit_runs
-from jobs.sweep import expand, parse_assignments, update_manifest
+from jobs.cliutil import check_output_folder, refuse_control
+from jobs.cli_run import RUNS, fresh_run_dir
+from jobs.launch import launch, launch_sweep
+from jobs.submission import time_limit
+from jobs.sweep import expand, parse_assignments
 from jobs.taskopts import option, task_command
-from jobs.waiting import wait_for
-from seqtasks.config import to_dict
+from jobs.waiting import report_end
+from seqtasks.config import check_data
+from seqtasks.errors import UserError
 from seqtasks.rundir import RunDir
-from seqtasks.runner import is_done
 from seqtasks.tasks import TASKS, TaskSpec
 
 EXEC = "Executor options (sbatch names)"
 SWEEP = "Sweep options"
+#: a sweep name leaves room under NAME_MAX for the suffixes tools add (".tmp", ".lock")
+MAX_NAME_BYTES = 200
 
 EXECUTOR_PARAMS = [
     option("executor", str, "auto", "auto (slurm where sbatch exists, else local), slurm, local or debug (in this process).", EXEC),
@@ -43,6 +46,7 @@ EXECUTOR_PARAMS = [
     option("exclude", Optional[str], None, "Nodes to avoid.", EXEC),
     option("array_parallelism", Optional[int], None, "Most runs at once (local default: cores / cpus-per-task).", EXEC),
     option("signal_delay", Optional[int], None, "Seconds before the time limit at which the job checkpoints.", EXEC),
+    option("max_stalled", Optional[int], None, "Fail a run after this many attempts in a row (time limits, preemptions) that commit no epoch (default 3).", EXEC),
     option("profile", Optional[str], None, "Named executor settings from a TOML file (see slurm/profiles.example.toml).", EXEC),
 ]
 WAIT = option("wait", bool, False, "Block with a progress bar until every run has ended.", "Run folder", "--wait/--no-wait")
@@ -53,35 +57,34 @@ sweep_app = typer.Typer(help="Submit a grid of runs of a task as job arrays; re-
 
 
 def executor_options(values: dict[str, Any]) -> executor_opts.ExecutorOptions:
-    """Validated executor options from the command line (over the profile, if any)."""
+    """Validated executor options from the command line (over the profile, if any).
+
+    The time limit is settled here too: a SLURM partition without one is
+    refused before anything is written.
+    """
     profile = values.pop("profile", None)
-    return executor_opts.build(values, profile)
-
-
-def _report_end(root: Path) -> None:
-    rows = wait_for(root)
-    typer.echo(summary(rows))
-    failed = [r for r in rows if r.state == "failed"]
-    for r in failed:
-        typer.echo(f"  failed {r.run}: {r.error}", err=True)
-    if failed:
-        raise typer.Exit(1)
+    opts = executor_opts.build(values, profile)
+    time_limit(opts)
+    return opts
 
 
 def _submit(spec: TaskSpec, config: Any, out: Optional[Path], wait: bool, **exec_values: Any) -> None:
     opts = executor_options(exec_values)
+    check_output_folder("--out", out or RUNS)
+    check_data(config)
     folder = out or fresh_run_dir(spec.name)
-    run = RunDir(folder)
-    run.prepare(spec.name, config)
-    if is_done(run, config):
-        result = run.result() or {}
+    done = launch(spec.name, [(folder, config)], opts, folder)
+    if done.completed:
+        result = RunDir(folder).result() or {}
         typer.echo(f"already completed: {folder} ({spec.main_metric} = {result.get(spec.main_metric)})")
         return
-    ids = submit_runs([RunSpec(spec.name, to_dict(config), str(folder))], opts, folder)
-    typer.echo(f"submitted {spec.name} as job {ids[str(folder)]} ({opts.resolved_executor()}); run folder: {folder}")
-    typer.echo(f"follow it with: seqjobs status {folder}", err=True)
+    if done.active:
+        typer.echo(f"already queued or running: {folder}; nothing submitted (see: seqjobs status {folder})")
+    else:
+        typer.echo(f"submitted {spec.name} as job {done.jobs[str(folder)]} ({opts.resolved_executor()}); run folder: {folder}")
+        typer.echo(f"follow it with: seqjobs status {folder}", err=True)
     if wait:
-        _report_end(folder)
+        report_end(folder)
 
 
 def _sweep(
@@ -100,36 +103,35 @@ def _sweep(
     grid_values = parse_assignments(grid or [], cls, "--grid")
     zip_values = parse_assignments(zip_ or [], cls, "--zip")
     runs = expand(cls, base, grid_values, zip_values, seeds)
+    if name is not None:
+        check_sweep_name(name)
     sweep_dir = root / (name or f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}")
-    for run_name, config in runs:  # refuse conflicts before anything is written or submitted
-        RunDir(sweep_dir / run_name).check_compatible(spec.name, config)
-    update_manifest(sweep_dir, spec.name, base, _sweep_options(grid, zip_, seeds), runs, {}, {})
-    known = {Path(r.path).name: r.state for r in statuses(sweep_dir)} if sweep_dir.exists() else {}
-    finished = {n for n, c in runs if known.get(n) == "completed" and is_done(RunDir(sweep_dir / n), c)}
-    todo = [(n, c) for n, c in runs if n not in finished and known.get(n) not in ("pending", "running", "requeued")]
-    done = len(finished)
-    active = sum(1 for n, _ in runs if known.get(n) in ("pending", "running", "requeued"))
-    if not todo:
-        typer.echo(f"nothing to submit: {len(runs)} runs in {sweep_dir}, {done} completed, {active} still queued or running")
+    check_output_folder("--root", root)
+    check_output_folder("--name", sweep_dir)
+    for _, config in runs:
+        check_data(config)
+    sweep_options = {"grid": grid or [], "zip": zip_ or [], "seeds": seeds}
+    done = launch_sweep(spec.name, sweep_dir, runs, opts, base, sweep_options)
+    counts = f"{len(done.completed)} completed, {len(done.active)} active"
+    if not done.jobs:
+        typer.echo(f"nothing to submit: {len(runs)} runs in {sweep_dir}, {counts}")
     else:
-        for run_name, config in todo:
-            RunDir(sweep_dir / run_name).prepare(spec.name, config)
-        specs = [RunSpec(spec.name, to_dict(c), str(sweep_dir / n)) for n, c in todo]
-        ids = submit_runs(specs, opts, sweep_dir)
-        jobs = {Path(k).name: v for k, v in ids.items()}
-        update_manifest(sweep_dir, spec.name, base, _sweep_options(grid, zip_, seeds), runs, jobs, {**opts.to_dict(), "executor": opts.resolved_executor()})
-        arrays = len({job_id.split("_")[0] for job_id in ids.values()})
         typer.echo(
-            f"submitted {len(todo)} of {len(runs)} runs ({done} completed, {active} active) as "
-            f"{arrays} job(s) on {opts.resolved_executor()}; sweep folder: {sweep_dir}"
+            f"submitted {len(done.jobs)} of {len(runs)} runs ({counts}) as {done.arrays()} job(s) on "
+            f"{opts.resolved_executor()}; sweep folder: {sweep_dir}"
         )
         typer.echo(f"follow it with: seqjobs status {sweep_dir}", err=True)
     if wait:
-        _report_end(sweep_dir)
+        report_end(sweep_dir)
 
 
-def _sweep_options(grid: Optional[list[str]], zip_: Optional[list[str]], seeds: int) -> dict[str, Any]:
-    return {"grid": grid or [], "zip": zip_ or [], "seeds": seeds}
+def check_sweep_name(name: str) -> None:
+    """A sweep name is exactly one path component, so its folder stays inside ``--root``."""
+    refuse_control("--name", name)
+    if not name.strip() or name in (".", "..") or "/" in name:
+        raise UserError(f"--name '{name}' must be one folder name (no '/', not '.' or '..'), e.g. --name lr-sweep")
+    if len(os.fsencode(name)) > MAX_NAME_BYTES:
+        raise UserError(f"--name is {len(os.fsencode(name))} bytes long; use at most {MAX_NAME_BYTES}")
 
 
 OUT = option("out", Optional[Path], None, "Run folder. Default: a new folder under ./runs/.", "Run folder", "--out", "-o")

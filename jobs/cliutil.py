@@ -7,6 +7,9 @@ bad option value caught by the option parser, become one line on stderr
 
 from __future__ import annotations
 
+import os
+import unicodedata
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -19,9 +22,33 @@ UsageError: type[Exception] = typer.BadParameter.__mro__[1]
 _NO_ARGS = [c for c in (getattr(__import__(UsageError.__module__, fromlist=["x"]), "NoArgsIsHelpError", None),) if c]
 
 
+#: Unicode categories that must never reach a script line, a file name or a terminal verbatim:
+#: controls (newline, CR, tab, NUL, ESC...), invisible format characters, lone surrogates, line separators
+CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+#: the longest file name (one path component) POSIX file systems accept, in bytes
+NAME_MAX = 255
+
+
+def is_control(ch: str) -> bool:
+    """Whether ``ch`` is a control, format, surrogate or line-separator character."""
+    return unicodedata.category(ch) in CONTROL_CATEGORIES
+
+
+def shown(text: str) -> str:
+    """``text`` with every control character escaped (``\\n``), so a message stays one line."""
+    return "".join(repr(ch)[1:-1] if is_control(ch) else ch for ch in text)
+
+
+def refuse_control(what: str, text: str) -> None:
+    """Raise :class:`UserError` if ``text`` holds a control character (a newline would start a new sbatch line)."""
+    bad = next((ch for ch in text if is_control(ch)), None)
+    if bad is not None:
+        raise UserError(f"{what} '{shown(text)}' contains a control character ({repr(bad)[1:-1]}); remove it")
+
+
 def fail(message: str) -> NoReturn:
-    """Print ``error: message`` on stderr and exit 2."""
-    typer.echo(f"error: {message}", err=True)
+    """Print ``error: message`` on stderr, as one line whatever the message holds, and exit 2."""
+    typer.echo(f"error: {shown(message)}", err=True)
     raise typer.Exit(2)
 
 
@@ -38,7 +65,44 @@ class SeqjobsGroup(TyperGroup):
         except UserError as err:
             fail(str(err))
         except UsageError as err:
-            ctx_of = getattr(err, "ctx", None)
-            if any(isinstance(err, c) for c in _NO_ARGS) or ctx_of is None:
-                raise  # "no arguments: show help" and root-level errors keep Typer's own output
+            if any(isinstance(err, c) for c in _NO_ARGS):
+                raise  # "no arguments: show help" keeps Typer's own output
+            ctx_of = getattr(err, "ctx", None) or ctx  # some parser errors carry no context: point at the root's help
             fail(f"{err.format_message()} (see: {ctx_of.command_path} --help)")
+
+
+def check_output_folder(flag: str, path: Path) -> None:
+    """Refuse, before anything is written, a folder ``path`` that could not be created or written.
+
+    A file in its place or above it, a name too long for the file system, or a
+    folder we may not write would otherwise be a traceback halfway through.
+    """
+    _check_name(flag, path)
+    if os.path.lexists(path) and not path.is_dir():
+        raise UserError(f"{flag} {path} exists and is not a folder; choose another {flag}")
+    _check_writable(flag, path, path)
+
+
+def check_output_file(flag: str, path: Path) -> None:
+    """Refuse, before any work is done, a file ``path`` that could not be written (a folder there, a file above it)."""
+    _check_name(flag, path)
+    if path.is_dir():
+        raise UserError(f"{flag} {path} is a folder; give a file name, e.g. {flag} {path / 'out.csv'}")
+    _check_writable(flag, path, path.parent)
+
+
+def _check_name(flag: str, path: Path) -> None:
+    """No control character, and no component longer than a file name may be."""
+    refuse_control(flag, str(path))
+    long = next((part for part in path.parts if len(os.fsencode(part)) > NAME_MAX), None)
+    if long is not None:
+        raise UserError(f"{flag}: the name '{long[:40]}...' is longer than a file name may be ({NAME_MAX} bytes)")
+
+
+def _check_writable(flag: str, path: Path, folder: Path) -> None:
+    """``folder`` (where ``path`` goes) is, or can be made, a folder we may write in."""
+    above = next(p for p in [folder, *folder.absolute().parents] if os.path.lexists(p))
+    if not above.is_dir():
+        raise UserError(f"{flag} {path}: {above} is not a folder; choose another {flag}")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise UserError(f"{flag} {path}: {above} is not writable; choose another {flag}")

@@ -2,78 +2,115 @@
 
 One row per completed run: every config parameter, every final figure of
 ``result.json``, and provenance (job id, host, duration, git commit, library
-versions, data checksum). Runs that are missing, failed or have a corrupt
-``result.json`` are reported and left out -- a half-finished sweep still
-collects.
+versions, data checksum). The runs are read once, by :func:`jobs.status.survey`,
+so ``collect`` counts exactly what ``status`` shows: runs that did not complete
+are left out and listed, a damaged run is ``unreadable`` (and a completed
+``result.json`` without its task's main figure counts as damaged) -- a
+half-finished or partly broken sweep still collects.
+
+pandas is imported inside the functions: ``seqjobs collect`` checks its
+options and output paths before paying for it.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
-import json
+import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from jobs.status import find_runs
+from jobs.status import RunFiles, RunStatus, survey
 from seqtasks import atomic
-from seqtasks.rundir import RunDir, read_json
 from seqtasks.tasks import TASKS
 
-SKIP_RESULT = {"status", "task", "run_dir", "traceback", "attempt", "ended_at", "epochs_requested"}
+if TYPE_CHECKING:
+    import pandas as pd
+
+SKIP_RESULT = {"status", "task", "run_dir", "traceback", "attempt", "ended_at", "epochs_requested", "error", "error_type"}
+
+
+@dataclass
+class Collection:
+    """What ``collect`` found under its paths."""
+
+    runs: pd.DataFrame  # one row per completed run
+    epochs: pd.DataFrame  # one row per metrics.csv row of those runs
+    states: list[RunStatus]  # every run folder, completed or not
 
 
 def _flat(value: Any) -> Any:
     return ",".join(map(str, value)) if isinstance(value, list) else value
 
 
-def run_row(path: Path) -> tuple[dict[str, Any] | None, str | None]:
-    """``(row, None)`` for a completed run, ``(None, reason)`` otherwise."""
-    run = RunDir(path)
-    config = run.config()
-    if config is None:
-        return None, "corrupt or missing config.json"
-    result = run.result()
-    if result is None:
-        return None, "corrupt result.json" if run.file("result.json").exists() else "no result yet"
-    if result.get("status") != "completed":
-        return None, f"{result.get('status')}: {result.get('error', '')}".strip()
-    job = read_json(path / "job.json") or {}
-    row: dict[str, Any] = {"run": path.name, "sweep": path.parent.name, "task": config.get("task")}
-    row.update({k: _flat(v) for k, v in (config.get("config") or {}).items()})
+def run_row(f: RunFiles) -> dict[str, Any]:
+    """The table row of a completed run: parameters, figures, provenance."""
+    config = f.config
+    result = f.result or {}
+    row: dict[str, Any] = {"run": f.path.name, "sweep": f.path.parent.name, "task": f.task}
+    row.update({k: _flat(v) for k, v in config.items()})
     row.update({k: v for k, v in result.items() if k not in SKIP_RESULT and not isinstance(v, (dict, list))})
-    data = config.get("data") or {}
-    row.update(
-        state="completed",
-        job_id=job.get("job_id", ""),
-        executor=job.get("executor", "run"),
-        host=(run.state() or {}).get("host", config.get("host")),
-        git_commit=config.get("git_commit"),
-        seqjobs_version=config.get("seqjobs_version"),
-        data_name=data.get("name"),
-        data_sha256=data.get("sha256"),
-        path=str(path),
-    )
-    row.update({f"version_{k}": v for k, v in (config.get("libraries") or {}).items()})
-    return row, None
+    return row
 
 
-def collect(paths: list[Path]) -> tuple[pd.DataFrame, list[str]]:
-    """The runs table and the list of ``"run: reason"`` for runs left out."""
-    rows, problems = [], []
+def _provenance(f: RunFiles) -> dict[str, Any]:
+    """Where the run's figures come from: job, host, code and library versions, data checksum."""
+    record = f.record
+    data = record.data or {}
+    out: dict[str, Any] = {
+        "state": "completed",
+        "job_id": (f.job or {}).get("job_id", ""),
+        "executor": (f.job or {}).get("executor", "run"),
+        "host": (f.state or {}).get("host") or record.host,
+        "git_commit": record.git_commit,
+        "seqjobs_version": record.seqjobs_version,
+        "data_name": data.get("name"),
+        "data_sha256": data.get("sha256"),
+        "path": str(f.path),
+    }
+    out.update({f"version_{k}": v for k, v in record.libraries.items()})
+    return out
+
+
+def collect(paths: list[Path]) -> Collection:
+    """Read every run under ``paths`` (each folder once, even when paths overlap)."""
+    import pandas as pd
+
+    rows, epochs, states = [], [], []
+    seen: set[str] = set()
     for root in paths:
-        for path in find_runs(root):
-            row, reason = run_row(path)
-            if row is None:
-                problems.append(f"{path}: {reason}")
-            else:
-                rows.append(row)
-    return pd.DataFrame(rows), problems
+        for run in survey(root):
+            key = os.path.realpath(run.status.path)
+            if key in seen:
+                continue
+            seen.add(key)
+            states.append(run.status)
+            if run.status.state != "completed" or run.files is None:
+                continue
+            row = {**run_row(run.files), **_provenance(run.files)}
+            rows.append(row)
+            epochs.append(_epoch_rows(run.files, row))
+    frames = [e for e in epochs if not e.empty]
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return Collection(pd.DataFrame(rows), table, states)
+
+
+def _epoch_rows(f: RunFiles, row: dict[str, Any]) -> pd.DataFrame:
+    """The run's metrics.csv rows (numbers: checked when read) with its run columns beside them."""
+    import pandas as pd
+
+    metrics = pd.DataFrame(f.metrics).astype(float)
+    for column, value in row.items():
+        if column not in metrics.columns:
+            metrics[column] = value
+    return metrics
 
 
 def summarise(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean, std and count of each task's main figure per parameter combination, best first."""
+    import pandas as pd
+
     parts = []
     for task, group in runs.groupby("task", sort=True):
         spec = TASKS.get(str(task))
@@ -96,22 +133,36 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def per_epoch(runs: pd.DataFrame) -> pd.DataFrame:
-    """The long table: every ``metrics.csv`` row of every collected run, with its run and params."""
-    frames = []
-    for _, run in runs.iterrows():
-        path = Path(run["path"]) / "metrics.csv"
-        if not path.exists():
-            continue
-        try:
-            metrics = pd.read_csv(path)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError):
-            continue
-        keep = [c for c in runs.columns if c not in metrics.columns]
-        for col in keep:
-            metrics[col] = run[col]
-        frames.append(metrics)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+@dataclass
+class Outputs:
+    """The files ``collect -o RUNS`` writes, named up front so that all are checked before any is written."""
+
+    runs: Path
+    summary: Path
+    epochs: Path | None  # with --per-epoch
+    parquet: Path | None  # when pyarrow is installed
+
+    @classmethod
+    def beside(cls, out: Path, per_epoch: bool) -> Outputs:
+        """``out`` and the files named after it."""
+        parquet = importlib.util.find_spec("pyarrow") is not None
+        return cls(out, out.with_name(out.stem + ".summary.csv"),
+                   out.with_name(out.stem + ".epochs.csv") if per_epoch else None,
+                   out.with_suffix(".parquet") if parquet and out.suffix != ".parquet" else None)
+
+    def paths(self) -> list[Path]:
+        """Every file, in the order they are written."""
+        return [p for p in (self.runs, self.summary, self.epochs, self.parquet) if p is not None]
+
+    def write(self, found: Collection, table: pd.DataFrame) -> list[Path]:
+        """Write the runs, the summary ``table`` and the optional files; return their paths."""
+        write_csv(found.runs, self.runs)
+        write_csv(table, self.summary)
+        if self.epochs is not None:
+            write_csv(found.epochs, self.epochs)
+        if self.parquet is not None:
+            write_parquet(found.runs, self.parquet)
+        return self.paths()
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
@@ -121,17 +172,8 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     return atomic.write_text(path, buf.getvalue())
 
 
-def write_parquet(frame: pd.DataFrame, path: Path) -> Path | None:
-    """Also write Parquet when pyarrow is installed (skipped silently otherwise)."""
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        return None
+def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
+    """Write ``frame`` as Parquet atomically (call only when :func:`parquet_available`)."""
     buf = io.BytesIO()
     frame.astype({c: str for c in frame.columns if frame[c].dtype == object}).to_parquet(buf, index=False)
     return atomic.write_bytes(path, buf.getvalue())
-
-
-def to_json(frame: pd.DataFrame) -> str:
-    """Records as JSON text (for scripts)."""
-    return json.dumps(json.loads(frame.to_json(orient="records")), indent=2)

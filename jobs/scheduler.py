@@ -1,15 +1,26 @@
-"""What SLURM says about jobs: ``sacct`` first, ``squeue`` when sacct fails.
+"""What SLURM says about jobs and partitions.
 
-Many clusters restrict or lack ``sacct``, and submitit alone then waits
-forever on a job cancelled from outside. Both queries are single calls for
-all job ids, with timeouts; neither raises: an unreachable scheduler means
-"no information", and the caller falls back to the run folders.
+Job states: ``sacct`` first, ``squeue`` for every id sacct does not answer
+for. Many clusters restrict or lack ``sacct``, and even a working sacct
+prints nothing for a pending array element (``sacct -j 75_3``) while squeue
+lists it. Both queries are single calls for all job ids, with timeouts;
+neither raises: an unreachable scheduler means "no information", and the
+caller falls back to the run folders.
+
+Time limits: submitit always writes ``#SBATCH --time`` (5 minutes unless told
+otherwise), so a partition's own DefaultTime never applies by itself. Without
+``--time`` seqjobs asks ``sinfo`` for the partition's DefaultTime (else its
+MaxTime) and passes that on.
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
+from dataclasses import dataclass
+from typing import Optional
+
+from seqtasks.errors import UserError
 
 #: SLURM state -> seqjobs state
 STATE_MAP = {
@@ -33,6 +44,11 @@ STATE_MAP = {
     "DEADLINE": "failed",
 }
 
+#: how sinfo and scontrol spell "no limit"
+NO_LIMIT = {"", "n/a", "none", "infinite", "unlimited"}
+
+JobInfo = dict[str, str]
+
 
 def normalise(raw: str) -> str:
     """``"CANCELLED by 0"`` -> ``"cancelled"``; unknown words -> ``"unknown"``."""
@@ -41,7 +57,7 @@ def normalise(raw: str) -> str:
 
 
 def expand_ids(job_id: str) -> list[str]:
-    """``123_[0-3,7%2]`` (a pending array in sacct) -> ``123_0 ... 123_3, 123_7``."""
+    """``123_[0-3,7%2]`` (the pending part of an array) -> ``123_0 ... 123_3, 123_7``."""
     match = re.fullmatch(r"(\d+)_\[([^\]]+)\]", job_id)
     if not match:
         return [job_id]
@@ -53,6 +69,11 @@ def expand_ids(job_id: str) -> list[str]:
     return out
 
 
+def array_base(job_id: str) -> str:
+    """``"75_3"`` -> ``"75"``; a plain job id is its own base."""
+    return job_id.split("_")[0]
+
+
 def _query(cmd: list[str]) -> str | None:
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=15)
@@ -61,45 +82,57 @@ def _query(cmd: list[str]) -> str | None:
     return proc.stdout if proc.returncode == 0 else None
 
 
-def sacct_states(job_ids: list[str]) -> dict[str, dict[str, str]] | None:
-    """``{job_id: {"state", "node", "source"}}`` from sacct, or ``None`` when sacct fails."""
-    out = _query(["sacct", "-X", "-n", "-P", "-o", "JobID,State,NodeList", "-j", ",".join(job_ids)])
-    if out is None:
-        return None
-    found: dict[str, dict[str, str]] = {}
-    for line in out.splitlines():
+def parse_states(text: str, wanted: set[str], source: str) -> dict[str, JobInfo]:
+    """``JobID|State|NodeList`` lines (sacct ``-P`` or squeue ``-o %i|%T|%N``) -> info for the wanted ids.
+
+    Array records such as ``75_[3-7%1]`` are expanded, so each pending
+    element gets the array's state, unless the element has a line of its
+    own: sacct keeps printing ``75_[2-7%1] PENDING`` for a while after
+    ``75_2 RUNNING`` appears.
+    """
+    own: dict[str, JobInfo] = {}
+    grouped: dict[str, JobInfo] = {}
+    for line in text.splitlines():
         parts = line.split("|")
         if len(parts) < 3:
             continue
-        for jid in expand_ids(parts[0]):
-            found[jid] = {"state": normalise(parts[1]), "node": parts[2], "source": "sacct"}
-    return found
+        ids = expand_ids(parts[0].strip())
+        info = {"state": normalise(parts[1]), "node": parts[2].strip(), "source": source}
+        target = own if ids == [parts[0].strip()] else grouped
+        target.update({jid: info for jid in ids if jid in wanted})
+    return {**grouped, **own}
 
 
-def squeue_states(job_ids: list[str]) -> dict[str, dict[str, str]] | None:
-    """Jobs still queued or running, from squeue (finished jobs are simply absent)."""
+def sacct_states(job_ids: list[str]) -> dict[str, JobInfo] | None:
+    """``{job_id: {"state", "node", "source"}}`` from sacct, or ``None`` when sacct fails.
+
+    Array bases are asked for too: ``sacct -j 75_3`` prints nothing while that
+    element is pending (or was cancelled before it started), ``sacct -j 75``
+    prints the array's ``75_[3-7%1]`` record.
+    """
+    query = sorted(set(job_ids) | {array_base(j) for j in job_ids})
+    out = _query(["sacct", "-X", "-n", "-P", "-o", "JobID,State,NodeList", "-j", ",".join(query)])
+    return None if out is None else parse_states(out, set(job_ids), "sacct")
+
+
+def squeue_states(job_ids: list[str]) -> dict[str, JobInfo]:
+    """Jobs still queued or running, from squeue; one line per array element (``-r``).
+
+    squeue exits 1 when none of the ids is known any more (all ended): that
+    and an unreachable controller both mean "nothing queued that we know of".
+    """
     out = _query(["squeue", "-h", "-r", "-o", "%i|%T|%N", "-j", ",".join(job_ids)])
-    if out is None:
-        # squeue errors out when none of the ids is known any more: treat as "none queued"
-        out = _query(["squeue", "-h", "-r", "-o", "%i|%T|%N"])
-        if out is None:
-            return None
-    wanted = set(job_ids)
-    found: dict[str, dict[str, str]] = {}
-    for line in out.splitlines():
-        parts = line.split("|")
-        if len(parts) >= 3 and parts[0] in wanted:
-            found[parts[0]] = {"state": normalise(parts[1]), "node": parts[2], "source": "squeue"}
-    return found
+    return {} if out is None else parse_states(out, set(job_ids), "squeue")
 
 
-def job_states(job_ids: list[str]) -> dict[str, dict[str, str]]:
-    """Best knowledge of each job: sacct, else squeue; empty when neither answers."""
+def job_states(job_ids: list[str]) -> dict[str, JobInfo]:
+    """Best knowledge of each job: sacct, then squeue for the ids sacct said nothing about."""
     if not job_ids:
         return {}
-    states = sacct_states(job_ids)
-    if states is None:
-        states = squeue_states(job_ids) or {}
+    states = sacct_states(job_ids) or {}
+    missing = [j for j in job_ids if j not in states]
+    if missing:
+        states.update(squeue_states(missing))
     return states
 
 
@@ -107,3 +140,100 @@ def cancel(job_ids: list[str]) -> None:
     """scancel the given SLURM jobs (array elements included)."""
     if job_ids:
         subprocess.run(["scancel", *job_ids], capture_output=True, text=True, timeout=30, check=False)
+
+
+# -- partitions and time limits ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A partition's time limits in minutes (``None``: not set, or unlimited)."""
+
+    name: str
+    default_min: Optional[int]
+    max_min: Optional[int]
+    is_default: bool
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    """The minutes a job is submitted with, and where that number came from (for job.json)."""
+
+    minutes: int
+    source: str
+
+
+def parse_minutes(text: str) -> int | None:
+    """A SLURM duration in whole minutes; ``None`` for "no limit" words and anything unreadable.
+
+    Forms (sbatch's): ``M``, ``M:S``, ``H:M:S``, ``D-H``, ``D-H:M``,
+    ``D-H:M:S``. Seconds are dropped: partition limits are whole minutes.
+    """
+    text = text.strip()
+    if text.lower() in NO_LIMIT:
+        return None
+    match = re.fullmatch(r"(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?", text)
+    if not match:
+        return None
+    days, first, second, third = match.groups()
+    if days is not None:  # D-H[:M[:S]]
+        return int(days) * 1440 + int(first) * 60 + int(second or 0)
+    if third is not None:  # H:M:S
+        return int(first) * 60 + int(second)
+    return int(first)  # M or M:S
+
+
+def parse_partitions(text: str) -> dict[str, Partition]:
+    """``sinfo -h -o "%P %L %l"`` (name, DefaultTime, MaxTime) -> partitions by name.
+
+    The default partition's name carries a ``*``. sinfo may print a partition
+    on several lines (one per node state); they agree on the limits.
+    """
+    found: dict[str, Partition] = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) != 3:
+            continue
+        name, default, maximum = fields
+        found[name.rstrip("*")] = Partition(name.rstrip("*"), parse_minutes(default), parse_minutes(maximum), name.endswith("*"))
+    return found
+
+
+def partition_time_limit(partitions: dict[str, Partition], requested: str | None) -> TimeLimit:
+    """The limit a job on ``requested`` (``None``: the default partition) gets from the partition.
+
+    DefaultTime, else MaxTime. For a list (``cpu,gpu``: whichever starts the
+    job first) the smallest, so the job fits every one of them.
+    """
+    if requested is None:
+        defaults = [p for p in partitions.values() if p.is_default]
+        if not defaults:
+            raise UserError("this cluster has no default partition; choose one with --partition (sinfo lists them)")
+        chosen = defaults[:1]
+    else:
+        names = [n.strip() for n in requested.split(",") if n.strip()]
+        unknown = [n for n in names if n not in partitions]
+        if unknown:
+            raise UserError(f"unknown partition '{unknown[0]}' (this cluster has: {', '.join(partitions) or 'none'}); check --partition")
+        chosen = [partitions[n] for n in names]
+    limits = [_own_limit(p) for p in chosen]
+    return min(limits, key=lambda limit: limit.minutes)
+
+
+def _own_limit(partition: Partition) -> TimeLimit:
+    if partition.default_min is not None:
+        return TimeLimit(partition.default_min, f"partition {partition.name} DefaultTime")
+    if partition.max_min is not None:
+        return TimeLimit(partition.max_min, f"partition {partition.name} MaxTime")
+    raise UserError(
+        f"partition {partition.name} has neither a default nor a maximum time limit, so the job's limit "
+        "cannot be chosen for you; give it with --time MINUTES"
+    )
+
+
+def slurm_time_limit(requested: str | None) -> TimeLimit:
+    """:func:`partition_time_limit` with the partitions as ``sinfo`` reports them now (hidden ones too)."""
+    out = _query(["sinfo", "-a", "-h", "-o", "%P %L %l"])
+    if out is None:
+        raise UserError("cannot read the partitions' time limits ('sinfo' failed); give the job's limit with --time MINUTES")
+    return partition_time_limit(parse_partitions(out), requested)

@@ -1,4 +1,4 @@
-"""Sweeps: ``--grid``/``--zip``/``--seeds`` expanded into named runs, and the manifest.
+"""Sweeps: ``--grid``/``--zip``/``--seeds`` expanded into named runs.
 
 A run's folder name is built from the parameters the sweep varies
 (``order=2_level=word_seed=1``), so the same sweep command always maps to
@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from pathlib import Path
+import math
+import os
 from typing import Any
 
-from seqtasks import atomic
-from seqtasks.config import cli_name, field_name, parse_value, to_dict, validate
+from jobs.cliutil import NAME_MAX, refuse_control
+from seqtasks.config import cli_name, field_name, parse_value, validate
 from seqtasks.errors import UserError
-from seqtasks.rundir import now_iso, read_json
 
-MANIFEST = "sweep.json"
+#: more runs than this in one sweep is a typo in --seeds or a grid, not an experiment
+MAX_RUNS = 100_000
 
 
 def parse_assignments(items: list[str], cls: type, flag: str) -> dict[str, list[Any]]:
@@ -52,6 +53,9 @@ def expand(
         raise UserError(f"--zip lists must have equal lengths (got {', '.join(f'{cli_name(k)}: {len(v)}' for k, v in zipped.items())})")
     if seeds < 1:
         raise UserError(f"--seeds must be >= 1 (got {seeds})")
+    size = math.prod(len(v) for v in grid.values()) * (lengths.pop() if lengths else 1) * seeds
+    if size > MAX_RUNS:
+        raise UserError(f"the sweep has {size} runs, more than {MAX_RUNS}; split it into several sweeps")
     grid_rows = [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())]
     zip_rows = [dict(zip(zipped, combo)) for combo in zip(*zipped.values())] if zipped else [{}]
     vary_seed = seeds > 1
@@ -71,53 +75,23 @@ def expand(
 
 
 def run_name(changes: dict[str, Any]) -> str:
-    """Folder name of a run: the varied parameters as ``name=value`` joined by ``_``."""
+    """Folder name of a run: the varied parameters as ``name=value`` joined by ``_``.
+
+    Refuses a value that holds a control character, or that would make the
+    name longer than a file name may be, naming the value.
+    """
     if not changes:
         return "run"
     parts = []
     for k, v in changes.items():
         text = ",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+        refuse_control(f"--grid/--zip {cli_name(k)}: the value", text)
         parts.append(f"{cli_name(k)}={text}".replace("/", "-").replace(" ", ""))
-    return "_".join(parts)
-
-
-def load_manifest(sweep_dir: Path) -> dict[str, Any] | None:
-    """The sweep's manifest, or ``None``."""
-    return read_json(Path(sweep_dir) / MANIFEST)
-
-
-def update_manifest(
-    sweep_dir: Path,
-    task: str,
-    base: Any,
-    options: dict[str, Any],
-    runs: list[tuple[str, Any]],
-    jobs: dict[str, str],
-    executor: dict[str, Any],
-) -> dict[str, Any]:
-    """Merge this submission into ``sweep.json``: runs by name, latest job id per run."""
-    manifest = load_manifest(sweep_dir) or {
-        "name": Path(sweep_dir).name,
-        "task": task,
-        "created_at": now_iso(),
-        "runs": [],
-        "submissions": [],
-    }
-    if manifest.get("task") != task:
-        raise UserError(f"{sweep_dir} is a '{manifest.get('task')}' sweep, not '{task}'; choose another --name")
-    by_name = {r["name"]: r for r in manifest["runs"]}
-    for name, config in runs:
-        row = by_name.setdefault(name, {"name": name, "dir": name})
-        row["params"] = to_dict(config)
-        if name in jobs:
-            row["job_id"] = jobs[name]
-            row["submitted_at"] = now_iso()
-    manifest["runs"] = list(by_name.values())
-    manifest["base"] = to_dict(base)
-    manifest["sweep_options"] = options
-    manifest["executor"] = executor
-    manifest["updated_at"] = now_iso()
-    if jobs:
-        manifest["submissions"].append({"at": now_iso(), "runs": len(jobs), "job_ids": sorted(set(jobs.values()))})
-    atomic.write_json(Path(sweep_dir) / MANIFEST, manifest)
-    return manifest
+    name = "_".join(parts)
+    if len(os.fsencode(name)) > NAME_MAX:
+        k, part = max(zip(changes, parts), key=lambda kp: len(os.fsencode(kp[1])))
+        raise UserError(
+            f"--grid/--zip {cli_name(k)}: the value '{part.partition('=')[2][:40]}...' makes the run folder name "
+            f"{len(os.fsencode(name))} bytes long, more than a file name may be ({NAME_MAX}); use a shorter value"
+        )
+    return name

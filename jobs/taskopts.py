@@ -8,8 +8,8 @@ extra parameters, and receives a ready, validated config.
 
 from __future__ import annotations
 
-import enum
 import inspect
+import typing
 from typing import Annotated, Any, Callable
 
 import typer
@@ -19,26 +19,36 @@ from seqtasks.tasks import TaskSpec
 
 
 def config_parameters(cls: type, *, panel: str = "Task options") -> list[inspect.Parameter]:
-    """One keyword-only Typer option per config field, defaults shown in ``--help``."""
+    """One keyword-only Typer option per config field, defaults shown in ``--help``.
+
+    Every non-flag option reaches the command as text and is parsed by
+    :func:`seqtasks.config.parse_value`, exactly as ``--grid``/``--zip`` values
+    and stored configs are: ``--order abc`` and ``--grid order=abc`` get the
+    same message, and NaN or infinity is refused for every float.
+    """
     params = []
     for name, f in cfg.fields(cls).items():
         flag = "--" + cfg.cli_name(name)
         help_text = f.metadata.get("help", "")
-        default = f.default
-        allowed = cfg.choices(f.type)
         if f.type is bool:
-            ann: Any = Annotated[bool, typer.Option(f"{flag}/--no-{cfg.cli_name(name)}", help=help_text, rich_help_panel=panel)]
-        elif allowed is not None:  # Typer shows an Enum as a choice list
-            choice = enum.Enum(f"{cls.__name__}_{name}", {v: v for v in allowed}, type=str)  # type: ignore[misc]
-            ann = Annotated[choice, typer.Option(flag, help=help_text, rich_help_panel=panel)]
-            default = choice(default)
-        elif f.type in (int, float, str):
-            ann = Annotated[f.type, typer.Option(flag, help=help_text, rich_help_panel=panel)]
-        else:  # tuples travel as comma-separated text and are parsed by the config module
-            ann = Annotated[str, typer.Option(flag, help=help_text, rich_help_panel=panel)]
-            default = ",".join(str(x) for x in default)
+            flags = f"{flag}/--no-{cfg.cli_name(name)}"
+            ann: Any = Annotated[bool, typer.Option(flags, help=help_text, rich_help_panel=panel)]
+            default = f.default
+        else:
+            ann = Annotated[str, typer.Option(flag, help=help_text, rich_help_panel=panel, metavar=_metavar(f.type))]
+            default = ",".join(map(str, f.default)) if isinstance(f.default, tuple) else str(f.default)
         params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann))
     return params
+
+
+def _metavar(tp: Any) -> str:
+    """What ``--help`` shows after an option: its choices, or its type."""
+    allowed = cfg.choices(tp)
+    if allowed is not None:
+        return "[" + "|".join(allowed) + "]"
+    if typing.get_origin(tp) is tuple:
+        return _metavar(typing.get_args(tp)[0]) + ",..."
+    return {int: "INTEGER", float: "FLOAT"}.get(tp, "TEXT")
 
 
 def task_command(
@@ -57,7 +67,6 @@ def task_command(
 
     def command(**kwargs: Any) -> None:
         own = {k: kwargs.pop(k) for k in list(kwargs) if k in extra_names}
-        kwargs = {k: v.value if isinstance(v, enum.Enum) else v for k, v in kwargs.items()}
         config = cfg.from_dict(spec.config_cls, kwargs)
         cfg.validate(config)
         body(spec, config, **own)

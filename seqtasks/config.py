@@ -9,6 +9,7 @@ Nothing here imports Typer or TensorFlow.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import MISSING, field
 from typing import Any, Literal, TypeVar
@@ -16,6 +17,9 @@ from typing import Any, Literal, TypeVar
 from seqtasks.errors import UserError
 
 C = TypeVar("C")
+
+#: the largest seed every random generator a task seeds accepts (numpy's legacy ``np.random.seed``, via Keras)
+MAX_SEED = 2**32 - 1
 
 
 def option(default: Any, help: str, *, resumable: bool = False) -> Any:
@@ -56,50 +60,95 @@ def choices(tp: Any) -> tuple[str, ...] | None:
 def parse_value(cls: type, name: str, raw: Any) -> Any:
     """Convert ``raw`` (a string from the command line, or a JSON value) to field ``name``'s type.
 
-    Raises :class:`UserError` naming the option and the expected type.
+    Raises :class:`UserError` naming the option and the expected type. Floats
+    must be finite: a NaN or an infinity would run and record NaN figures.
     """
     flds = fields(cls)
     if name not in flds:
         known = ", ".join(cli_name(n) for n in flds)
         raise UserError(f"unknown parameter '{cli_name(name)}' for this task; known: {known}")
     tp = flds[name].type
-    opt = f"--{cli_name(name)}"
     allowed = choices(tp)
     try:
         if allowed is not None:
             if str(raw) not in allowed:
                 raise ValueError
             return str(raw)
-        if tp is bool:
-            if isinstance(raw, bool):
-                return raw
-            low = str(raw).strip().lower()
-            if low in {"1", "true", "yes", "on"}:
-                return True
-            if low in {"0", "false", "no", "off"}:
-                return False
-            raise ValueError
-        if tp is int:
-            if isinstance(raw, float) and not raw.is_integer():
-                raise ValueError
-            return int(str(raw).strip()) if not isinstance(raw, (int, float)) else int(raw)
-        if tp is float:
-            return float(raw)
         if typing.get_origin(tp) is tuple:
             items = raw if isinstance(raw, (list, tuple)) else [s for s in str(raw).split(",") if s.strip()]
             inner = typing.get_args(tp)[0]
-            return tuple(inner(x) for x in items)
-        return str(raw)
-    except (TypeError, ValueError):
+            return tuple(_scalar(inner, x) for x in items)
+        return _scalar(tp, raw)
+    except (TypeError, ValueError, OverflowError):
         want = "one of " + "|".join(allowed) if allowed else type_label(tp)
-        raise UserError(f"{opt}: '{raw}' is not a valid value (expected {want})") from None
+        text = str(raw) if len(str(raw)) <= 80 else str(raw)[:80] + "..."
+        raise UserError(f"--{cli_name(name)}: '{text}' is not a valid value (expected {want})") from None
+
+
+def _scalar(tp: Any, raw: Any) -> Any:
+    """``raw`` as a ``bool``, ``int``, finite ``float`` or ``str``; ``ValueError`` when it is not one."""
+    if isinstance(raw, (dict, list, tuple)):
+        raise ValueError(raw)
+    if tp is bool:
+        if isinstance(raw, bool):
+            return raw
+        low = str(raw).strip().lower()
+        if low in {"1", "true", "yes", "on"}:
+            return True
+        if low in {"0", "false", "no", "off"}:
+            return False
+        raise ValueError(raw)
+    if tp in (int, float) and isinstance(raw, bool):
+        raise ValueError(raw)  # JSON true is not the number 1
+    if tp is int:
+        if isinstance(raw, float):
+            if not raw.is_integer():
+                raise ValueError(raw)
+            return int(raw)
+        return raw if isinstance(raw, int) else int(str(raw).strip())
+    if tp is float:
+        value = float(raw)
+        if not math.isfinite(value):
+            raise ValueError(raw)
+        return value
+    return str(raw)
 
 
 def type_label(tp: Any) -> str:
     """A short human name of a field type, for messages and help."""
     if typing.get_origin(tp) is tuple:
-        return f"comma-separated {typing.get_args(tp)[0].__name__}s"
+        return f"comma-separated {type_label(typing.get_args(tp)[0])}s"
+    if tp is float:
+        return "finite float"
     return getattr(tp, "__name__", str(tp))
+
+
+def check_range(flag: str, value: float, low: float | None = None, high: float | None = None) -> None:
+    """Raise :class:`UserError` unless ``low <= value <= high`` (either bound may be left open).
+
+    Written as ``not value >= low`` so that a NaN fails too.
+    """
+    if low is not None and not value >= low:
+        raise UserError(f"{flag} must be >= {low} (got {value})")
+    if high is not None and not value <= high:
+        raise UserError(f"{flag} must be <= {high} (got {value})")
+
+
+def check_positive(flag: str, value: float) -> None:
+    """Raise :class:`UserError` unless ``value > 0`` (a NaN fails too)."""
+    if not value > 0:
+        raise UserError(f"{flag} must be > 0 (got {value})")
+
+
+def check_fraction(flag: str, value: float) -> None:
+    """Raise :class:`UserError` unless ``0 < value < 1``."""
+    if not 0.0 < value < 1.0:
+        raise UserError(f"{flag} must be between 0 and 1, exclusive (got {value})")
+
+
+def check_seed(value: int) -> None:
+    """Raise :class:`UserError` unless ``value`` is a seed every generator accepts (before any folder exists)."""
+    check_range("--seed", value, 0, MAX_SEED)
 
 
 def from_dict(cls: type[C], values: dict[str, Any]) -> C:
@@ -124,7 +173,28 @@ def resumable_fields(cls: type) -> set[str]:
 
 
 def validate(config: Any) -> None:
-    """Run the config's own ``validate()`` (it raises :class:`UserError`)."""
+    """Refuse non-finite floats, then run the config's own ``validate()`` (both raise :class:`UserError`).
+
+    Configs are also built with ``dataclasses.replace`` (sweeps), which skips
+    :func:`parse_value`, so finiteness is checked here once more for all of them.
+    """
+    types = fields(type(config))
+    for name, value in dataclasses.asdict(config).items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+            want = type_label(types[name].type)
+            raise UserError(f"--{cli_name(name)}: '{','.join(map(str, values))}' is not a valid value (expected {want})")
     check = getattr(config, "validate", None)
+    if check is not None:
+        check()
+
+
+def check_data(config: Any) -> None:
+    """Run the config's own ``check_data()``: is its data set or file there, without loading it.
+
+    What ``run``, ``submit`` and ``sweep`` call before anything is written, so
+    a typo in a path is one line, not a failed job.
+    """
+    check = getattr(config, "check_data", None)
     if check is not None:
         check()

@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from seqtasks import atomic
 from seqtasks.data import load_text
 from seqtasks.errors import UserError
 from seqtasks.markov_config import MarkovConfig
@@ -241,8 +240,8 @@ class MarkovChain:
         return self.next.tolist(), cum.tolist(), self.indptr.tolist()
 
     # -- storage -----------------------------------------------------------------------
-    def save(self, path: Any) -> None:
-        """Write the model as a compressed ``.npz`` file, atomically."""
+    def to_bytes(self) -> bytes:
+        """The model as a compressed ``.npz`` file's bytes."""
         buf = io.BytesIO()
         np.savez_compressed(
             buf,
@@ -254,11 +253,11 @@ class MarkovChain:
             count=self.count,
             unigram=self.unigram,
         )
-        atomic.write_bytes(path, buf.getvalue())
+        return buf.getvalue()
 
     @classmethod
     def load(cls, path: Any) -> "MarkovChain":
-        """Read a model written by :meth:`save`."""
+        """Read a model written from :meth:`to_bytes`."""
         with np.load(path) as z:
             return cls(**{k: (int(z[k]) if k == "order" else z[k]) for k in z.files})
 
@@ -315,7 +314,7 @@ def run(config: MarkovConfig, run_dir: RunDir) -> dict[str, Any]:
     fit_s = time.perf_counter() - t0
     val = encode_with(symbols, items[n_train:])
     bits = model.bits_per_symbol(train[-config.order :], val, config.smoothing)
-    model.save(run_dir.file("model.npz"))
+    run_dir.write_bytes("model.npz", model.to_bytes())
 
     if config.show:
         context = _context(model, config.show, config.level, "--show context")
@@ -323,7 +322,7 @@ def run(config: MarkovConfig, run_dir: RunDir) -> dict[str, Any]:
         if not dist:
             raise UserError(f"--show context '{config.show}' never occurs in the training text")
         lines = [f"{escape(render(symbols, [s], config.level))}\t{p}" for s, p in dist]
-        atomic.write_text(run_dir.file("show.tsv"), "\n".join(lines) + "\n")
+        run_dir.write_text("show.tsv", "\n".join(lines) + "\n")
         print("\n".join(lines))
 
     start = _context(model, config.start, config.level, "--start") if config.start else train[: config.order]
@@ -333,7 +332,7 @@ def run(config: MarkovConfig, run_dir: RunDir) -> dict[str, Any]:
     prefix = config.start if config.start else render(symbols, start, config.level)
     joiner = "" if config.level == "char" or not drawn else " "
     text = prefix + joiner + render(symbols, drawn, config.level)
-    atomic.write_text(run_dir.samples / "sample.txt", text + "\n")
+    run_dir.write_text("samples/sample.txt", text + "\n")
     print(text)
     return {
         "heldout_bits_per_symbol": round(bits, 6),

@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from seqtasks.config import option
-from seqtasks.errors import UserError
+from seqtasks.config import check_fraction, check_positive, check_range, check_seed, option
+
+#: orders above this need more memory than counting is worth (every window is a row of order + 1 symbols)
+MAX_ORDER = 20
+#: symbols one run may sample: 10 MB of text, seconds of drawing
+MAX_LENGTH = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -14,7 +18,7 @@ class MarkovConfig:
     """A k-th order Markov chain over characters or words, as in the tutorial's first part."""
 
     corpus: str = option("moby-dick", "Text data set name (see `seqjobs data list`) or path to a UTF-8 file.")
-    order: int = option(1, "Order k: how many previous symbols the next one depends on.")
+    order: int = option(1, f"Order k: how many previous symbols the next one depends on (1-{MAX_ORDER}).")
     level: Literal["char", "word"] = option("char", "Symbols are characters, or whitespace-separated words.")
     keep_case: bool = option(False, "Keep upper case (the tutorial lowercases the text).")
     val_fraction: float = option(0.1, "Last fraction of the text held out to measure bits per symbol.")
@@ -26,11 +30,14 @@ class MarkovConfig:
 
     def validate(self) -> None:
         """Reject values no run could use, with the option's name in the message."""
-        if self.order < 1:
-            raise UserError(f"--order must be >= 1 (got {self.order})")
-        if self.length < 0:
-            raise UserError(f"--length must be >= 0 (got {self.length})")
-        if not 0.0 < self.val_fraction < 1.0:
-            raise UserError(f"--val-fraction must be between 0 and 1, exclusive (got {self.val_fraction})")
-        if self.smoothing <= 0:
-            raise UserError(f"--smoothing must be > 0 (got {self.smoothing})")
+        check_range("--order", self.order, 1, MAX_ORDER)
+        check_range("--length", self.length, 0, MAX_LENGTH)
+        check_fraction("--val-fraction", self.val_fraction)
+        check_positive("--smoothing", self.smoothing)
+        check_seed(self.seed)
+
+    def check_data(self) -> None:
+        """The corpus is a text data set (fetched into the cache if missing) or a readable file."""
+        from seqtasks.data.text import resolve_corpus
+
+        resolve_corpus(self.corpus)

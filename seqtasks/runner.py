@@ -1,9 +1,10 @@
 """Run one task into one run folder: the single path every executor takes.
 
 ``seqjobs run`` calls :func:`execute` in-process; submitted jobs call it on the
-compute node. It validates the config, prepares (or resumes) the folder, runs
-the task and writes ``result.json`` -- ``completed`` with the task's figures,
-or ``failed`` with the error's last line so ``seqjobs status`` can show it.
+compute node. It validates the config, claims the folder (one writer per
+run), prepares or resumes it, runs the task and writes ``result.json`` --
+``completed`` with the task's figures, or ``failed`` with the error's last
+line so ``seqjobs status`` can show it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from seqtasks.config import validate
-from seqtasks.rundir import RunDir, elapsed, now_iso
+from seqtasks.errors import UserError
+from seqtasks.rundir import Damaged, RunDir, disk_full, elapsed, now_iso
+from seqtasks.rundir.claim import JobAlive
+from seqtasks.rundir.epochs import committed
 from seqtasks.tasks import get_task
 
 
@@ -24,52 +28,73 @@ def is_done(run_dir: RunDir, config: Any) -> bool:
     A run completed with fewer epochs than ``config`` asks for is not done:
     running it again trains the missing epochs only.
     """
-    result = run_dir.result() or {}
+    try:
+        result = run_dir.result() or {}
+    except Damaged:
+        return False
     return result.get("status") == "completed" and result.get("epochs_requested") == getattr(config, "epochs", None)
 
 
-def execute(task: str, config: Any, out: str | Path) -> dict[str, Any]:
+def _committed_epochs(run_dir: RunDir) -> int:
+    try:
+        progress = committed(run_dir)
+    except Damaged:
+        return 0  # the task's own rollback reports it
+    return progress.epoch if progress else 0
+
+
+def execute(task: str, config: Any, out: str | Path, job_alive: JobAlive | None = None) -> dict[str, Any]:
     """Run ``task`` with ``config`` into folder ``out`` and return its result record.
 
     A folder that already completed with the same config is not run again:
-    its stored result is returned (re-running a sweep is idempotent). Raising
-    tasks leave a ``failed`` result behind and re-raise.
+    its stored result is returned (re-running a sweep is idempotent). A
+    folder owned by a live process raises :class:`~seqtasks.rundir.Claimed`
+    and is left untouched. Raising tasks leave a ``failed`` result behind and
+    re-raise; a kill or a preemption leaves the folder resumable.
     """
     spec = get_task(task)
     validate(config)
     run_dir = RunDir(out)
-    run_dir.prepare(task, config)
-    if is_done(run_dir, config):
-        return run_dir.result() or {}  # same config, same length: nothing left to do
-    attempt = run_dir.mark_running()
-    start = time.perf_counter()
-    try:
-        figures = spec.load()(config, run_dir)
-    except BaseException as err:
-        if isinstance(err, (KeyboardInterrupt, SystemExit)):
+    run_dir.check_compatible(task, config)  # refuse before anything is written
+    with run_dir.claim(job_alive):
+        run_dir.prepare(task, config)
+        if is_done(run_dir, config):  # same config, same length: nothing left to do
+            return run_dir.settle()
+        state = run_dir.begin_attempt(_committed_epochs(run_dir))
+        start = time.perf_counter()
+        try:
+            figures = spec.load()(config, run_dir)
+        except (KeyboardInterrupt, SystemExit):
             raise  # a kill or a preemption: the folder stays resumable, not failed
-        lines = [ln for ln in str(err).strip().splitlines() if ln.strip()]
-        run_dir.write_result(
-            {
-                "status": "failed",
-                "task": task,
-                "error": lines[-1] if lines else type(err).__name__,
-                "error_type": type(err).__name__,
-                "traceback": traceback.format_exc(limit=8),
-                "attempt": attempt,
-                "ended_at": now_iso(),
-            }
-        )
-        raise
-    result = {
-        "status": "completed",
-        "task": task,
-        **figures,
-        "duration_s": elapsed(start),
-        "attempt": attempt,
-        "ended_at": now_iso(),
-        "run_dir": str(run_dir.path.resolve()),
-    }
-    if hasattr(config, "epochs"):
-        result["epochs_requested"] = config.epochs
-    return run_dir.write_result(result)
+        except BaseException as err:
+            _record_failure(run_dir, task, err, state.attempt)
+            if disk_full(err):
+                raise UserError(
+                    f"the disk is full ({getattr(err, 'filename', None) or run_dir.path}); "
+                    "free some space, then run the same command again: the run resumes from its last epoch"
+                ) from None
+            raise
+        extra = {"duration_s": elapsed(start), "attempt": state.attempt, "ended_at": now_iso(),
+                 "run_dir": str(run_dir.path.resolve())}
+        if hasattr(config, "epochs"):
+            extra["epochs_requested"] = config.epochs
+        return run_dir.complete(task, figures, extra)
+
+
+def _record_failure(run_dir: RunDir, task: str, err: BaseException, attempt: int) -> None:
+    """``result.json`` says failed, with the error's last line (best effort: the disk may be full).
+
+    A failure already recorded for this attempt (the job's requeue handler gave
+    up on a stalled run) is the better reason and is kept.
+    """
+    try:
+        if (run_dir.result() or {}).get("attempt") == attempt:
+            return
+    except Damaged:
+        pass
+    lines = [ln for ln in str(err).strip().splitlines() if ln.strip()]
+    try:
+        run_dir.fail(task, lines[-1] if lines else type(err).__name__, type(err).__name__,
+                     traceback.format_exc(limit=8), {"attempt": attempt, "ended_at": now_iso()})
+    except OSError:
+        pass

@@ -185,9 +185,13 @@ JobCompType=jobcomp/none
 
 GresTypes=gpu
 NodeName=$NODE NodeAddr=127.0.0.1 ${NODE_LINE[*]} Gres=gpu:2 State=UNKNOWN
-PartitionName=cpu Nodes=$NODE Default=YES MaxTime=INFINITE State=UP PriorityTier=1 GraceTime=$PREEMPT_GRACE
-PartitionName=gpu Nodes=$NODE Default=NO MaxTime=INFINITE State=UP PriorityTier=1 GraceTime=$PREEMPT_GRACE
-PartitionName=urgent Nodes=$NODE Default=NO MaxTime=INFINITE State=UP PriorityTier=100
+# DefaultTime (minutes) is what a job gets without --time; seqjobs reads it
+# with sinfo (submitit alone would write a 5-minute limit). 'nolimit' has
+# neither a DefaultTime nor a MaxTime: seqjobs must ask for --time there.
+PartitionName=cpu Nodes=$NODE Default=YES DefaultTime=60 MaxTime=INFINITE State=UP PriorityTier=1 GraceTime=$PREEMPT_GRACE
+PartitionName=gpu Nodes=$NODE Default=NO DefaultTime=120 MaxTime=INFINITE State=UP PriorityTier=1 GraceTime=$PREEMPT_GRACE
+PartitionName=urgent Nodes=$NODE Default=NO DefaultTime=10 MaxTime=INFINITE State=UP PriorityTier=100
+PartitionName=nolimit Nodes=$NODE Default=NO MaxTime=UNLIMITED State=UP PriorityTier=1 GraceTime=$PREEMPT_GRACE
 EOF
 
 cat >"$tmp/gres.conf" <<EOF

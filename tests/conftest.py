@@ -13,8 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -68,7 +67,7 @@ def small_text(tmp_path: Path, moby_dick: Path) -> Path:
 
 @pytest.fixture
 def cli() -> Callable[..., Result]:
-    """Run the ``seqjobs`` CLI in-process: ``cli("data", "list")`` returns click's Result."""
+    """Run the ``seqjobs`` CLI in-process: ``cli("data", "list")`` returns Typer's Result (stdout and stderr apart)."""
     from jobs.cli import app
 
     runner = CliRunner()

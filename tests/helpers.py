@@ -23,19 +23,26 @@ def seqjobs(*args: str, cwd: Path | None = None, timeout: float = 600, check: bo
 
 
 def assert_one_line_error(result: object, *fragments: str) -> None:
-    """Exit code 2, exactly one ``error:`` line, no traceback; that line mentions every fragment.
+    """Exit code 2, exactly one ``error:`` line on stderr, no traceback; that line mentions every fragment.
 
-    Other lines may come before it (a run's ``run folder:`` line, sbatch's own
-    stderr), but the reason and the fix must be on the one error line.
+    Works for a CliRunner result (Typer's keeps stderr apart from stdout) and
+    for a subprocess.CompletedProcess. Other lines may come before it on
+    stderr (sbatch's own messages), but the reason and the fix must be on the
+    one error line.
     """
     code = getattr(result, "exit_code", getattr(result, "returncode", None))
-    if hasattr(result, "output"):  # CliRunner: stdout and stderr interleaved, as a terminal shows them
-        out = result.output
-    else:  # subprocess.CompletedProcess
-        out = (result.stdout or "") + (result.stderr or "")  # type: ignore[attr-defined]
-    assert code == 2, f"exit {code}, output:\n{out}"
-    assert "Traceback" not in out, out
-    errors = [line for line in out.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, f"expected one 'error:' line, got {len(errors)}:\n{out}"
+    stdout, stderr = streams(result)
+    everything = stdout + stderr
+    crash = getattr(result, "exception", None)  # CliRunner keeps an uncaught exception here, not in the output
+    assert code == 2, f"exit {code} ({crash!r}), output:\n{everything}"
+    assert "Traceback" not in everything, everything
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, f"expected one 'error:' line on stderr, got {len(errors)}:\n{everything}"
+    assert not any(line.startswith("error:") for line in stdout.splitlines()), f"an error line on stdout:\n{stdout}"
     for fragment in fragments:
         assert fragment in errors[0], f"{fragment!r} not in {errors[0]!r}"
+
+
+def streams(result: object) -> tuple[str, str]:
+    """``(stdout, stderr)`` of a Typer CliRunner result or a CompletedProcess (``None`` read as empty)."""
+    return getattr(result, "stdout", None) or "", getattr(result, "stderr", None) or ""

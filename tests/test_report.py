@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import Result
+from typer.testing import Result
 
 from jobs.report.data import pick_epochs
 from jobs.report.markdown import generated, samples_table
@@ -51,7 +51,9 @@ def linked_images(page: Path) -> list[str]:
 def write_run(path: Path, task: str, config: dict, result: dict, metrics: list[dict], data: dict) -> Path:
     """A completed run folder in the contract's format (config.json, metrics.csv, result.json)."""
     path.mkdir(parents=True)
-    (path / "config.json").write_text(json.dumps({"task": task, "config": config, "seed": config["seed"], "data": data}))
+    (path / "config.json").write_text(json.dumps(
+        {"task": task, "config": config, "seed": config["seed"], "data": data, "created_at": "2026-01-01T00:00:00+00:00"}
+    ))
     with (path / "metrics.csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(metrics[0]))
         writer.writeheader()
@@ -201,7 +203,7 @@ def test_path_without_runs_is_one_line_exit_2(
     assert not (tmp_path / "empty/report").exists()
     fake_imdb_sweep(tmp_path / "im")
     (tmp_path / "taken").write_text("a file")
-    assert_one_line_error(cli("report", "im", "-o", "taken"), "taken is a file")
+    assert_one_line_error(cli("report", "im", "-o", "taken"), "taken exists and is not a folder")
 
 
 def test_cli_loads_matplotlib_only_for_a_report_and_never_tensorflow(tmp_path: Path) -> None:

@@ -17,10 +17,11 @@ from jobs.collect import summarise
 from jobs.report import data as rd
 from jobs.report import markdown as md
 from jobs.report import plots
-from jobs.status import summary
+from jobs.status import problem, summary
 from seqtasks import atomic
 from seqtasks.config import cli_name
 from seqtasks.errors import UserError
+from seqtasks.rundir import Damaged
 from seqtasks.tasks import TASKS
 
 PAGE = "report.md"
@@ -148,7 +149,11 @@ def samples_block(runs: pd.DataFrame) -> list[str]:
         lines += [f"Showing the {MAX_SAMPLE_RUNS} best of {len(picked)} parameter combinations.", ""]
     shown = 0
     for _, run in picked.head(MAX_SAMPLE_RUNS).iterrows():
-        records = rd.samples(run["path"])
+        try:
+            records = rd.samples(run["path"])
+        except Damaged as err:
+            lines += [f"Samples of run `{run['run']}` not shown: {md.cell(problem(err, Path(run['path'])))}.", ""]
+            continue
         if not records:
             continue
         shown += 1
@@ -166,7 +171,11 @@ SECTIONS: dict[str, Callable[[rd.ReportData, Path], list[str]]] = {
 
 def write_report(paths: list[Path], out: Path) -> Path:
     """Write ``out/report.md`` and its PNGs for the runs under ``paths``; return the page's path."""
-    data = rd.load(paths)
+    return render(rd.load(paths), out)
+
+
+def render(data: rd.ReportData, out: Path) -> Path:
+    """Write ``out/report.md`` and its PNGs for ``data``; return the page's path."""
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} is a file; give -o a folder for report.md and its plots")
     out.mkdir(parents=True, exist_ok=True)

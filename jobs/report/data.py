@@ -1,8 +1,9 @@
-"""The tables a report draws from: completed runs, their epochs, and who failed.
+"""The tables a report draws from: completed runs, their epochs, and who did not complete.
 
-Everything comes from :func:`jobs.collect.collect` and
-:func:`jobs.status.statuses`, so a report shows exactly what ``seqjobs
-collect`` and ``seqjobs status`` would. Runs of several tasks land in one
+Everything comes from one :func:`jobs.collect.collect` pass (which reads each
+run folder once, through :func:`jobs.status.survey`), so a report shows exactly
+what ``seqjobs collect`` and ``seqjobs status`` would, damaged runs included
+as ``unreadable``. Runs of several tasks land in one
 collected table; :meth:`ReportData.task` cuts out one task's rows with its own
 columns and types back (an ``int`` parameter must not print as ``4.0`` just
 because another task's rows lack it).
@@ -17,10 +18,11 @@ from typing import Any
 
 import pandas as pd
 
-from jobs.collect import collect, per_epoch
-from jobs.status import RunStatus, find_runs, statuses
+from jobs.collect import collect
+from jobs.status import RunStatus, find_runs
 from seqtasks.config import cli_name, fields
 from seqtasks.errors import UserError
+from seqtasks.rundir import safe
 from seqtasks.tasks import TASKS
 
 
@@ -60,10 +62,8 @@ def load(paths: list[Path]) -> ReportData:
             raise UserError(f"{path} does not exist; give a sweep folder (e.g. runs/NAME)")
         if not find_runs(Path(path)):
             raise UserError(f"no run folders under {path} (a run folder holds config.json); give a sweep folder")
-    runs, _ = collect(list(paths))
-    epochs = per_epoch(runs) if not runs.empty else pd.DataFrame()
-    states = [s for path in paths for s in statuses(Path(path))]
-    return ReportData(list(paths), runs, epochs, states)
+    found = collect(list(paths))
+    return ReportData(list(paths), found.runs, found.epochs, found.states)
 
 
 def typed(frame: pd.DataFrame, task: str) -> pd.DataFrame:
@@ -118,11 +118,14 @@ def markov_references(runs: pd.DataFrame, charlm: pd.DataFrame) -> pd.DataFrame:
     Same text means the same file checksum and the same case handling;
     one row per (corpus, order) with the mean over seeds.
     """
-    if charlm.empty or not (runs["task"] == "markov").any():
+    keys = ["data_sha256", "keep_case"]
+    if charlm.empty or not (runs["task"] == "markov").any() or not set(keys) <= set(charlm.columns):
         return pd.DataFrame()
     markov = typed(runs[runs["task"] == "markov"], "markov")
-    texts = charlm[["data_sha256", "keep_case"]].drop_duplicates()
-    chosen = markov[markov["level"] == "char"].merge(texts, on=["data_sha256", "keep_case"])
+    if not set(keys) <= set(markov.columns):
+        return pd.DataFrame()
+    texts = charlm[keys].drop_duplicates()
+    chosen = markov[markov["level"] == "char"].merge(texts, on=keys)
     if chosen.empty:
         return chosen
     return (
@@ -133,19 +136,31 @@ def markov_references(runs: pd.DataFrame, charlm: pd.DataFrame) -> pd.DataFrame:
 
 
 def samples(run_path: str | Path) -> list[dict[str, Any]]:
-    """The run's ``samples.jsonl`` records (bad lines skipped: a report never fails on one)."""
-    path = Path(run_path) / "samples.jsonl"
-    if not path.exists():
-        return []
+    """The run's ``samples.jsonl`` records (bad lines skipped: a report never fails on one).
+
+    Read like every file of a run folder (no symlink followed out of it);
+    :class:`~seqtasks.rundir.Damaged` when the file cannot be read at all.
+    """
+    run = Path(run_path)
+    text = safe.read_text(run / "samples.jsonl", run, safe.MAX_TABLE_BYTES)
     records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in (text or "").splitlines():
         try:
             record = json.loads(line)
         except ValueError:
             continue
-        if isinstance(record, dict) and {"epoch", "temperature", "text"} <= record.keys():
+        if _sample(record):
             records.append(record)
     return records
+
+
+def _sample(record: Any) -> bool:
+    """Is ``record`` a sample line as the task writes it (an int epoch, a number temperature, text)?"""
+    if not isinstance(record, dict) or not {"epoch", "temperature", "text"} <= record.keys():
+        return False
+    epoch, temperature = record["epoch"], record["temperature"]
+    return (isinstance(epoch, int) and not isinstance(epoch, bool)
+            and isinstance(temperature, (int, float)) and not isinstance(temperature, bool))
 
 
 def pick_epochs(epochs: list[int]) -> list[int]:

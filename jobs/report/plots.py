@@ -115,7 +115,7 @@ def metric_against(
     """Final figure ``y`` against parameter ``x``, one line per combination of ``lines``."""
     fig = Figure(figsize=(8, 4.5), layout="constrained")
     ax = fig.subplots()
-    frame = runs.assign(**{x: pd.to_numeric(runs[x])})
+    frame = runs.assign(**{x: pd.to_numeric(runs[x], errors="coerce")}).dropna(subset=[x])
     parts = groups(frame, lines)
     for (name, rows), colour in zip(parts, colours(len(parts))):
         band(ax, spread(rows, x, y), colour, label=name)

@@ -3,7 +3,7 @@
 After every epoch, in this order: draw samples at every temperature from a
 seed window of held-out text (chosen with ``(seed, epoch)``, so a redone
 epoch draws the same), write them, append the metrics row, then commit the
-checkpoint (see :mod:`seqtasks.charlm.checkpoint`) -- the commit comes last.
+checkpoint (see :mod:`seqtasks.rundir.epochs`) -- the commit comes last.
 """
 
 from __future__ import annotations
@@ -65,16 +65,14 @@ class EpochEnd:
             print(samples.render(done, seed_text, cfg.temperatures, texts), flush=True)
 
         val_loss = float(logs["val_loss"])
-        self.run_dir.append_metrics(
-            {
-                "epoch": done,
-                "loss": round(float(logs["loss"]), 6),
-                "val_loss": round(val_loss, 6),
-                "val_bits_per_char": round(val_loss / math.log(2), 6),
-                "seconds": round(seconds, 3),
-                "sample_seconds": round(sample_s, 3),
-            }
-        )
+        row = {
+            "epoch": done,
+            "loss": round(float(logs["loss"]), 6),
+            "val_loss": round(val_loss, 6),
+            "val_bits_per_char": round(val_loss / math.log(2), 6),
+            "seconds": round(seconds, 3),
+            "sample_seconds": round(sample_s, 3),
+        }
         self.seconds.append(seconds)
         self.sample_seconds.append(sample_s)
-        checkpoint.commit(self.run_dir, self.model, self.progress, val_loss)
+        checkpoint.commit(self.run_dir, self.model, self.progress, row, val_loss)

@@ -5,8 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from seqtasks.config import option
+from seqtasks.config import check_fraction, check_positive, check_range, check_seed, option
 from seqtasks.errors import UserError
+
+# Upper bounds far above any sensible model, low enough that a typo is refused
+# here instead of failing inside TensorFlow after the run folder exists.
+MAX_MAXLEN = 100_000
+MAX_STEP = 1_000_000
+MAX_UNITS = 16_384
+MAX_LAYERS = 64
+MAX_BATCH = 1 << 20
+MAX_EPOCHS = 1_000_000
+MAX_SAMPLE = 1_000_000
+#: the sampler divides float32 log-probabilities by the temperature
+MIN_TEMPERATURE = 1e-6
+MAX_TEMPERATURE = 1000.0
 
 
 @dataclass(frozen=True)
@@ -34,18 +47,30 @@ class CharLMConfig:
 
     def validate(self) -> None:
         """Reject values no run could use, naming the option."""
-        positive = {"maxlen": self.maxlen, "step": self.step, "units": self.units, "layers": self.layers,
-                    "batch-size": self.batch_size, "epochs": self.epochs}
-        for name, value in positive.items():
-            if value < 1:
-                raise UserError(f"--{name} must be >= 1 (got {value})")
-        if self.max_chars < 0:
-            raise UserError(f"--max-chars must be >= 0 (got {self.max_chars})")
-        if self.lr <= 0:
-            raise UserError(f"--lr must be > 0 (got {self.lr})")
-        if not self.temperatures or any(t <= 0 for t in self.temperatures):
-            raise UserError(f"--temperatures must all be > 0 (got {','.join(map(str, self.temperatures))})")
-        if self.sample_length < 0:
-            raise UserError(f"--sample-length must be >= 0 (got {self.sample_length})")
-        if not 0.0 < self.val_fraction < 1.0:
-            raise UserError(f"--val-fraction must be between 0 and 1, exclusive (got {self.val_fraction})")
+        for flag, value, high in (("--maxlen", self.maxlen, MAX_MAXLEN), ("--step", self.step, MAX_STEP),
+                                  ("--units", self.units, MAX_UNITS), ("--layers", self.layers, MAX_LAYERS),
+                                  ("--batch-size", self.batch_size, MAX_BATCH), ("--epochs", self.epochs, MAX_EPOCHS)):
+            check_range(flag, value, 1, high)
+        check_range("--max-chars", self.max_chars, 0)
+        check_positive("--lr", self.lr)
+        check_temperatures("--temperatures", self.temperatures)
+        check_range("--sample-length", self.sample_length, 0, MAX_SAMPLE)
+        check_fraction("--val-fraction", self.val_fraction)
+        check_seed(self.seed)
+
+    def check_data(self) -> None:
+        """The corpus is a text data set (fetched into the cache if missing) or a readable file."""
+        from seqtasks.data.text import resolve_corpus
+
+        resolve_corpus(self.corpus)
+
+
+def check_temperatures(flag: str, temperatures: tuple[float, ...]) -> None:
+    """Every temperature within what the float32 sampler divides by without overflowing to infinity."""
+    if not temperatures:
+        raise UserError(f"{flag} needs at least one temperature, e.g. {flag} 0.5")
+    for t in temperatures:
+        if not MIN_TEMPERATURE <= t <= MAX_TEMPERATURE:
+            raise UserError(
+                f"{flag} must be between {MIN_TEMPERATURE:g} and {MAX_TEMPERATURE:g} (got {','.join(map(str, temperatures))})"
+            )

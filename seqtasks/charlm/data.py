@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from seqtasks import atomic
 from seqtasks.errors import UserError
 
 VAL_BATCH = 1024  # evaluation keeps no activations for backprop: bigger batches, same numbers
@@ -71,13 +70,13 @@ class Vocab:
         """
         return next((c for c in "\n " if c in self.chars), self.chars[0])
 
-    def save(self, path: Path) -> None:
-        """Write the vocabulary next to the model (``generate`` needs it)."""
-        atomic.write_json(path, {"chars": list(self.chars)})
+    def to_json(self) -> str:
+        """The vocabulary as ``vocab.json`` holds it, next to the model (``generate`` needs it)."""
+        return json.dumps({"chars": list(self.chars)}, indent=2) + "\n"
 
     @classmethod
     def load(cls, path: Path) -> "Vocab":
-        """Read a vocabulary written by :meth:`save`."""
+        """Read a vocabulary written from :meth:`to_json`."""
         return cls("".join(json.loads(path.read_text(encoding="utf-8"))["chars"]))
 
 

@@ -12,16 +12,18 @@ run's held-out text (chosen with ``--seed``) is used, as during training.
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from seqtasks import tfsetup
 from seqtasks.checkpoint import BEST, trained_config
-from seqtasks.charlm.config import CharLMConfig
+from seqtasks.charlm.config import MAX_SAMPLE, CharLMConfig, check_temperatures
 from seqtasks.charlm.data import Vocab
 from seqtasks.charlm.sampler import Mode, Sampler
 from seqtasks.charlm.train import VOCAB, load_data
+from seqtasks.config import check_range, check_seed
 from seqtasks.errors import UserError
 
 
@@ -36,12 +38,14 @@ def generate(
     path: Path, temperature: float, length: int, seed_text: str | None, sampler: Mode | None, seed: int
 ) -> str:
     """The seed text followed by ``length`` sampled characters from the run's ``best.keras``."""
-    if temperature <= 0:
-        raise UserError(f"--temperature must be > 0 (got {temperature})")
-    if length < 1:
-        raise UserError(f"--length must be >= 1 (got {length})")
+    check_temperatures("--temperature", (temperature,))
+    check_range("--length", length, 1, MAX_SAMPLE)
+    check_seed(seed)
     run_dir, _, config = trained_config(path, "charlm", CharLMConfig, "generate")
-    vocab = Vocab.load(run_dir.file(VOCAB))
+    vocab = load_vocab(run_dir.file(VOCAB))
+    model_file = run_dir.file(BEST)
+    if not zipfile.is_zipfile(model_file):  # a truncated copy: say so before TensorFlow takes seconds to load
+        raise UserError(f"{model_file} is damaged (not a complete .keras file); train the run on, or copy it again")
     if seed_text is None:
         _, data = load_data(config)
         window = data.seed_window(np.random.default_rng(seed))
@@ -53,6 +57,21 @@ def generate(
     tfsetup.setup(seed)
     import keras
 
-    model = keras.models.load_model(run_dir.file(BEST), compile=False)
+    try:
+        model = keras.models.load_model(model_file, compile=False)
+    except Exception as err:  # whatever Keras raises for a damaged file, the user's fix is the same
+        reason = f"{type(err).__name__}: {str(err).strip()[:200]}"
+        raise UserError(f"cannot load {model_file} ({reason}); train the run on, or copy it again") from None
     codes = Sampler(model, sampler or config.sampler).sample(window, [temperature], length, (seed, 0))
     return seed_text + vocab.decode(codes[0])
+
+
+def load_vocab(path: Path) -> Vocab:
+    """The run's characters; a damaged ``vocab.json`` is one line naming it."""
+    try:
+        vocab = Vocab.load(path)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise UserError(f"{path} is damaged ({type(err).__name__}: {err}); train the run on, or copy it again") from None
+    if not vocab.chars:
+        raise UserError(f"{path} is damaged (no characters); train the run on, or copy it again")
+    return vocab

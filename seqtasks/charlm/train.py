@@ -13,7 +13,6 @@ import time
 from typing import Any
 
 from seqtasks import checkpoint, tfsetup
-from seqtasks.charlm import samples
 from seqtasks.charlm.callbacks import EpochEnd
 from seqtasks.charlm.config import CharLMConfig
 from seqtasks.charlm.data import CharData
@@ -48,12 +47,10 @@ def run(config: CharLMConfig, run_dir: RunDir) -> dict[str, Any]:
     corpus, data = load_data(config)  # before TensorFlow: a too-short text fails at once
     check_same_data(run_dir, corpus)
     run_dir.record_data(corpus.name, corpus.sha256, chars=len(data.codes), vocab_size=len(data.vocab))
-    data.vocab.save(run_dir.file(VOCAB))
+    run_dir.write_text(VOCAB, data.vocab.to_json())
 
     tfsetup.setup(config.seed, config.mixed_precision)
     model, progress = checkpoint.restore(run_dir)
-    run_dir.truncate_metrics(progress.epoch)
-    samples.discard_after(run_dir, progress.epoch)
     model = model or build_model(len(data.vocab), config.maxlen, config.units, config.layers, config.lr)
     sampler = Sampler(model, config.sampler)
     end = EpochEnd(run_dir, model, data, sampler, config, progress)

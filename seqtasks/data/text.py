@@ -32,7 +32,7 @@ def load_text(corpus: str, keep_case: bool = False) -> Corpus:
 
     A registry name wins over a file of the same name in the working folder.
     """
-    path, name = _resolve(corpus)
+    path, name = resolve_corpus(corpus)
     try:
         data = path.read_bytes()
     except OSError as err:
@@ -56,8 +56,13 @@ def load_text(corpus: str, keep_case: bool = False) -> Corpus:
     )
 
 
-def _resolve(corpus: str) -> tuple[Path, str]:
-    """Map a corpus argument to ``(file, short name)``, or say what would have been valid."""
+def resolve_corpus(corpus: str) -> tuple[Path, str]:
+    """Map a corpus argument to ``(file, short name)``, or say what would have been valid.
+
+    Cheap enough for the submitting process (a data set is fetched only when
+    not cached; a file is opened, not read), so a typo is found before a job
+    is queued.
+    """
     texts = ", ".join(name for name, ds in DATASETS.items() if ds.kind == "text")
     dataset = DATASETS.get(corpus)
     if dataset is not None:
@@ -69,6 +74,10 @@ def _resolve(corpus: str) -> tuple[Path, str]:
         return ensure(corpus), corpus
     path = Path(corpus).expanduser()
     if path.is_file():
+        try:
+            path.open("rb").close()
+        except OSError as err:
+            raise UserError(f"cannot read corpus {path} ({err.strerror or err})") from None
         return path, path.stem
     if path.is_dir():
         raise UserError(f"corpus {corpus} is a folder; give one of: {texts}, or the path of a UTF-8 text file")

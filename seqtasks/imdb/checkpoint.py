@@ -1,10 +1,10 @@
 """End-of-epoch bookkeeping for the sentiment task, on the shared commit protocol.
 
-Each epoch: the metrics row is appended to ``metrics.csv``, then
-:func:`seqtasks.checkpoint.commit` saves the model with its optimizer state,
-updates ``best.keras`` and writes the commit record last. :func:`resume` picks
-up the last commit and cuts ``metrics.csv`` back to it, so a run killed
-anywhere ends with exactly one row per epoch.
+Each epoch :func:`seqtasks.checkpoint.commit` appends the metrics row, saves
+the model with its optimizer state, updates ``best.keras`` and writes the
+commit record last (:mod:`seqtasks.rundir.epochs`). :func:`seqtasks.checkpoint.restore` rolls
+the folder back to the last commit, so a run killed anywhere ends with exactly
+one row per epoch.
 """
 
 from __future__ import annotations
@@ -20,14 +20,7 @@ import keras  # noqa: E402 -- train-side module, imported only when a run starts
 
 from seqtasks.imdb import model as _model  # noqa: E402,F401 -- registers LastWord, so checkpoints load
 
-__all__ = ["BEST", "EpochCommit", "resume"]
-
-
-def resume(run_dir: RunDir) -> tuple[Any, Progress]:
-    """The model and progress of the last commit (``(None, Progress())`` on a fresh folder), metrics cut to it."""
-    model, progress = checkpoint.restore(run_dir)
-    run_dir.truncate_metrics(progress.epoch)
-    return model, progress
+__all__ = ["BEST", "EpochCommit"]
 
 
 class EpochCommit(keras.callbacks.Callback):
@@ -48,5 +41,4 @@ class EpochCommit(keras.callbacks.Callback):
         seconds = time.perf_counter() - self.started
         self.seconds.append(seconds)
         row = {"epoch": epoch + 1, **{k: round(float(logs[k]), 6) for k in ("loss", "accuracy", "val_loss", "val_accuracy")}}
-        self.run_dir.append_metrics({**row, "seconds": round(seconds, 3)})
-        checkpoint.commit(self.run_dir, self.model, self.progress, row["val_loss"])
+        checkpoint.commit(self.run_dir, self.model, self.progress, {**row, "seconds": round(seconds, 3)}, row["val_loss"])

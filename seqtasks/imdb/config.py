@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from seqtasks.config import option
+from seqtasks.config import check_fraction, check_positive, check_range, check_seed, option
 from seqtasks.errors import UserError
+
+# Upper bounds far above any sensible model, low enough that a typo is refused
+# here instead of failing inside TensorFlow after the run folder exists.
+MAX_WORDS = 10_000_000
+MAX_MAXLEN = 1_000_000
+MAX_WIDTH = 16_384
+MAX_LAYERS = 64
+MAX_BATCH = 1 << 20
+MAX_EPOCHS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -36,17 +45,24 @@ class ImdbConfig:
         """Reject values no run could use, naming the option."""
         if self.top_words < 4:
             raise UserError(f"--top-words must be >= 4: indices 0-2 are padding, start and out-of-vocabulary (got {self.top_words})")
-        positive = {"maxlen": self.maxlen, "embedding-dim": self.embedding_dim, "layers": self.layers,
-                    "units": self.units, "batch-size": self.batch_size, "epochs": self.epochs}
-        for name, value in positive.items():
-            if value < 1:
-                raise UserError(f"--{name} must be >= 1 (got {value})")
-        if self.skip_top < 0 or self.limit < 0:
-            raise UserError("--skip-top and --limit must be >= 0")
+        check_range("--top-words", self.top_words, None, MAX_WORDS)
+        for flag, value, high in (("--maxlen", self.maxlen, MAX_MAXLEN), ("--embedding-dim", self.embedding_dim, MAX_WIDTH),
+                                  ("--layers", self.layers, MAX_LAYERS), ("--units", self.units, MAX_WIDTH),
+                                  ("--batch-size", self.batch_size, MAX_BATCH), ("--epochs", self.epochs, MAX_EPOCHS)):
+            check_range(flag, value, 1, high)
+        check_range("--skip-top", self.skip_top, 0)
+        if self.skip_top >= self.top_words:
+            raise UserError(f"--skip-top {self.skip_top} leaves no word of the --top-words {self.top_words}; make it smaller")
+        check_range("--limit", self.limit, 0)
         if not 0.0 <= self.dropout < 1.0:
             raise UserError(f"--dropout must be in [0, 1) (got {self.dropout})")
-        if self.lr <= 0:
-            raise UserError(f"--lr must be > 0 (got {self.lr})")
-        for name, value in {"val-fraction": self.val_fraction, "test-fraction": self.test_fraction}.items():
-            if not 0.0 < value < 1.0:
-                raise UserError(f"--{name} must be between 0 and 1, exclusive (got {value})")
+        check_positive("--lr", self.lr)
+        check_fraction("--val-fraction", self.val_fraction)
+        check_fraction("--test-fraction", self.test_fraction)
+        check_seed(self.seed)
+
+    def check_data(self) -> None:
+        """The data set is a labelled one (fetched into the cache if missing), a CSV/TSV file or a data folder."""
+        from seqtasks.imdb.loaders import resolve
+
+        resolve(self.dataset)

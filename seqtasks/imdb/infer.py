@@ -11,6 +11,7 @@ word index first), then its test split is scored.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import numpy as np
 from seqtasks import tfsetup
 from seqtasks.checkpoint import trained_config
 from seqtasks.data import DATASETS
+from seqtasks.errors import UserError
 from seqtasks.imdb.batches import Batches, pad
 from seqtasks.imdb.config import ImdbConfig
 from seqtasks.imdb.loaders import encode_with, load, read_texts, resolve
@@ -38,20 +40,35 @@ class TrainedRun:
 
 
 def open_run(path: Path) -> TrainedRun:
-    """Load a run folder's config, vocabulary and best model; say plainly what is missing."""
+    """Load a run folder's config, vocabulary and best model; say plainly what is missing or damaged."""
     run_dir, record, config = trained_config(path, "imdb", ImdbConfig, "eval/predict")
+    vocab = load_vocab(run_dir.file("vocab.json"))
+    model_file = run_dir.file("best.keras")
+    if not zipfile.is_zipfile(model_file):  # a truncated copy: say so before TensorFlow takes seconds to load
+        raise UserError(f"{model_file} is damaged (not a complete .keras file); train the run on, or copy it again")
     tfsetup.setup(config.seed, config.mixed_precision)
     import keras
 
     from seqtasks.imdb import model as _model  # noqa: F401 -- registers LastWord, so best.keras loads
 
-    return TrainedRun(
-        path,
-        config,
-        record.get("data") or {},
-        Vocabulary.from_json(json.loads(run_dir.file("vocab.json").read_text(encoding="utf-8"))),
-        keras.models.load_model(run_dir.file("best.keras")),
-    )
+    try:
+        model = keras.models.load_model(model_file)
+    except Exception as err:  # whatever Keras raises for a damaged file, the user's fix is the same
+        reason = f"{type(err).__name__}: {str(err).strip()[:200]}"
+        raise UserError(f"cannot load {model_file} ({reason}); train the run on, or copy it again") from None
+    return TrainedRun(path, config, record.get("data") or {}, vocab, model)
+
+
+def load_vocab(path: Path) -> Vocabulary:
+    """The run's word index; a damaged ``vocab.json`` is one line naming it."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        vocab = Vocabulary.from_json(record)
+        if not all(isinstance(w, str) and type(i) is int for w, i in vocab.word_index.items()):
+            raise TypeError("word_index must map words to integers")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise UserError(f"{path} is damaged ({type(err).__name__}: {err}); train the run on, or copy it again") from None
+    return vocab
 
 
 def evaluate_run(run: TrainedRun, dataset: str | None = None) -> dict[str, Any]:

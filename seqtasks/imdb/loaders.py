@@ -96,15 +96,25 @@ def resolve(dataset: str) -> Source:
     path = Path(dataset).expanduser()
     if path.is_dir():
         if (path / "imdb.npz").is_file():
+            _readable(path / "imdb.npz")
             return Source(path.name, "imdb-npz", path)
         root = aclimdb_root(path)
         return Source(root.name, "aclimdb", root)
     if path.is_file():
+        _readable(path)
         return Source(path.stem, "table", path)
     raise UserError(
         f"--dataset {dataset!r} is neither a known data set ({', '.join(labelled)}) "
         "nor an existing file or folder"
     )
+
+
+def _readable(path: Path) -> None:
+    """Open ``path`` without reading it: what the submitting process can afford to check."""
+    try:
+        path.open("rb").close()
+    except OSError as err:
+        raise UserError(f"--dataset: cannot read {path} ({err.strerror or err})") from None
 
 
 def aclimdb_root(path: Path) -> Path:

@@ -62,18 +62,19 @@ def run(config: ImdbConfig, run_dir: RunDir) -> dict[str, Any]:
     source = resolve(config.dataset)
     data = load(source, config)
     run_dir.record_data(source.name, source.sha256(), kind=source.kind, path=str(source.path.resolve()))
-    atomic.write_json(run_dir.file(VOCAB), data.vocab.to_json())
+    run_dir.write_text(VOCAB, atomic.json_bytes(data.vocab.to_json()).decode())
 
     tfsetup.setup(config.seed, config.mixed_precision)
     import keras
 
-    from seqtasks.imdb.checkpoint import BEST, EpochCommit, resume
+    from seqtasks.checkpoint import restore
+    from seqtasks.imdb.checkpoint import BEST, EpochCommit
     from seqtasks.imdb.model import build_model
 
     labelled = Batches(data.x_train, data.y_train, config.maxlen, config.bucket)
     train, val = split_validation(labelled, config.val_fraction, config.seed)
     test = Batches(data.x_test, data.y_test, config.maxlen, config.bucket)
-    model, progress = resume(run_dir)
+    model, progress = restore(run_dir)
     model = model or build_model(config)
     commit = EpochCommit(run_dir, progress)
     if progress.epoch < config.epochs:

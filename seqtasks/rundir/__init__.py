@@ -1,0 +1,25 @@
+"""Run and sweep folders: the one module that owns every file of a run.
+
+Every file of a run folder and of a sweep folder, its typed record and every
+state change (claim, commit an epoch, complete, fail, requeue, cancel,
+resubmit) goes through this package; nothing else writes them. The contract
+is written down in ``docs/run-folder.md``.
+
+- :mod:`~seqtasks.rundir.folder`: :class:`RunDir`, a run's files and state changes;
+- :mod:`~seqtasks.rundir.epochs`: the end-of-epoch commit and the rollback to it;
+- :mod:`~seqtasks.rundir.claim`: one writer per run (an owner file that holds across nodes);
+- :mod:`~seqtasks.rundir.sweepdir`: the sweep manifest, under the sweep's lock;
+- :mod:`~seqtasks.rundir.records`: the typed records, checked when read;
+- :mod:`~seqtasks.rundir.safe`: reading folders we did not write (no symlinks, no pickles).
+"""
+
+from seqtasks.rundir.claim import Claimed
+from seqtasks.rundir.folder import RunDir, disk_full, git_commit, library_versions, owner_alive
+from seqtasks.rundir.safe import Damaged, read_json
+from seqtasks.rundir.sweepdir import SweepDir
+from seqtasks.rundir.time import elapsed, now_iso
+
+__all__ = [
+    "Claimed", "Damaged", "RunDir", "SweepDir", "disk_full", "elapsed", "git_commit", "library_versions",
+    "now_iso", "owner_alive", "read_json",
+]

@@ -1,0 +1,421 @@
+"""A run folder: every file in it, read and written through one class.
+
+The contract is ``docs/run-folder.md``. In short: ``config.json`` says what
+the run is; ``claim.json`` who may write it now; ``state.json`` where it
+stands; ``metrics.csv`` one row per committed epoch; ``checkpoints/state.json``
+the last commit; ``result.json`` how it ended; ``job.json`` which job runs it.
+Readers here are strict -- a damaged file raises :class:`Damaged` naming it --
+so a view over many runs can report one bad run and show the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import errno
+import functools
+import io
+import math
+import os
+import platform
+import socket
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterator
+
+from seqtasks import atomic
+from seqtasks.config import cli_name, resumable_fields, to_dict
+from seqtasks.errors import UserError
+from seqtasks.rundir.claim import JobAlive, OwnerFile, current_job_id
+from seqtasks.rundir.records import (
+    ClaimRecord, ConfigRecord, JobRecord, StateRecord, check_result, dump, load,
+)
+from seqtasks.rundir.safe import Damaged, read_object, read_table
+from seqtasks.rundir.time import now_iso
+from seqtasks.version import __version__
+
+CONFIG = "config.json"
+CLAIM = "claim.json"
+STATE = "state.json"
+RESULT = "result.json"
+METRICS = "metrics.csv"
+JOB = "job.json"
+SAMPLES = "samples"
+CHECKPOINTS = "checkpoints"
+#: what a run folder may hold before its config: its claim, and submitit's logs of a single-run job
+OURS_BEFORE_CONFIG = {CLAIM, ".submitit"}
+
+
+@functools.lru_cache(maxsize=1)
+def git_commit() -> str | None:
+    """The commit of the seqjobs checkout the code runs from, if it is one."""
+    repo = Path(__file__).resolve().parents[2]
+    try:
+        out = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+@functools.lru_cache(maxsize=1)
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries a result depends on (no imports needed)."""
+    found = {}
+    for dist in ("tensorflow", "tensorflow-cpu", "keras", "numpy", "pandas", "submitit"):
+        try:
+            found[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def _finite(figures: dict[str, Any]) -> dict[str, Any]:
+    """Non-finite figures (a diverged loss) become ``null``: JSON has no NaN."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in figures.items()}
+
+
+class RunDir:
+    """One run's folder and the files in it."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._owner: OwnerFile | None = None
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    @property
+    def samples(self) -> Path:
+        """Folder of generated text files."""
+        return self.path / SAMPLES
+
+    @property
+    def checkpoints(self) -> Path:
+        """Folder of resumable training state."""
+        return self.path / CHECKPOINTS
+
+    def file(self, name: str) -> Path:
+        """Path of ``name`` inside the run folder."""
+        return self.path / name
+
+    # -- reading (strict: Damaged names the file) ---------------------------------------
+    def _record(self, name: str, cls: type) -> Any:
+        obj = read_object(self.file(name), self.path)
+        if obj is None:
+            return None
+        try:
+            return load(cls, obj)
+        except ValueError as err:
+            raise Damaged(self.file(name), str(err)) from None
+
+    def config_record(self) -> ConfigRecord | None:
+        """``config.json``; ``None`` when missing."""
+        return self._record(CONFIG, ConfigRecord)
+
+    def state_record(self) -> StateRecord | None:
+        """``state.json``; ``None`` when missing."""
+        return self._record(STATE, StateRecord)
+
+    def job_record(self) -> JobRecord | None:
+        """``job.json``; ``None`` when the run was never submitted."""
+        return self._record(JOB, JobRecord)
+
+    def claim_record(self) -> ClaimRecord | None:
+        """``claim.json``: the process that owns the run now, if any."""
+        return self._record(CLAIM, ClaimRecord)
+
+    def config(self) -> dict[str, Any] | None:
+        """``config.json`` as a dict (checked); ``None`` when missing."""
+        record = self.config_record()
+        return None if record is None else dump(record)
+
+    def state(self) -> dict[str, Any] | None:
+        """``state.json`` as a dict (checked); ``None`` when missing."""
+        record = self.state_record()
+        return None if record is None else dump(record)
+
+    def job(self) -> dict[str, Any] | None:
+        """``job.json`` as a dict (checked); ``None`` when missing."""
+        record = self.job_record()
+        return None if record is None else dump(record)
+
+    def result(self, main_metric: str | None = None) -> dict[str, Any] | None:
+        """``result.json`` (checked: status, and the main figure of a completed run); ``None`` when missing."""
+        obj = read_object(self.file(RESULT), self.path)
+        if obj is None:
+            return None
+        try:
+            return check_result(obj, main_metric)
+        except ValueError as err:
+            raise Damaged(self.file(RESULT), str(err)) from None
+
+    def metrics_rows(self) -> list[dict[str, str]]:
+        """Rows of ``metrics.csv`` (empty when absent); :class:`Damaged` unless one header and numbers."""
+        return read_table(self.file(METRICS), self.path) or []
+
+    # -- creating and checking -------------------------------------------------------------
+    def check_compatible(self, task: str, config: Any) -> ConfigRecord | None:
+        """The stored config record after checking it matches; ``None`` for a new or empty folder.
+
+        Refuses (one line): a path that is a file, a non-empty folder that is
+        not a seqjobs run, a run of another task or another config.
+        """
+        if self.path.exists() and not self.path.is_dir():
+            raise UserError(f"{self.path} exists and is not a folder; choose another --out")
+        try:
+            old = self.config_record()
+        except Damaged as err:
+            raise UserError(f"{err}; this folder is not a usable run, choose another --out") from None
+        if old is None:
+            if self.path.is_dir() and any(p for p in self.path.iterdir() if p.name not in OURS_BEFORE_CONFIG):
+                raise UserError(
+                    f"{self.path} is not empty and is not a seqjobs run (no {CONFIG}); "
+                    "choose a new or empty folder for --out"
+                )
+            return None
+        params = to_dict(config)
+        if old.task != task:
+            raise UserError(f"{self.path} holds a '{old.task}' run, not '{task}'; choose another --out")
+        skip = resumable_fields(type(config))
+        diff = [f"{cli_name(k)}: {old.config.get(k)!r} -> {v!r}" for k, v in params.items()
+                if k not in skip and old.config.get(k) != v]
+        if diff:
+            raise UserError(
+                f"{self.path} was made with a different config ({'; '.join(diff)}); "
+                "use another --out, or the same options to resume it"
+            )
+        return old
+
+    def create(self) -> None:
+        """Make the folder (one line when a parent is a file or the disk refuses)."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise UserError(f"cannot create run folder {self.path}: {err.strerror}; choose another --out") from None
+
+    def prepare(self, task: str, config: Any) -> None:
+        """Write ``config.json`` for a new run, or update its resumable fields (``epochs``).
+
+        Call :meth:`check_compatible` first; the caller should own the run (:meth:`claim`).
+        """
+        old = self.check_compatible(task, config)
+        params = to_dict(config)
+        if old is not None:
+            if old.config != params:
+                old.config = params  # resumable fields (epochs) may have grown
+                atomic.write_json(self.file(CONFIG), dump(old))
+            return
+        self.create()
+        record = ConfigRecord(
+            task=task, config=params, created_at=now_iso(), seed=params.get("seed"), data=None,
+            seqjobs_version=__version__, git_commit=git_commit(), host=socket.gethostname(),
+            python=platform.python_version(), libraries=dict(library_versions()),
+        )
+        atomic.write_json(self.file(CONFIG), dump(record))
+
+    def record_data(self, name: str, sha256: str, **extra: Any) -> None:
+        """Add the data set's name and checksum to ``config.json``."""
+        record = self.config_record()
+        if record is None:
+            raise UserError(f"{self.path} has no {CONFIG}; prepare the run first")
+        data = {"name": name, "sha256": sha256, **extra}
+        if record.data != data:
+            record.data = data
+            atomic.write_json(self.file(CONFIG), dump(record))
+
+    # -- ownership ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def claim(self, job_alive: JobAlive | None = None, wait_s: float = 0.0) -> Iterator[ClaimRecord]:
+        """Own the run for the block: no other process writes it meanwhile (:class:`Claimed` otherwise)."""
+        self.create()
+        owner = OwnerFile(self.file(CLAIM), f"run folder {self.path}")
+        with owner.held(job_alive, wait_s) as record:
+            self._owner = owner
+            self._sweep_temporaries()
+            try:
+                yield record
+            finally:
+                self._owner = None
+
+    def owner(self) -> OwnerFile:
+        """The claim file of this run (for readers: who owns it, is it alive)."""
+        return OwnerFile(self.file(CLAIM), f"run folder {self.path}")
+
+    def _sweep_temporaries(self) -> None:
+        """Temporary files a killed writer left behind (never read by anyone) go."""
+        for folder in (self.path, self.checkpoints, self.samples):
+            if folder.is_dir():
+                for tmp in folder.glob(".*.tmp*"):
+                    tmp.unlink(missing_ok=True)
+
+    # -- state changes -------------------------------------------------------------------------
+    def begin_attempt(self, committed_epochs: int = 0) -> StateRecord:
+        """A new attempt starts: ``state.json`` says running; an old ``result.json`` is superseded.
+
+        The old result's outcome moves into ``state.json`` (``error``) so a
+        failure's reason survives the retry that replaces it.
+        """
+        old = self.state_record() or StateRecord(state="running")
+        previous = self.result()
+        state = StateRecord(
+            state="running", attempt=old.attempt + 1, host=socket.gethostname(), pid=os.getpid(),
+            job_id=current_job_id(), started_at=now_iso(), start_epoch=committed_epochs,
+            epochs_committed=committed_epochs, stalled_attempts=old.stalled_attempts, requeues=old.requeues,
+            history=old.history,
+            cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"),
+            error=f"attempt {previous.get('attempt')} {previous['status']}: {previous.get('error')}"
+            if previous and previous["status"] == "failed" else None,
+        )
+        atomic.write_json(self.file(STATE), dump(state))
+        if previous is not None:
+            atomic.remove(self.file(RESULT))
+        return state
+
+    def note_committed(self, epochs: int) -> None:
+        """``state.json`` learns that ``epochs`` are committed (for status and the stall count)."""
+        state = self.state_record()
+        if state is not None and state.epochs_committed != epochs:
+            state.epochs_committed = epochs
+            state.stalled_attempts = 0
+            atomic.write_json(self.file(STATE), dump(state))
+
+    def complete(self, task: str, figures: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+        """Write ``result.json`` (completed) and the final state; checks it agrees with the last commit."""
+        from seqtasks.rundir.epochs import committed
+
+        progress = committed(self)
+        if progress is not None:
+            rows = len(self.metrics_rows())
+            done = figures.get("epochs_done", progress.epoch)
+            if not rows == done == progress.epoch:
+                raise RuntimeError(
+                    f"{self.path}: the last commit has {progress.epoch} epochs, metrics.csv {rows} rows, "
+                    f"the result {done}: refusing to write an inconsistent result"
+                )
+        result = {"status": "completed", "task": task, **_finite(figures), **extra}
+        return self._end(result)
+
+    def fail(self, task: str, error: str, error_type: str, trace: str, extra: dict[str, Any]) -> dict[str, Any]:
+        """Write ``result.json`` (failed, with the error's line) and the final state."""
+        return self._end({"status": "failed", "task": task, "error": error, "error_type": error_type,
+                          "traceback": trace, **extra})
+
+    def _end(self, result: dict[str, Any]) -> dict[str, Any]:
+        atomic.write_json(self.file(RESULT), result)
+        state = self.state_record() or StateRecord(state=result["status"])
+        if state.state == "running":
+            state.close_attempt(result["status"], now_iso())
+        state.state, state.ended_at = result["status"], now_iso()
+        state.error = result.get("error")
+        atomic.write_json(self.file(STATE), dump(state))
+        return result
+
+    def settle(self) -> dict[str, Any]:
+        """The stored result of an ended run, with ``state.json`` made to agree (a kill can fall between the two)."""
+        result = self.result() or {}
+        state = self.state_record()
+        if state is not None and state.state != result.get("status"):
+            state.state, state.ended_at = result["status"], result.get("ended_at") or now_iso()
+            atomic.write_json(self.file(STATE), dump(state))
+        return result
+
+    def mark_requeued(self) -> StateRecord | None:
+        """The current attempt is being stopped to resume later (time limit, preemption).
+
+        An attempt that committed no epoch counts as stalled -- also one stopped
+        before it even began (a time limit shorter than start-up), so such a run
+        cannot requeue forever. Returns the new state; ``None`` for a run that ended.
+        """
+        state = self.state_record() or StateRecord(state="requeued")
+        if state.state in ("completed", "failed", "cancelled"):
+            return None
+        progressed = state.state == "running" and state.epochs_committed > state.start_epoch
+        if state.state == "running":
+            state.close_attempt("requeued", now_iso())
+        state.state, state.ended_at = "requeued", now_iso()
+        state.requeues += 1
+        state.stalled_attempts = 0 if progressed else state.stalled_attempts + 1
+        atomic.write_json(self.file(STATE), dump(state))
+        return state
+
+    def mark_cancelled(self) -> None:
+        """``seqjobs cancel``: the run stops here; its elapsed time stops too."""
+        state = self.state_record() or StateRecord(state="cancelled")
+        if state.state in ("completed", "failed", "cancelled"):
+            return
+        if state.state == "running":
+            state.close_attempt("cancelled", now_iso())
+        state.state, state.ended_at = "cancelled", now_iso()
+        atomic.write_json(self.file(STATE), dump(state))
+
+    def record_job(self, job_id: str, executor: str, options: dict[str, Any], paths: dict[str, str]) -> JobRecord:
+        """``job.json``: which job runs this run, its logs and the settings it was submitted with."""
+        record = JobRecord(
+            job_id=str(job_id), executor=executor, submitted_at=now_iso(), options=options,
+            host=socket.gethostname(), time_limit_min=options.get("time_limit_min"),
+            time_limit_source=options.get("time_limit_source"), **paths,
+        )
+        atomic.write_json(self.file(JOB), dump(record))
+        state = self.state_record()
+        if state is not None and state.state == "cancelled":  # resubmitted: the cancel is history
+            state.state = "requeued"
+            atomic.write_json(self.file(STATE), dump(state))
+        return record
+
+    # -- task artifacts ---------------------------------------------------------------------------
+    def write_text(self, name: str, text: str) -> Path:
+        """A task's own file (``vocab.json``, ``samples/...``), atomically."""
+        return atomic.write_text(self.file(name), text)
+
+    def write_bytes(self, name: str, data: bytes) -> Path:
+        """A task's own binary file (``model.npz``), atomically."""
+        return atomic.write_bytes(self.file(name), data)
+
+    def append_text(self, name: str, text: str) -> Path:
+        """Lines added to a per-epoch log (``samples.jsonl``), atomically."""
+        return atomic.append_text(self.file(name), text)
+
+    def append_metrics(self, row: dict[str, Any]) -> None:
+        """Append one epoch's row to ``metrics.csv``; the header is written once, with the first row."""
+        rows = self.metrics_rows()
+        if rows:
+            atomic.append_text(self.file(METRICS), _csv_text(list(rows[0]), [row], header=False))
+        else:
+            atomic.write_text(self.file(METRICS), _csv_text(list(row), [row]))
+
+    def truncate_metrics(self, epochs: int) -> None:
+        """Keep only the first ``epochs`` rows: rows after the last commit are redone.
+
+        With none left the file goes, header included: the header is only ever
+        written together with a first row, so it can never appear twice.
+        """
+        rows = self.metrics_rows()
+        if rows and len(rows) <= epochs:
+            return
+        if not rows or epochs == 0:
+            atomic.remove(self.file(METRICS))
+            return
+        atomic.write_text(self.file(METRICS), _csv_text(list(rows[0]), rows[:epochs]))
+
+
+def _csv_text(fields: list[str], rows: list[dict[str, Any]], header: bool = True) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    if header:
+        writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def disk_full(err: BaseException) -> bool:
+    """Is ``err`` the file system refusing to store more (full disk, quota)?"""
+    return isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def owner_alive(run: RunDir, job_alive: JobAlive | None = None) -> bool | None:
+    """Is the run owned by a live process now? True / False (no owner, or a dead one) / None (can't tell)."""
+    from seqtasks.rundir.claim import owner_alive as alive
+
+    record = run.claim_record()
+    return False if record is None else alive(record, job_alive)

@@ -1,0 +1,182 @@
+"""The typed records of run and sweep folders, checked field by field when read.
+
+Each JSON file of a run folder has one record class here. ``load`` turns a
+dict read from disk into the record, or raises :class:`ValueError` naming the
+field that has the wrong type, so a hand-edited or damaged file is reported
+as such instead of failing later with a ``KeyError`` deep in a reader.
+Unknown keys are kept out of the record (files from newer versions still read).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Optional, TypeVar
+
+R = TypeVar("R")
+
+#: ``state`` values of ``state.json``
+RUN_STATES = ("running", "requeued", "completed", "failed", "cancelled")
+
+
+def _check(value: Any, tp: Any) -> bool:
+    """Is ``value`` of the (simple) annotated type ``tp``?"""
+    origin = typing.get_origin(tp)
+    if origin is typing.Union:
+        return any(_check(value, arg) for arg in typing.get_args(tp))
+    if tp is type(None):
+        return value is None
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if tp is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if origin in (dict, list):
+        return isinstance(value, origin)
+    return isinstance(value, tp)
+
+
+def load(cls: type[R], obj: dict[str, Any]) -> R:
+    """``cls`` built from ``obj``; :class:`ValueError` when a field is missing or of the wrong type."""
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name not in obj:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ValueError(f"has no '{f.name}'")
+            continue
+        if not _check(obj[f.name], hints[f.name]):
+            raise ValueError(f"'{f.name}' is {obj[f.name]!r:.60}, not a {_label(hints[f.name])}")
+        values[f.name] = obj[f.name]
+    return cls(**values)
+
+
+def _label(tp: Any) -> str:
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    inner = args[0] if args else tp
+    return getattr(typing.get_origin(inner) or inner, "__name__", str(inner))
+
+
+def dump(record: Any) -> dict[str, Any]:
+    """A record as a JSON-ready dict."""
+    return dataclasses.asdict(record)
+
+
+@dataclass
+class ConfigRecord:
+    """``config.json``: what the run is, fixed when the folder is created (``epochs`` may grow)."""
+
+    task: str
+    config: dict[str, Any]
+    created_at: str
+    seed: Optional[int] = None
+    data: Optional[dict[str, Any]] = None
+    seqjobs_version: Optional[str] = None
+    git_commit: Optional[str] = None
+    host: Optional[str] = None
+    python: Optional[str] = None
+    libraries: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ClaimRecord:
+    """``claim.json``: the one process that may write the run now."""
+
+    host: str
+    pid: int
+    token: str
+    claimed_at: str
+    pid_start: Optional[str] = None
+    job_id: Optional[str] = None
+
+
+@dataclass
+class StateRecord:
+    """``state.json``: where the run stands, what its attempts achieved."""
+
+    state: str
+    attempt: int = 0
+    host: Optional[str] = None
+    pid: Optional[int] = None
+    job_id: Optional[str] = None
+    started_at: Optional[str] = None
+    ended_at: Optional[str] = None
+    #: epochs committed when this attempt started, and by now
+    start_epoch: int = 0
+    epochs_committed: int = 0
+    #: attempts in a row that ended (timed out, preempted) without committing an epoch
+    stalled_attempts: int = 0
+    requeues: int = 0
+    cuda_visible_devices: Optional[str] = None
+    error: Optional[str] = None
+    #: one entry per ended attempt: attempt, host, job_id, started_at, ended_at, start_epoch, end_epoch, outcome
+    history: list[Any] = field(default_factory=list)
+
+    def close_attempt(self, outcome: str, ended_at: str) -> None:
+        """Record how the current attempt ended (requeued, completed, failed, cancelled)."""
+        self.history.append({
+            "attempt": self.attempt, "host": self.host, "job_id": self.job_id, "started_at": self.started_at,
+            "ended_at": ended_at, "start_epoch": self.start_epoch, "end_epoch": self.epochs_committed,
+            "outcome": outcome,
+        })
+
+    def __post_init__(self) -> None:
+        if self.state not in RUN_STATES:
+            raise ValueError(f"'state' is {self.state!r}, not one of {', '.join(RUN_STATES)}")
+
+
+@dataclass
+class JobRecord:
+    """``job.json``: the job that runs (or ran) the run, and how it was submitted."""
+
+    job_id: str
+    executor: str
+    submitted_at: str
+    options: dict[str, Any] = field(default_factory=dict)
+    stdout: Optional[str] = None
+    stderr: Optional[str] = None
+    submitit_folder: Optional[str] = None
+    host: Optional[str] = None
+    time_limit_min: Optional[int] = None
+    time_limit_source: Optional[str] = None
+
+
+@dataclass
+class SweepRun:
+    """One run of a sweep manifest."""
+
+    name: str
+    params: dict[str, Any]
+    job_id: Optional[str] = None
+    submitted_at: Optional[str] = None
+
+
+@dataclass
+class Manifest:
+    """``sweep.json``: every run of a sweep, its parameters, every submission."""
+
+    name: str
+    task: str
+    created_at: str
+    runs: list[Any] = field(default_factory=list)
+    submissions: list[Any] = field(default_factory=list)
+    base: dict[str, Any] = field(default_factory=dict)
+    sweep_options: dict[str, Any] = field(default_factory=dict)
+    executor: dict[str, Any] = field(default_factory=dict)
+    updated_at: Optional[str] = None
+
+
+def check_result(obj: dict[str, Any], main_metric: str | None) -> dict[str, Any]:
+    """``result.json`` is flat (any figures) but must say how the run ended, and a completed
+    run must carry its task's main figure as a finite number: a table that silently lacks
+    it would rank the run wrongly."""
+    status = obj.get("status")
+    if status not in ("completed", "failed"):
+        raise ValueError(f"'status' is {status!r}, not completed or failed")
+    if status == "completed" and main_metric is not None and not _check(obj.get(main_metric), float):
+        raise ValueError(f"completed but '{main_metric}' is {obj.get(main_metric)!r}, not a finite number")
+    for key in ("attempt", "epochs_done", "epochs_requested"):
+        if key in obj and not _check(obj[key], int):
+            raise ValueError(f"'{key}' is {obj[key]!r:.60}, not an int")
+    return obj

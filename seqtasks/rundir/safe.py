@@ -1,0 +1,161 @@
+"""Reading files of folders we did not necessarily write: no symlinks, no pickles, bounded sizes.
+
+``status``, ``collect`` and ``report`` are pointed at folders that may come
+from a colleague, a tarball or a damaged disk. Everything they read goes
+through here: a path that leaves the folder through a symlink, a file that is
+not a regular file, an oversized or undecodable one raises :class:`Damaged`,
+which names the file and the reason, so one bad run is reported instead of
+crashing the whole view. Nothing here unpickles anything.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import io
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+#: records are small; anything bigger is not one of ours
+MAX_RECORD_BYTES = 4 << 20
+#: one row an epoch: even a long run's metrics stay far below this
+MAX_TABLE_BYTES = 64 << 20
+
+
+class Damaged(Exception):
+    """A file of a run or sweep folder that exists but cannot be trusted or read."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+
+def _no_link_below(path: Path, root: Path) -> None:
+    """Refuse ``path`` if any component from ``root`` (exclusive) down to it is a symlink."""
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        raise Damaged(path, f"is outside {root}") from None
+    current = root
+    for part in rel.parts:
+        current = current / part
+        try:
+            if stat.S_ISLNK(os.lstat(current).st_mode):
+                raise Damaged(path, f"{current.name} is a symbolic link (not followed)")
+        except FileNotFoundError:
+            return
+
+
+def read_bytes(path: Path, root: Path | None = None, limit: int = MAX_RECORD_BYTES) -> bytes | None:
+    """The bytes of ``path``, or ``None`` when it does not exist.
+
+    ``root``: the folder the file must stay in (default: its parent). Raises
+    :class:`Damaged` for symlinks, non-regular files, unreadable or oversized files.
+    """
+    path = Path(path)
+    _no_link_below(path, Path(root) if root is not None else path.parent)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise Damaged(path, "is a symbolic link (not followed)") from None
+        raise Damaged(path, f"cannot be read ({err.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise Damaged(path, "is not a regular file")
+        if info.st_size > limit:
+            raise Damaged(path, f"is {info.st_size} bytes, more than the {limit} a seqjobs file can have")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(limit + 1)
+    except OSError as err:
+        raise Damaged(path, f"cannot be read ({err.strerror})") from None
+    finally:
+        os.close(fd)
+
+
+def read_text(path: Path, root: Path | None = None, limit: int = MAX_RECORD_BYTES) -> str | None:
+    """UTF-8 text of ``path`` (``None`` when missing); :class:`Damaged` when it is not UTF-8 text."""
+    data = read_bytes(path, root, limit)
+    if data is None:
+        return None
+    if b"\x00" in data:
+        raise Damaged(path, "is binary, not text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Damaged(path, "is not UTF-8 text") from None
+
+
+def read_object(path: Path, root: Path | None = None) -> dict[str, Any] | None:
+    """A JSON object from ``path`` (``None`` when missing); :class:`Damaged` for anything else."""
+    text = read_text(path, root)
+    if text is None:
+        return None
+    try:
+        obj = json.loads(text, parse_constant=_no_constant)
+    except ValueError as err:
+        raise Damaged(path, f"is not valid JSON ({err})") from None
+    if not isinstance(obj, dict):
+        raise Damaged(path, f"holds a JSON {type(obj).__name__}, not an object")
+    return obj
+
+
+def _no_constant(name: str) -> float:
+    """NaN and Infinity are not JSON; a record holding them was not written by us."""
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def read_table(path: Path, root: Path | None = None, numeric: bool = True) -> list[dict[str, str]] | None:
+    """Rows of a CSV file with one header line (``None`` when missing).
+
+    With ``numeric`` every cell must be a number, as in ``metrics.csv`` (``nan``
+    included: a diverged epoch is a fact, not damage).
+    A second header line, a ragged row or a non-numeric cell raises :class:`Damaged`.
+    """
+    text = read_text(path, root, MAX_TABLE_BYTES)
+    if text is None:
+        return None
+    reader = csv.reader(io.StringIO(text))
+    try:
+        lines = [row for row in reader if row]
+    except csv.Error as err:
+        raise Damaged(path, f"is not valid CSV ({err})") from None
+    if not lines:
+        return []
+    header, body = lines[0], lines[1:]
+    rows = []
+    for number, row in enumerate(body, start=2):
+        if row == header:
+            raise Damaged(path, f"repeats its header on line {number}")
+        if len(row) != len(header):
+            raise Damaged(path, f"line {number} has {len(row)} fields, the header {len(header)}")
+        if numeric:
+            for name, cell in zip(header, row):
+                if not is_number(cell):
+                    raise Damaged(path, f"line {number}: {name} = {cell[:40]!r} is not a number")
+        rows.append(dict(zip(header, row)))
+    return rows
+
+
+def is_number(text: str) -> bool:
+    """True for text that parses as a float."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object from ``path``, or ``None`` when missing *or damaged* (for callers with a fallback)."""
+    try:
+        return read_object(path)
+    except Damaged:
+        return None

@@ -1,0 +1,102 @@
+"""A sweep folder: its manifest ``sweep.json``, changed only under the sweep's lock.
+
+Two ``seqjobs sweep`` commands on the same sweep must not both decide that a
+run needs submitting, and must not overwrite each other's manifest. Each
+takes ``sweep.lock`` (the same owner file as a run's claim, so it holds
+across login nodes) for the whole read-decide-submit-record step; the second
+waits for the first, then sees its jobs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from pathlib import Path
+from typing import Any, Iterator
+
+from seqtasks import atomic
+from seqtasks.errors import UserError
+from seqtasks.rundir.claim import OwnerFile
+from seqtasks.rundir.records import Manifest, dump, load
+from seqtasks.rundir.safe import Damaged, read_object
+from seqtasks.rundir.time import now_iso
+
+MANIFEST = "sweep.json"
+LOCK = "sweep.lock"
+#: how long a second sweep command waits for the first one to finish submitting
+LOCK_WAIT_S = 600.0
+
+
+class SweepDir:
+    """One sweep's folder: run folders named by their parameters, plus the manifest."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def manifest(self) -> Manifest | None:
+        """``sweep.json``; ``None`` when missing, :class:`Damaged` when unreadable."""
+        obj = read_object(self.path / MANIFEST, self.path)
+        if obj is None:
+            return None
+        try:
+            return load(Manifest, obj)
+        except ValueError as err:
+            raise Damaged(self.path / MANIFEST, str(err)) from None
+
+    @contextlib.contextmanager
+    def locked(self, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
+        """Hold the sweep's lock for the block (waits for another sweep command to finish).
+
+        A sweep folder this call created is removed again when the block fails
+        (a refused submission leaves no trace).
+        """
+        if self.path.exists() and not self.path.is_dir():
+            raise UserError(f"{self.path} exists and is not a folder; choose another --name or --root")
+        created = next((p for p in reversed([self.path, *self.path.parents]) if not p.exists()), None)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise UserError(f"cannot create sweep folder {self.path}: {err.strerror}; choose another --root") from None
+        try:
+            with OwnerFile(self.path / LOCK, f"sweep {self.path}").held(wait_s=wait_s):
+                yield
+        except BaseException:
+            if created is not None:
+                shutil.rmtree(created, ignore_errors=True)
+            raise
+
+    def record(
+        self,
+        task: str,
+        runs: dict[str, dict[str, Any]],
+        jobs: dict[str, str],
+        base: dict[str, Any],
+        sweep_options: dict[str, Any],
+        executor: dict[str, Any],
+    ) -> Manifest:
+        """Merge a submission into ``sweep.json`` (call under :meth:`locked`).
+
+        ``runs``: every run of the sweep command by name -> parameters;
+        ``jobs``: run name -> job id for the runs submitted now.
+        """
+        try:
+            manifest = self.manifest()
+        except Damaged as err:
+            raise UserError(f"{err}; repair or move it away before adding to this sweep") from None
+        if manifest is None:
+            manifest = Manifest(name=self.path.name, task=task, created_at=now_iso())
+        if manifest.task != task:
+            raise UserError(f"{self.path} is a '{manifest.task}' sweep, not '{task}'; choose another --name")
+        by_name = {r["name"]: r for r in manifest.runs if isinstance(r, dict) and "name" in r}
+        for name, params in runs.items():
+            row = by_name.setdefault(name, {"name": name, "dir": name})
+            row["params"] = params
+            if name in jobs:
+                row["job_id"], row["submitted_at"] = jobs[name], now_iso()
+        manifest.runs = list(by_name.values())
+        manifest.base, manifest.sweep_options, manifest.updated_at = base, sweep_options, now_iso()
+        if jobs:
+            manifest.executor = executor
+            manifest.submissions.append({"at": now_iso(), "runs": len(jobs), "job_ids": sorted(set(jobs.values()))})
+        atomic.write_json(self.path / MANIFEST, dump(manifest))
+        return manifest
