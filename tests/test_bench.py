@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from seqtasks.bench.harness import Row, Stat, Target
+from jobs.bench.harness import Row, Stat, Target
 from tests.helpers import assert_one_line_error, seqjobs
 
 
@@ -26,15 +26,15 @@ def quick_bench(tmp_path_factory: pytest.TempPathFactory, moby_dick: Path) -> tu
 
 
 def expected_items() -> list[str]:
-    from jobs.bench_jobs import ITEMS
-    from seqtasks.bench.run import item_keys
-    from seqtasks.bench.sizes import QUICK
+    from jobs.bench.overhead import ITEMS
+    from jobs.bench.run import item_keys
+    from jobs.bench.sizes import QUICK
 
     return [key for keys in item_keys(QUICK).values() for key in keys] + ITEMS
 
 
 def test_quick_bench_writes_one_wellformed_row_per_item(quick_bench: tuple[Path, str]) -> None:
-    from seqtasks.bench.report import COLUMNS
+    from jobs.bench.report import COLUMNS
 
     out, stdout = quick_bench
     with out.open(newline="", encoding="utf-8") as fh:
@@ -95,8 +95,8 @@ def test_ratio_and_met() -> None:
 
 
 def test_markov_baseline_counts_match_the_task(small_text: Path) -> None:
-    from seqtasks.bench import tutorial
-    from seqtasks.bench.markov_items import as_tutorial_counts, fit_chain
+    from jobs.bench import tutorial
+    from jobs.bench.markov_items import as_tutorial_counts, fit_chain
 
     text = small_text.read_text(encoding="utf-8").lower()
     counts, probabilities = tutorial.markov_fit(text)

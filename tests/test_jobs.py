@@ -18,7 +18,7 @@ from typing import Callable
 
 import pytest
 
-from jobs.sweep import expand, parse_assignments, run_name
+from jobs.engine.sweep import expand, parse_assignments, run_name
 from seqtasks.errors import UserError
 from seqtasks.markov_config import MarkovConfig
 from tests.helpers import assert_one_line_error, seqjobs
@@ -156,7 +156,7 @@ def test_submit_single_local_job_and_wait(tmp_path: Path, corpus: str) -> None:
 
 
 def test_profiles_apply_and_command_line_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from jobs.executor_opts import build
+    from jobs.engine.options import build
 
     profiles = tmp_path / "p.toml"
     profiles.write_text('gpu = { executor = "local", partition = "gpu", gpus_per_node = 1, time = 120 }\nbad = { colour = 1 }\n')
@@ -218,11 +218,12 @@ def test_preempted_local_run_requeues_while_it_progresses(tmp_path: Path, moby_d
     assert state["state"] == "completed", state
     assert sent >= 2
     attempts = [h for h in state["history"] if h["outcome"] == "requeued"]
-    assert len(attempts) == sent and all(h["end_epoch"] > h["start_epoch"] for h in attempts)  # progress per attempt
+    # a signal may land just as the last attempt finishes: it then ends without a requeue
+    assert sent - 1 <= len(attempts) <= sent and all(h["end_epoch"] > h["start_epoch"] for h in attempts)
     epochs_seen = [int(line.split(",")[0]) for line in (run / "metrics.csv").read_text().splitlines()[1:]]
     assert epochs_seen == list(range(1, epochs + 1))
     result = json.loads((run / "result.json").read_text())
-    assert result["epochs_done"] == epochs and result["attempt"] == sent + 1
+    assert result["epochs_done"] == epochs and result["attempt"] == len(attempts) + 1
 
 
 def test_a_run_that_never_commits_fails_after_max_stalled_attempts(tmp_path: Path, moby_dick: Path) -> None:

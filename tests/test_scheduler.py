@@ -16,9 +16,10 @@ from typing import Optional
 import pytest
 from submitit.slurm.slurm import _make_sbatch_string
 
-from jobs import executors, scheduler, submission
-from jobs.executor_opts import ExecutorOptions
-from jobs.jobfn import RunSpec
+from jobs.engine import executors, submission
+from jobs.engine.jobfn import RunSpec
+from jobs.engine.options import ExecutorOptions
+from jobs.monitor import scheduler
 from seqtasks.errors import UserError
 
 # -- recorded output --------------------------------------------------------------------------

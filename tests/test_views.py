@@ -27,9 +27,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from jobs import status as st
-from jobs import waiting
 from jobs.cli import app
+from jobs.monitor import status as st
+from jobs.monitor import waiting
 from seqtasks.markov_config import MarkovConfig
 from seqtasks.rundir import RunDir
 from seqtasks.rundir.claim import process_start
@@ -349,7 +349,8 @@ def test_a_crafted_result_pickle_is_never_loaded(sweep: Path, tmp_path: Path) ->
     _edit("job.json", _set("executor", "slurm"))(run)
     assert_clean_exit(invoke("status", str(sweep)))
     assert not marker.exists(), "a crafted pickle was loaded"
-    readers = [REPO / "jobs" / name for name in ("status.py", "collect.py", "waiting.py", "cli_manage.py", "cli_report.py")]
+    readers = [REPO / "jobs" / name for name in ("monitor/status.py", "monitor/collect.py", "monitor/waiting.py", "cli/views.py",
+                                                "cli/report.py")]
     for source in readers + sorted((REPO / "jobs/report").glob("*.py")):
         assert "import pickle" not in source.read_text(), source
 
@@ -388,8 +389,8 @@ def _reaped_pid() -> int:
 
 @pytest.fixture
 def live_process() -> Iterator[subprocess.Popen[bytes]]:
-    """A live local process whose command line names jobs.local_controller (as a local controller's does)."""
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "jobs.local_controller"])
+    """A live local process whose command line names jobs.engine.local_controller (as a local controller's does)."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "jobs.engine.local_controller"])
     try:
         yield proc
     finally:

@@ -13,11 +13,11 @@ from typing import Callable
 
 import pandas as pd
 
-from jobs.collect import summarise
+from jobs.monitor.collect import summarise
+from jobs.monitor.status import problem, summary
 from jobs.report import data as rd
 from jobs.report import markdown as md
 from jobs.report import plots
-from jobs.status import problem, summary
 from seqtasks import atomic
 from seqtasks.config import cli_name
 from seqtasks.errors import UserError

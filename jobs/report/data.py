@@ -1,9 +1,9 @@
 """The tables a report draws from: completed runs, their epochs, and who did not complete.
 
-Everything comes from one :func:`jobs.collect.collect` pass (which reads each
-run folder once, through :func:`jobs.status.survey`), so a report shows exactly
-what ``seqjobs collect`` and ``seqjobs status`` would, damaged runs included
-as ``unreadable``. Runs of several tasks land in one
+Everything comes from one :func:`jobs.monitor.collect.collect` pass (which
+reads each run folder once, through :func:`jobs.monitor.status.survey`), so a
+report shows exactly what ``seqjobs collect`` and ``seqjobs status`` would,
+damaged runs included as ``unreadable``. Runs of several tasks land in one
 collected table; :meth:`ReportData.task` cuts out one task's rows with its own
 columns and types back (an ``int`` parameter must not print as ``4.0`` just
 because another task's rows lack it).
@@ -18,8 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from jobs.collect import collect
-from jobs.status import RunStatus, find_runs
+from jobs.monitor.collect import collect
+from jobs.monitor.status import RunStatus, find_runs
 from seqtasks.config import cli_name, fields
 from seqtasks.errors import UserError
 from seqtasks.rundir import safe

@@ -1,0 +1,109 @@
+"""What several commands share: how a user's mistake is reported, and the paths they take.
+
+A :class:`~seqtasks.errors.UserError` raised anywhere below a command, and a
+bad option value caught by the option parser, become one line on stderr
+(``error: ...``) and exit code 2. Tracebacks are kept for real bugs. Output
+paths are checked before any work is done; a run folder is named here when
+none is given; a PATH argument must hold run folders.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from typer.core import TyperGroup
+
+from jobs.monitor.status import find_runs
+from jobs.text import NAME_MAX, refuse_control, shown
+from seqtasks.errors import UserError
+
+# Typer >= 0.25 carries its own copy of Click; its parser raises these classes.
+UsageError: type[Exception] = typer.BadParameter.__mro__[1]
+_NO_ARGS = [c for c in (getattr(__import__(UsageError.__module__, fromlist=["x"]), "NoArgsIsHelpError", None),) if c]
+
+#: where runs go when no --out is given
+RUNS = Path("runs")
+
+PathArg = Annotated[Path, typer.Argument(help="A run folder, a sweep folder, or a folder of sweeps (e.g. runs/).")]
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``error: message`` on stderr, as one line whatever the message holds, and exit 2."""
+    typer.echo(f"error: {shown(message)}", err=True)
+    raise typer.Exit(2)
+
+
+class SeqjobsGroup(TyperGroup):
+    """Root command group that turns user mistakes into one line + exit 2.
+
+    Sub-commands are parsed and run inside the root group's ``invoke``, so
+    catching here covers every command of the CLI, nested groups included.
+    """
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as err:
+            fail(str(err))
+        except UsageError as err:
+            if any(isinstance(err, c) for c in _NO_ARGS):
+                raise  # "no arguments: show help" keeps Typer's own output
+            ctx_of = getattr(err, "ctx", None) or ctx  # some parser errors carry no context: point at the root's help
+            fail(f"{err.format_message()} (see: {ctx_of.command_path} --help)")
+
+
+def fresh_run_dir(task: str, root: Path = RUNS) -> Path:
+    """A new folder name under ``runs/``: task, time stamp and a random suffix."""
+    return root / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+def existing_runs(path: Path) -> list[Path]:
+    """The run folders under a PATH argument; a missing path, or one without runs, is the user's mistake."""
+    if not path.exists():
+        raise UserError(f"{path} does not exist; give a run or sweep folder (e.g. runs/NAME)")
+    runs = find_runs(path)
+    if not runs:
+        raise UserError(f"no run folders under {path} (a run folder holds config.json)")
+    return runs
+
+
+def check_output_folder(flag: str, path: Path) -> None:
+    """Refuse, before anything is written, a folder ``path`` that could not be created or written.
+
+    A file in its place or above it, a name too long for the file system, or a
+    folder we may not write would otherwise be a traceback halfway through.
+    """
+    _check_name(flag, path)
+    if os.path.lexists(path) and not path.is_dir():
+        raise UserError(f"{flag} {path} exists and is not a folder; choose another {flag}")
+    _check_writable(flag, path, path)
+
+
+def check_output_file(flag: str, path: Path) -> None:
+    """Refuse, before any work is done, a file ``path`` that could not be written (a folder there, a file above it)."""
+    _check_name(flag, path)
+    if path.is_dir():
+        raise UserError(f"{flag} {path} is a folder; give a file name, e.g. {flag} {path / 'out.csv'}")
+    _check_writable(flag, path, path.parent)
+
+
+def _check_name(flag: str, path: Path) -> None:
+    """No control character, and no component longer than a file name may be."""
+    refuse_control(flag, str(path))
+    long = next((part for part in path.parts if len(os.fsencode(part)) > NAME_MAX), None)
+    if long is not None:
+        raise UserError(f"{flag}: the name '{long[:40]}...' is longer than a file name may be ({NAME_MAX} bytes)")
+
+
+def _check_writable(flag: str, path: Path, folder: Path) -> None:
+    """``folder`` (where ``path`` goes) is, or can be made, a folder we may write in."""
+    above = next(p for p in [folder, *folder.absolute().parents] if os.path.lexists(p))
+    if not above.is_dir():
+        raise UserError(f"{flag} {path}: {above} is not a folder; choose another {flag}")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise UserError(f"{flag} {path}: {above} is not writable; choose another {flag}")

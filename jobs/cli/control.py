@@ -1,0 +1,43 @@
+"""``cancel`` and ``resubmit``: change what runs after submission, through the run-folder owner.
+
+The work is :mod:`jobs.engine.control`'s: it reads every record first and
+refuses (one line, nothing changed) when one is damaged; only then does it
+act. ``resubmit`` changes a run folder only after the scheduler accepted its
+new job.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from jobs.cli.common import PathArg, existing_runs
+from jobs.engine.control import FAILED, MISSING, cancel_runs, resubmit_runs
+
+
+def cancel(path: PathArg) -> None:
+    """Cancel every run under PATH that has not ended (scancel, or stop the local process)."""
+    existing_runs(path)
+    typer.echo(f"cancelled {cancel_runs(path)} run(s) under {path}")
+
+
+def resubmit(
+    path: PathArg,
+    failed: Annotated[bool, typer.Option("--failed", help="Resubmit failed runs.")] = False,
+    missing: Annotated[bool, typer.Option("--missing", help="Resubmit runs never submitted, cancelled, stuck, or whose job vanished.")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Block until the resubmitted runs end.")] = False,
+) -> None:
+    """Submit again the failed and/or missing runs under PATH, with their original executor settings."""
+    from jobs.monitor.waiting import report_end
+
+    existing_runs(path)
+    if not failed and not missing:
+        failed = missing = True
+    total = resubmit_runs(path, (FAILED if failed else set()) | (MISSING if missing else set()))
+    if not total:
+        typer.echo(f"nothing to resubmit under {path}")
+        return
+    typer.echo(f"resubmitted {total} run(s) under {path}")
+    if wait:
+        report_end(path)

@@ -1,0 +1,48 @@
+"""``seqjobs run TASK``: run one task right here, in this process, into a run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from jobs.cli.common import RUNS, check_output_folder, fresh_run_dir
+from jobs.cli.options import option, task_command
+from seqtasks.config import check_data
+from seqtasks.errors import UserError
+from seqtasks.tasks import TASKS, TaskSpec
+
+app = typer.Typer(help="Run one task here and now, in this process (no scheduler).", no_args_is_help=True)
+
+
+def _run(spec: TaskSpec, config: Any, out: Optional[Path]) -> None:
+    """Check everything a mistake could be in, then run; the folder is named once the run has ended.
+
+    Nothing is printed before the run: bad input is exactly one ``error:``
+    line. A run that fails on its own (an empty corpus, a full disk) names
+    its folder in that same line, where its ``result.json`` tells the rest.
+    """
+    from jobs.engine.jobfn import scheduler_job_alive
+    from seqtasks.runner import execute
+
+    check_output_folder("--out", out or RUNS)
+    check_data(config)
+    folder = out or fresh_run_dir(spec.name)
+    try:
+        result = execute(spec.name, config, folder, job_alive=scheduler_job_alive)  # a claim by an ended job is taken over
+    except UserError as err:
+        if out is None and folder.exists():
+            raise UserError(f"{err} (run folder: {folder})") from None
+        raise
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted; the same command with --out {folder} resumes the run", err=True)
+        raise typer.Exit(130) from None
+    figure = result.get(spec.main_metric)
+    typer.echo(f"{spec.name} {result['status']}: {spec.main_metric} = {figure}  ({folder})", err=True)
+
+
+OUT = option("out", Optional[Path], None, "Run folder (created, or resumed if it holds the same config). Default: a new folder under ./runs/.", "Run folder", "--out", "-o")
+
+for _spec in TASKS.values():
+    app.command(_spec.name)(task_command(_spec, _run, [OUT]))

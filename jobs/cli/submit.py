@@ -1,0 +1,152 @@
+"""``seqjobs submit TASK`` and ``seqjobs sweep TASK``: runs as submitit jobs.
+
+Both take the task's own options (from its config dataclass) plus the executor
+options below, named as sbatch names them. Everything is validated before
+anything is submitted.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from jobs.cli.common import RUNS, check_output_folder, fresh_run_dir
+from jobs.cli.options import option, task_command
+from jobs.engine import options as executor_opts
+from jobs.engine.launch import launch, launch_sweep
+from jobs.engine.submission import time_limit
+from jobs.engine.sweep import expand, parse_assignments
+from jobs.monitor.waiting import report_end
+from jobs.text import refuse_control
+from seqtasks.config import check_data
+from seqtasks.errors import UserError
+from seqtasks.rundir import RunDir
+from seqtasks.tasks import TASKS, TaskSpec
+
+EXEC = "Executor options (sbatch names)"
+SWEEP = "Sweep options"
+#: a sweep name leaves room under NAME_MAX for the suffixes tools add (".tmp", ".lock")
+MAX_NAME_BYTES = 200
+
+EXECUTOR_PARAMS = [
+    option("executor", str, "auto", "auto (slurm where sbatch exists, else local), slurm, local or debug (in this process).", EXEC),
+    option("partition", Optional[str], None, "SLURM partition.", EXEC),
+    option("gpus_per_node", Optional[int], None, "GPUs per node.", EXEC),
+    option("gres", Optional[str], None, "Generic resources, e.g. gpu:1.", EXEC),
+    option("cpus_per_task", Optional[int], None, "CPU cores per job (TensorFlow's threads follow it).", EXEC),
+    option("mem", Optional[str], None, "Memory per node, e.g. 4G.", EXEC),
+    option("time", Optional[int], None, "Time limit in minutes (the job checkpoints and requeues when it is reached).", EXEC),
+    option("qos", Optional[str], None, "Quality of service.", EXEC),
+    option("account", Optional[str], None, "Account to charge.", EXEC),
+    option("constraint", Optional[str], None, "Node features required.", EXEC),
+    option("exclude", Optional[str], None, "Nodes to avoid.", EXEC),
+    option("array_parallelism", Optional[int], None, "Most runs at once (local default: cores / cpus-per-task).", EXEC),
+    option("signal_delay", Optional[int], None, "Seconds before the time limit at which the job checkpoints.", EXEC),
+    option("max_stalled", Optional[int], None, "Fail a run after this many attempts in a row (time limits, preemptions) that commit no epoch (default 3).", EXEC),
+    option("profile", Optional[str], None, "Named executor settings from a TOML file (see slurm/profiles.example.toml).", EXEC),
+]
+WAIT = option("wait", bool, False, "Block with a progress bar until every run has ended.", "Run folder", "--wait/--no-wait")
+ROOT = option("root", Path, Path("runs"), "Folder that holds the sweeps.", SWEEP)
+
+submit_app = typer.Typer(help="Submit one run of a task as a batch job (SLURM, local or debug).", no_args_is_help=True)
+sweep_app = typer.Typer(help="Submit a grid of runs of a task as job arrays; re-running submits only what is not done.", no_args_is_help=True)
+
+
+def executor_options(values: dict[str, Any]) -> executor_opts.ExecutorOptions:
+    """Validated executor options from the command line (over the profile, if any).
+
+    The time limit is settled here too: a SLURM partition without one is
+    refused before anything is written.
+    """
+    profile = values.pop("profile", None)
+    opts = executor_opts.build(values, profile)
+    time_limit(opts)
+    return opts
+
+
+def _submit(spec: TaskSpec, config: Any, out: Optional[Path], wait: bool, **exec_values: Any) -> None:
+    opts = executor_options(exec_values)
+    check_output_folder("--out", out or RUNS)
+    check_data(config)
+    folder = out or fresh_run_dir(spec.name)
+    done = launch(spec.name, [(folder, config)], opts, folder)
+    if done.completed:
+        result = RunDir(folder).result() or {}
+        typer.echo(f"already completed: {folder} ({spec.main_metric} = {result.get(spec.main_metric)})")
+        return
+    if done.active:
+        typer.echo(f"already queued or running: {folder}; nothing submitted (see: seqjobs status {folder})")
+    else:
+        typer.echo(f"submitted {spec.name} as job {done.jobs[str(folder)]} ({opts.resolved_executor()}); run folder: {folder}")
+        typer.echo(f"follow it with: seqjobs status {folder}", err=True)
+    if wait:
+        report_end(folder)
+
+
+def _sweep(
+    spec: TaskSpec,
+    base: Any,
+    grid: Optional[list[str]],
+    zip_: Optional[list[str]],
+    seeds: int,
+    name: Optional[str],
+    root: Path,
+    wait: bool,
+    **exec_values: Any,
+) -> None:
+    opts = executor_options(exec_values)
+    cls = spec.config_cls
+    grid_values = parse_assignments(grid or [], cls, "--grid")
+    zip_values = parse_assignments(zip_ or [], cls, "--zip")
+    runs = expand(cls, base, grid_values, zip_values, seeds)
+    if name is not None:
+        check_sweep_name(name)
+    sweep_dir = root / (name or f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    check_output_folder("--root", root)
+    check_output_folder("--name", sweep_dir)
+    for _, config in runs:
+        check_data(config)
+    sweep_options = {"grid": grid or [], "zip": zip_ or [], "seeds": seeds}
+    done = launch_sweep(spec.name, sweep_dir, runs, opts, base, sweep_options)
+    counts = f"{len(done.completed)} completed, {len(done.active)} active"
+    if not done.jobs:
+        typer.echo(f"nothing to submit: {len(runs)} runs in {sweep_dir}, {counts}")
+    else:
+        typer.echo(
+            f"submitted {len(done.jobs)} of {len(runs)} runs ({counts}) as {done.arrays()} job(s) on "
+            f"{opts.resolved_executor()}; sweep folder: {sweep_dir}"
+        )
+        typer.echo(f"follow it with: seqjobs status {sweep_dir}", err=True)
+    if wait:
+        report_end(sweep_dir)
+
+
+def check_sweep_name(name: str) -> None:
+    """A sweep name is exactly one path component, so its folder stays inside ``--root``."""
+    refuse_control("--name", name)
+    if not name.strip() or name in (".", "..") or "/" in name:
+        raise UserError(f"--name '{name}' must be one folder name (no '/', not '.' or '..'), e.g. --name lr-sweep")
+    if len(os.fsencode(name)) > MAX_NAME_BYTES:
+        raise UserError(f"--name is {len(os.fsencode(name))} bytes long; use at most {MAX_NAME_BYTES}")
+
+
+OUT = option("out", Optional[Path], None, "Run folder. Default: a new folder under ./runs/.", "Run folder", "--out", "-o")
+SWEEP_PARAMS = [
+    option("grid", Optional[list[str]], None, "NAME=V1,V2,...: values to cross with every other --grid (repeatable).", SWEEP),
+    option("zip_", Optional[list[str]], None, "NAME=V1,V2,...: lists varied together, position by position (repeatable).", SWEEP, "--zip"),
+    option("seeds", int, 1, "Repeat every combination with seeds seed, seed+1, ... (N runs each).", SWEEP),
+    option("name", Optional[str], None, "Sweep name: its folder is ROOT/NAME. Default: TASK-TIMESTAMP.", SWEEP),
+    ROOT,
+]
+
+for _spec in TASKS.values():
+    submit_app.command(_spec.name)(
+        task_command(_spec, _submit, [OUT, WAIT, *EXECUTOR_PARAMS], doc=f"Submit one {_spec.name} run: {_spec.summary}")
+    )
+    sweep_app.command(_spec.name)(
+        task_command(_spec, _sweep, [*SWEEP_PARAMS, WAIT, *EXECUTOR_PARAMS], doc=f"Sweep {_spec.name}: {_spec.summary}")
+    )

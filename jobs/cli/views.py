@@ -1,0 +1,158 @@
+"""``status`` and ``collect``: what the run folders say, as a table.
+
+Both only read (through :mod:`jobs.monitor.status`, which never follows a symlink out
+of a run folder nor unpickles anything) and ask the scheduler; neither
+imports TensorFlow, and pandas and rich are imported only by the command that
+needs them, so they answer at once on a login node. A damaged run is one
+``warning:`` line and a count in the summary, never a crash; output paths and
+options are checked before any run is read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Callable, Optional
+
+import typer
+
+from jobs.cli.common import PathArg, check_output_file, existing_runs
+from jobs.monitor.status import RunStatus, as_dicts, check_readable, statuses, summary, warnings
+from seqtasks.errors import UserError
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+#: the longest ``--interval`` (an hour): anything longer is a typo, and sleep() refuses some of it
+MAX_INTERVAL_S = 3600.0
+
+
+def _warn(rows: list[RunStatus], seen: set[str] | None = None) -> None:
+    """One ``warning:`` line on stderr per unreadable run (once per run when ``seen`` is kept across polls)."""
+    for line in warnings(rows):
+        if seen is None or line not in seen:
+            typer.echo(line, err=True)
+            if seen is not None:
+                seen.add(line)
+
+
+def _fmt_elapsed(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def status_table(rows: list[RunStatus], title: str) -> Table:
+    """The rich table ``seqjobs status`` prints."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=escape(title), title_justify="left")
+    for col in ("run", "state", "epoch", "last metric", "job", "node", "elapsed"):
+        table.add_column(col, overflow="fold")
+    colour = {"completed": "green", "failed": "red", "cancelled": "magenta", "running": "cyan", "requeued": "yellow",
+              "stuck": "red", "unreadable": "red"}
+    for r in rows:
+        state = f"[{colour[r.state]}]{r.state}[/]" if r.state in colour else r.state
+        cells = (r.run, r.epoch or "", r.last_metric, r.job_id, r.node, _fmt_elapsed(r.elapsed_s))
+        table.add_row(escape(str(cells[0])), state, *(escape(str(c)) for c in cells[1:]))
+    return table
+
+
+def _check_interval(interval: float) -> None:
+    if not (math.isfinite(interval) and 0 < interval <= MAX_INTERVAL_S):
+        raise UserError(f"--interval must be a number of seconds above 0 and at most {MAX_INTERVAL_S:g} (got {interval})")
+
+
+def status(
+    path: PathArg,
+    json_out: Annotated[bool, typer.Option("--json", help="Print machine-readable state (one JSON list).")] = False,
+    watch: Annotated[bool, typer.Option("--watch", help="Refresh until every run has settled (Ctrl-C to stop).")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between refreshes with --watch.")] = 2.0,
+) -> None:
+    """Show every run's state, epoch, last metric, job, node and elapsed time.
+
+    States: pending (queued), running, requeued (preempted or timed out,
+    waiting to resume), completed, failed (with the error's line), cancelled,
+    stuck (it stopped before the end and no job or process will resume it:
+    `seqjobs resubmit --missing PATH` does), unknown (no word from the
+    scheduler), missing (never submitted), unreadable (a damaged file in the
+    run folder, named in a warning). --watch stops once every run has ended,
+    or has stayed unknown, missing, stuck or unreadable for 15 refreshes.
+    """
+    _check_interval(interval)
+    existing_runs(path)
+    from rich.console import Console
+
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    seen: set[str] = set()
+
+    def show(rows: list[RunStatus], settled: int = 0) -> None:
+        _warn(rows, seen)
+        check_readable(rows, str(path))
+        if json_out:
+            typer.echo(json.dumps(as_dicts(rows), indent=2))
+            return
+        if watch:
+            console.clear()
+        console.print(status_table(rows, str(path)))
+        for r in rows:
+            if r.state in ("failed", "stuck") and r.error:
+                line = f"{r.state} {r.run}: {r.error}" + (f"  (log: {r.log})" if r.log else "")
+                console.print(line, style="red", markup=False, highlight=False, soft_wrap=True)
+        console.print(summary(rows), markup=False, highlight=False)
+
+    if watch:
+        from jobs.monitor.waiting import poll
+
+        poll(path, interval, show)
+    else:
+        show(statuses(path))
+
+
+def collect(
+    paths: Annotated[list[Path], typer.Argument(help="Run, sweep or runs/ folders to collect.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="CSV to write. Default: results/<name of the first path>.csv.")] = None,
+    per_epoch: Annotated[bool, typer.Option("--per-epoch", help="Also write the long table of every metrics.csv row (OUTPUT.epochs.csv).")] = False,
+) -> None:
+    """Collect every completed run into one CSV (+ a summary over seeds, best first).
+
+    Runs that did not complete are listed and left out; a damaged run is one
+    warning and counted as unreadable.
+    """
+    from jobs.monitor import collect as coll
+
+    out = output or Path("results") / f"{paths[0].resolve().name or 'runs'}.csv"
+    targets = coll.Outputs.beside(out, per_epoch)
+    for target in targets.paths():
+        check_output_file("-o", target)
+    for p in paths:
+        existing_runs(p)
+
+    found = coll.collect(paths)
+    _warn(found.states)
+    check_readable(found.states, ", ".join(map(str, paths)))
+    for r in found.states:
+        if r.state not in ("completed", "unreadable"):
+            typer.echo(f"left out {r.path}: {r.state}" + (f": {r.error}" if r.error else ""), err=True)
+    if found.runs.empty:
+        raise UserError(f"no completed runs under {', '.join(map(str, paths))}; see `seqjobs status {paths[0]}`")
+    table = coll.summarise(found.runs)
+    try:
+        written = targets.write(found, table)
+    except OSError as err:
+        raise UserError(f"cannot write {err.filename or out}: {err.strerror}; choose another -o") from None
+    with_pd_options(lambda: typer.echo(table.to_string(index=False)))
+    typer.echo(f"{summary(found.states)}; collected {len(found.runs)} runs in {len(table)} groups", err=True)
+    typer.echo("wrote " + ", ".join(map(str, written)), err=True)
+
+
+def with_pd_options(show: Callable[[], None]) -> None:
+    """Print a wide table without pandas wrapping it."""
+    import pandas as pd
+
+    with pd.option_context("display.width", 200, "display.max_columns", 50, "display.float_format", "{:.4f}".format):
+        show()

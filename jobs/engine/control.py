@@ -1,0 +1,78 @@
+"""Changing what runs after submission: cancel runs, submit failed or missing ones again.
+
+Both read every record they need first and refuse (a :class:`UserError`,
+nothing changed) when one is damaged; only then do they act. A run folder is
+changed by a resubmission only after the scheduler accepted its new job.
+``seqjobs cancel`` and ``seqjobs resubmit`` are these functions; the
+benchmark cancels its own sweeps with :func:`cancel_runs` too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+from jobs.engine import options as executor_opts
+from jobs.engine.jobfn import RunSpec
+from jobs.monitor import scheduler
+from jobs.monitor.status import TERMINAL, RunStatus, local_job_alive, statuses
+from seqtasks.errors import UserError
+from seqtasks.rundir import Damaged, RunDir
+from seqtasks.rundir.records import ConfigRecord, JobRecord
+
+#: the states ``resubmit --failed`` and ``resubmit --missing`` take
+FAILED = {"failed"}
+MISSING = {"missing", "unknown", "cancelled", "stuck"}
+
+
+def run_records(rows: list[RunStatus], need_config: bool = False) -> list[tuple[RunDir, JobRecord | None, ConfigRecord | None]]:
+    """Each run's job (and config) record, read up front: a damaged one is one line before anything happens."""
+    out = []
+    for row in rows:
+        run = RunDir(row.path)
+        try:
+            config = run.config_record() if need_config else None
+            out.append((run, run.job_record(), config))
+        except Damaged as err:
+            raise UserError(f"{err}; repair or remove that run folder, then try again") from None
+        if row.state == "unreadable":
+            raise UserError(f"{run.path}: {row.error or 'unreadable'}; repair or remove that run folder, then try again")
+        if need_config and config is None:
+            raise UserError(f"{run.path} has no config.json; it cannot be resubmitted")
+    return out
+
+
+def cancel_runs(path: Path) -> int:
+    """Cancel every run under ``path`` that has not ended (scancel, or stop the local process); how many."""
+    rows = [r for r in statuses(path) if r.state not in TERMINAL]
+    records = run_records(rows)  # an unreadable run stops the cancel before anything is done
+    slurm_ids = sorted({job.job_id for _, job, _ in records if job and job.executor == "slurm"})
+    local_pids = {job.job_id for _, job, _ in records if job and job.executor == "local"}
+    scheduler.cancel(slurm_ids)
+    for pid in local_pids:
+        if local_job_alive(pid):
+            os.kill(int(pid), signal.SIGINT)  # submitit's local controller stops its tasks on SIGINT
+    for run, _, _ in records:
+        run.mark_cancelled()
+    return len(rows)
+
+
+def resubmit_runs(path: Path, states: set[str]) -> int:
+    """Submit again the runs under ``path`` in one of ``states``, with their original executor settings; how many."""
+    from jobs.engine.submission import submit_runs  # submitit: only once there is something to submit
+
+    rows = [r for r in statuses(path) if r.state in states]
+    groups: dict[str, list[RunSpec]] = {}
+    for run, job, config in run_records(rows, need_config=True):
+        assert config is not None
+        options = json.dumps((job.options if job else None) or {"executor": "auto"}, sort_keys=True)
+        groups.setdefault(options, []).append(RunSpec(config.task, config.config, str(run.path)))
+    total = 0
+    for options, specs in groups.items():
+        settings = {k: v for k, v in json.loads(options).items() if k in executor_opts.FIELDS}
+        opts = executor_opts.build(settings, None)
+        log_root = Path(path) if (Path(path) / "sweep.json").exists() else Path(specs[0].run_dir)
+        total += len(submit_runs(specs, opts, log_root))  # job.json is written only once a job is accepted
+    return total

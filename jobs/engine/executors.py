@@ -1,0 +1,108 @@
+"""From :class:`ExecutorOptions` to a configured submitit executor.
+
+One function per backend, as submitit itself is organised. Neither backend ever
+runs with submitit's default time limit (5 minutes on SLURM, 2 locally): it
+would requeue every real training run. SLURM jobs get ``--time`` or the
+partition's own limit (:func:`jobs.monitor.scheduler.slurm_time_limit`), local
+jobs a week.
+
+submitit gives up on a job after ``max_num_timeout`` time-outs, and counts
+every preemption of a job with a limit under 10 minutes as one. Requeues are
+limited by progress instead (:class:`jobs.engine.jobfn.RunJob` fails a run
+after ``max_stalled`` attempts in a row without a committed epoch), so
+submitit's count is set out of reach here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import submitit
+import submitit.local.local
+
+from jobs.engine.options import ExecutorOptions
+from jobs.monitor import scheduler
+
+LOCAL_DEFAULT_MINUTES = 7 * 24 * 60
+#: the module local jobs' controllers run (instead of submitit.local._local)
+CONTROLLER = "jobs.engine.local_controller"
+#: submitit's time-out count, out of reach: progress decides requeues (see the module doc)
+UNCOUNTED_TIMEOUTS = 1_000_000
+#: options submitit's SlurmExecutor takes under the same name
+SLURM_KEYS = ("partition", "gpus_per_node", "gres", "cpus_per_task", "mem", "time", "qos", "account", "constraint",
+              "exclude", "array_parallelism")
+#: options it names differently
+SLURM_RENAMED = {"signal_delay": "signal_delay_s"}
+
+
+def slurm_parameters(opts: ExecutorOptions) -> dict[str, Any]:
+    """The SlurmExecutor parameters for ``opts``: the options that are set, and a time limit.
+
+    Without ``--time`` the limit is the partition's own (asked from sinfo);
+    submitit would otherwise write its 5-minute default.
+    """
+    params: dict[str, Any] = {k: getattr(opts, k) for k in SLURM_KEYS if getattr(opts, k) is not None}
+    params.update({theirs: getattr(opts, ours) for ours, theirs in SLURM_RENAMED.items() if getattr(opts, ours) is not None})
+    if opts.time is None:
+        params["time"] = scheduler.slurm_time_limit(opts.partition).minutes
+    return {"job_name": "seqjobs", **params}
+
+
+def slurm_executor(opts: ExecutorOptions, folder: Path) -> submitit.SlurmExecutor:
+    """A SlurmExecutor whose sbatch lines are the options that are set."""
+    ex = submitit.SlurmExecutor(folder=folder, max_num_timeout=UNCOUNTED_TIMEOUTS)
+    ex.update_parameters(**slurm_parameters(opts))
+    return ex
+
+
+class DetachedLocalExecutor(submitit.LocalExecutor):
+    """submitit's local executor, with each job's controller in a session of its own.
+
+    submitit starts the controller with a plain ``Popen``: it shares the
+    terminal's process group and output. A Ctrl-C on ``--wait`` would then
+    kill every local job, and a caller capturing ``seqjobs sweep``'s output
+    would block until the jobs end. Here the controller gets a new session,
+    is :mod:`jobs.engine.local_controller` (submitit's, without its limit of
+    six restarts: the job's own stall rule decides), and writes to
+    ``.submitit/controllers.log`` instead.
+    """
+
+    def _submit_command(self, command: str) -> submitit.local.local.LocalJob[Any]:
+        real_popen = subprocess.Popen
+        log_path = Path(self.folder).parent / "controllers.log"  # folder is .submitit/%j
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+
+        def detached(cmd: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+            cmd = [CONTROLLER if part == "submitit.local._local" else part for part in cmd]
+            with open(log_path, "ab") as log:
+                return real_popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, **kwargs)
+
+        submitit.local.local.subprocess.Popen = detached  # type: ignore[attr-defined]
+        try:
+            return super()._submit_command(command)
+        finally:
+            submitit.local.local.subprocess.Popen = real_popen  # type: ignore[attr-defined]
+
+
+def local_executor(opts: ExecutorOptions, folder: Path) -> submitit.LocalExecutor:
+    """A LocalExecutor (one process per job; the CPU threads follow --cpus-per-task)."""
+    ex = DetachedLocalExecutor(folder=folder, max_num_timeout=UNCOUNTED_TIMEOUTS)
+    ex.update_parameters(
+        timeout_min=opts.time or LOCAL_DEFAULT_MINUTES,
+        signal_delay_s=opts.signal_delay if opts.signal_delay is not None else 30,
+        gpus_per_node=opts.gpus_per_node or 0,
+    )
+    return ex
+
+
+def make_executor(opts: ExecutorOptions, folder: Path) -> submitit.Executor:
+    """The executor ``opts`` asks for, logging under ``folder`` (``%j`` per job)."""
+    kind = opts.resolved_executor()
+    folder = Path(folder) / "%j"
+    if kind == "slurm":
+        return slurm_executor(opts, folder)
+    if kind == "local":
+        return local_executor(opts, folder)
+    return submitit.DebugExecutor(folder=folder)

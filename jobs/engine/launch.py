@@ -1,0 +1,112 @@
+"""Deciding what to submit, submitting it, and recording it -- never twice.
+
+``submit``, ``sweep`` and ``resubmit`` all come here. A run is submitted only
+when it is neither completed (for the epochs asked) nor active (queued,
+running, requeued, or owned by a live process); a sweep decides and submits
+under its lock, so two identical sweep commands at once submit each run once.
+A run folder gets its ``job.json`` only once the scheduler has accepted the
+job; folders created for a submission that is refused are removed again.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jobs.engine.jobfn import RunSpec
+from jobs.engine.options import ExecutorOptions
+from jobs.engine.submission import submit_runs
+from jobs.monitor.status import statuses
+from seqtasks.config import to_dict
+from seqtasks.rundir import Claimed, Damaged, RunDir, SweepDir, owner_alive
+from seqtasks.runner import is_done
+
+ACTIVE = ("pending", "running", "requeued")
+
+
+@dataclass
+class Launch:
+    """What a submission did: jobs by run folder, and the runs it left alone."""
+
+    jobs: dict[str, str]
+    completed: list[str]
+    active: list[str]
+
+    def arrays(self) -> int:
+        """Distinct jobs (arrays count once)."""
+        return len({job_id.split("_")[0] for job_id in self.jobs.values()})
+
+
+def launch(task: str, runs: list[tuple[Path, Any]], opts: ExecutorOptions, log_root: Path) -> Launch:
+    """Submit every run of ``runs`` (folder, config) that is not completed or active.
+
+    Call under the sweep's lock when the runs belong to a sweep.
+    """
+    for folder, config in runs:  # refuse conflicts before anything is written or submitted
+        RunDir(folder).check_compatible(task, config)
+    states = _states([folder for folder, _ in runs])
+    completed, active, todo = [], [], []
+    for folder, config in runs:
+        state = states.get(str(folder))
+        if state == "completed" and is_done(RunDir(folder), config):
+            completed.append(str(folder))
+        elif state in ACTIVE:
+            active.append(str(folder))
+        else:
+            todo.append((folder, config))
+    created = [folder for folder, config in todo if _initialise(RunDir(folder), task, config)]
+    try:
+        jobs = submit_runs([RunSpec(task, to_dict(c), str(f)) for f, c in todo], opts, log_root) if todo else {}
+    except BaseException:
+        for folder in created:  # a refused submission leaves no trace
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return Launch(jobs, completed, active)
+
+
+def launch_sweep(
+    task: str, sweep_dir: Path, runs: list[tuple[str, Any]], opts: ExecutorOptions,
+    base: Any, sweep_options: dict[str, Any],
+) -> Launch:
+    """:func:`launch` for a sweep, under its lock, recording the runs and jobs in ``sweep.json``."""
+    sweep = SweepDir(sweep_dir)
+    with sweep.locked():
+        done = launch(task, [(sweep_dir / name, config) for name, config in runs], opts, sweep_dir)
+        executor = {**opts.to_dict(), "executor": opts.resolved_executor()}
+        sweep.record(task, {name: to_dict(c) for name, c in runs}, {Path(k).name: v for k, v in done.jobs.items()},
+                     to_dict(base), sweep_options, executor)
+    return done
+
+
+def _states(folders: list[Path]) -> dict[str, str]:
+    """State of each existing run folder (a folder owned by a process that may be alive counts as running)."""
+    existing = [folder for folder in folders if folder.exists()]
+    roots = existing if len(existing) == 1 else sorted({folder.parent for folder in existing})
+    wanted = {str(folder) for folder in existing}
+    out = {row.path: row.state for root in roots for row in statuses(root) if row.path in wanted}
+    for folder in existing:
+        if out.get(str(folder)) not in ACTIVE and _owned(RunDir(folder)):
+            out[str(folder)] = "running"
+    return out
+
+
+def _owned(run: RunDir) -> bool:
+    """Is the folder claimed by a process that is, or may be, alive? (read only)"""
+    try:
+        return owner_alive(run) is not False
+    except Damaged:
+        return True  # a torn claim: its writer may still be finishing it
+
+
+def _initialise(run: RunDir, task: str, config: Any) -> bool:
+    """Write ``config.json`` of a run about to be submitted, so ``status`` lists it before its job
+    starts; True when the folder is new (and so may be removed again if the submission is refused)."""
+    new = not run.path.exists()
+    try:
+        with run.claim():
+            run.prepare(task, config)
+    except Claimed:
+        return False  # its job has started and prepares it itself
+    return new

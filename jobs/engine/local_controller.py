@@ -1,0 +1,28 @@
+"""submitit's local job controller, restarting a requeued job for as long as it asks.
+
+submitit's own controller (``python -m submitit.local._local``) restarts a
+job at most six times, whatever the job wants; a long local run under a
+short ``--time`` would stop there, half trained, with nothing to resume it.
+Here the job decides: :class:`jobs.engine.jobfn.RunJob` asks for a requeue
+only while its run progresses, and fails the run after ``--max-stalled``
+attempts that committed nothing. The controller itself is submitit's.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from submitit.local.local import Controller
+
+#: a bound only against a job that requeues itself forever by mistake
+MAX_RESTARTS = 100_000
+
+
+def main() -> None:
+    """``python -m jobs.engine.local_controller FOLDER``: the same arguments and environment as submitit's."""
+    Controller(Path(sys.argv[1])).run(max_retry=MAX_RESTARTS)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""Every run folder under some paths as one pandas table, plus a summary over seeds.
+
+One row per completed run: every config parameter, every final figure of
+``result.json``, and provenance (job id, host, duration, git commit, library
+versions, data checksum). The runs are read once, by
+:func:`jobs.monitor.status.survey`, so ``collect`` counts exactly what
+``status`` shows: runs that did not complete are left out and listed, a damaged
+run is ``unreadable`` (and a completed ``result.json`` without its task's main
+figure counts as damaged) -- a half-finished or partly broken sweep still
+collects.
+
+pandas is imported inside the functions: ``seqjobs collect`` checks its
+options and output paths before paying for it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jobs.monitor.status import RunFiles, RunStatus, survey
+from seqtasks import atomic
+from seqtasks.tasks import TASKS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SKIP_RESULT = {"status", "task", "run_dir", "traceback", "attempt", "ended_at", "epochs_requested", "error", "error_type"}
+
+
+@dataclass
+class Collection:
+    """What ``collect`` found under its paths."""
+
+    runs: pd.DataFrame  # one row per completed run
+    epochs: pd.DataFrame  # one row per metrics.csv row of those runs
+    states: list[RunStatus]  # every run folder, completed or not
+
+
+def _flat(value: Any) -> Any:
+    return ",".join(map(str, value)) if isinstance(value, list) else value
+
+
+def run_row(f: RunFiles) -> dict[str, Any]:
+    """The table row of a completed run: parameters, figures, provenance."""
+    config = f.config
+    result = f.result or {}
+    row: dict[str, Any] = {"run": f.path.name, "sweep": f.path.parent.name, "task": f.task}
+    row.update({k: _flat(v) for k, v in config.items()})
+    row.update({k: v for k, v in result.items() if k not in SKIP_RESULT and not isinstance(v, (dict, list))})
+    return row
+
+
+def _provenance(f: RunFiles) -> dict[str, Any]:
+    """Where the run's figures come from: job, host, code and library versions, data checksum."""
+    record = f.record
+    data = record.data or {}
+    out: dict[str, Any] = {
+        "state": "completed",
+        "job_id": (f.job or {}).get("job_id", ""),
+        "executor": (f.job or {}).get("executor", "run"),
+        "host": (f.state or {}).get("host") or record.host,
+        "git_commit": record.git_commit,
+        "seqjobs_version": record.seqjobs_version,
+        "data_name": data.get("name"),
+        "data_sha256": data.get("sha256"),
+        "path": str(f.path),
+    }
+    out.update({f"version_{k}": v for k, v in record.libraries.items()})
+    return out
+
+
+def collect(paths: list[Path]) -> Collection:
+    """Read every run under ``paths`` (each folder once, even when paths overlap)."""
+    import pandas as pd
+
+    rows, epochs, states = [], [], []
+    seen: set[str] = set()
+    for root in paths:
+        for run in survey(root):
+            key = os.path.realpath(run.status.path)
+            if key in seen:
+                continue
+            seen.add(key)
+            states.append(run.status)
+            if run.status.state != "completed" or run.files is None:
+                continue
+            row = {**run_row(run.files), **_provenance(run.files)}
+            rows.append(row)
+            epochs.append(_epoch_rows(run.files, row))
+    frames = [e for e in epochs if not e.empty]
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return Collection(pd.DataFrame(rows), table, states)
+
+
+def _epoch_rows(f: RunFiles, row: dict[str, Any]) -> pd.DataFrame:
+    """The run's metrics.csv rows (numbers: checked when read) with its run columns beside them."""
+    import pandas as pd
+
+    metrics = pd.DataFrame(f.metrics).astype(float)
+    for column, value in row.items():
+        if column not in metrics.columns:
+            metrics[column] = value
+    return metrics
+
+
+def summarise(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean, std and count of each task's main figure per parameter combination, best first."""
+    import pandas as pd
+
+    parts = []
+    for task, group in runs.groupby("task", sort=True):
+        spec = TASKS.get(str(task))
+        if spec is None or spec.main_metric not in group:
+            continue
+        params = [
+            name for name in spec.config_cls.__dataclass_fields__
+            if name != "seed" and name in group and group[name].astype(str).nunique() > 1
+        ]
+        metric = pd.to_numeric(group[spec.main_metric], errors="coerce")
+        frame = group[params].astype(str).assign(**{spec.main_metric: metric}) if params else pd.DataFrame({spec.main_metric: metric})
+        if params:
+            agg = frame.groupby(params, sort=False)[spec.main_metric].agg(["mean", "std", "count"]).reset_index()
+        else:
+            agg = frame[spec.main_metric].agg(["mean", "std", "count"]).to_frame().T
+        agg = agg.rename(columns={c: f"{spec.main_metric}_{c}" for c in ("mean", "std", "count")})
+        agg = agg.sort_values(f"{spec.main_metric}_mean", ascending=not spec.higher_is_better)
+        agg.insert(0, "task", task)
+        parts.append(agg.reset_index(drop=True))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+@dataclass
+class Outputs:
+    """The files ``collect -o RUNS`` writes, named up front so that all are checked before any is written."""
+
+    runs: Path
+    summary: Path
+    epochs: Path | None  # with --per-epoch
+    parquet: Path | None  # when pyarrow is installed
+
+    @classmethod
+    def beside(cls, out: Path, per_epoch: bool) -> Outputs:
+        """``out`` and the files named after it."""
+        parquet = importlib.util.find_spec("pyarrow") is not None
+        return cls(out, out.with_name(out.stem + ".summary.csv"),
+                   out.with_name(out.stem + ".epochs.csv") if per_epoch else None,
+                   out.with_suffix(".parquet") if parquet and out.suffix != ".parquet" else None)
+
+    def paths(self) -> list[Path]:
+        """Every file, in the order they are written."""
+        return [p for p in (self.runs, self.summary, self.epochs, self.parquet) if p is not None]
+
+    def write(self, found: Collection, table: pd.DataFrame) -> list[Path]:
+        """Write the runs, the summary ``table`` and the optional files; return their paths."""
+        write_csv(found.runs, self.runs)
+        write_csv(table, self.summary)
+        if self.epochs is not None:
+            write_csv(found.epochs, self.epochs)
+        if self.parquet is not None:
+            write_parquet(found.runs, self.parquet)
+        return self.paths()
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """Write ``frame`` as CSV atomically."""
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False)
+    return atomic.write_text(path, buf.getvalue())
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
+    """Write ``frame`` as Parquet atomically (call only when :func:`parquet_available`)."""
+    buf = io.BytesIO()
+    frame.astype({c: str for c in frame.columns if frame[c].dtype == object}).to_parquet(buf, index=False)
+    return atomic.write_bytes(path, buf.getvalue())

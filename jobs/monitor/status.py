@@ -1,0 +1,469 @@
+"""The state of every run under a path, from the run folders first.
+
+Each run folder is read once, through the strict readers of
+:mod:`seqtasks.rundir` (no symlink followed out of the folder, nothing
+unpickled, every record checked). A damaged file makes that one run
+``unreadable``, with the file and the reason, and every other run is still
+shown: one bad folder must not hide a sweep, nor vanish from it silently.
+
+Then the evidence, in this order:
+
+1. ``result.json``: how the run ended -- unless a submission newer than that
+   end (``resubmit``) has superseded it; then the new job decides;
+2. ``state.json`` cancelled: ``cancelled``, its clock stopped at ``ended_at``;
+3. a live owner (``claim.json``): ``running``;
+4. the job: the scheduler (sacct, else squeue) for SLURM jobs, the process
+   table for local ones;
+5. ``state.json`` running or requeued while the job has provably ended and no
+   process owns the run: ``stuck`` -- nothing will resume it, and the error
+   line says how to (``seqjobs resubmit --missing``).
+
+It needs nothing but the folders, so it works in a new shell after the
+submitting process is gone.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import socket
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from jobs.monitor import scheduler
+from jobs.text import shown
+from seqtasks.config import fields, parse_value
+from seqtasks.errors import UserError
+from seqtasks.rundir import Damaged, RunDir, safe
+from seqtasks.rundir.claim import owner_alive
+from seqtasks.rundir.epochs import committed
+from seqtasks.rundir.records import ClaimRecord, ConfigRecord
+from seqtasks.tasks import TASKS
+
+#: every state ``status`` shows, in the order of its summary line
+STATES = (
+    "pending", "running", "requeued", "completed", "failed", "cancelled", "stuck", "unknown", "missing", "unreadable",
+)
+TERMINAL = {"completed", "failed", "cancelled"}
+#: what only a run folder holds: a folder with any of these is a run, config.json or not
+RUN_MARKERS = ("config.json", "state.json", "result.json", "metrics.csv", "job.json", "checkpoints")
+#: job states that mean "it will still run": the scheduler's, or a live local controller ("alive")
+ALIVE = ("alive", "pending", "running", "requeued")
+#: a job log is read only up to this size (its last lines are what counts)
+LOG_LIMIT = 64 << 20
+LOG_TAIL = 16384
+
+
+@dataclass
+class RunStatus:
+    """One row of ``seqjobs status``."""
+
+    run: str
+    path: str
+    task: str
+    state: str
+    epoch: int
+    last_metric: str
+    job_id: str
+    node: str
+    elapsed_s: float | None
+    error: str
+    log: str
+
+
+@dataclass
+class RunFiles:
+    """What the views read of one run folder, every file checked (see :func:`read_run`)."""
+
+    path: Path
+    record: ConfigRecord
+    state: dict[str, Any] | None
+    job: dict[str, Any] | None
+    result: dict[str, Any] | None
+    metrics: list[dict[str, str]]
+    epochs: int
+    claim: ClaimRecord | None
+
+    @property
+    def task(self) -> str:
+        """The task's name (known: checked when read)."""
+        return self.record.task
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Every parameter of the run."""
+        return self.record.config
+
+
+@dataclass
+class Run:
+    """A run's status, with its files when they could be read (``None``: unreadable)."""
+
+    status: RunStatus
+    files: RunFiles | None
+
+
+def find_runs(root: Path) -> list[Path]:
+    """Run folders at or below ``root`` (a run, a sweep, or a folder of sweeps).
+
+    A folder is a run when it holds any file only a run holds, so one whose
+    ``config.json`` is lost is still found (and reported), and so is a folder
+    that cannot be listed or a run folder that is a symlink (reported, not
+    read: it leads out of the sweep).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    if _looks_like_run(root):
+        return [root]
+    found: list[Path] = []
+    for dirpath, dirnames, _ in os.walk(root, onerror=lambda err: found.append(Path(err.filename))):
+        here = Path(dirpath)
+        if _looks_like_run(here):
+            found.append(here)
+            dirnames[:] = []  # a run folder holds no runs
+            continue
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        found += [here / d for d in dirnames if (here / d).is_symlink() and _looks_like_run(here / d)]
+    return sorted(found)
+
+
+def _looks_like_run(folder: Path) -> bool:
+    return any(os.path.lexists(folder / name) for name in RUN_MARKERS)
+
+
+def read_run(path: Path) -> RunFiles:
+    """Every file of the run folder a view needs; :class:`Damaged` names the first bad one.
+
+    Strict on purpose: a completed ``result.json`` without its task's main
+    figure, a config value of the wrong type or a garbled checkpoint record
+    would otherwise surface later as a wrong table or a crash.
+    """
+    run = RunDir(path)
+    record = run.config_record()
+    if record is None:
+        present = [name for name in RUN_MARKERS if os.path.lexists(path / name)]
+        raise Damaged(path, "no config.json" + (f", though it holds {', '.join(present)}" if present else ""))
+    spec = TASKS.get(record.task)
+    if spec is None:
+        raise Damaged(run.file("config.json"), f"names an unknown task {record.task!r}")
+    _check_params(spec.config_cls, record.config, run.file("config.json"))
+    result = run.result(spec.main_metric)
+    state, job, claim = run.state(), run.job(), run.claim_record()
+    metrics = run.metrics_rows()
+    progress = committed(run)
+    epochs = progress.epoch if progress is not None else len(metrics)
+    return RunFiles(path, record, state, job, result, metrics, epochs, claim)
+
+
+def _check_params(cls: type, params: dict[str, Any], where: Path) -> None:
+    """Each known parameter has its field's type (a report casts them; a wrong one must not crash it)."""
+    known = fields(cls)
+    for name, value in params.items():
+        if name in known:
+            try:
+                parse_value(cls, name, value)
+            except UserError as err:
+                raise Damaged(where, f"has a bad parameter ({err})") from None
+
+
+def problem(err: Damaged, run: Path) -> str:
+    """``metrics.csv repeats its header on line 3``: the file, relative to its run, and what is wrong."""
+    try:
+        rel = err.path.relative_to(run)
+    except ValueError:
+        rel = err.path
+    if rel == Path("."):
+        return err.reason
+    first, _, rest = err.reason.partition(" ")
+    if first == rel.name:
+        return f"{rel} {rest}"
+    if first in rel.parts:
+        return f"{rel}: {err.reason}"
+    return f"{rel} {err.reason}"
+
+
+def survey(root: Path) -> list[Run]:
+    """Every run under ``root``: its status and, when readable, its files."""
+    root = Path(root)
+    read: dict[Path, RunFiles | str] = {}
+    for path in find_runs(root):
+        try:
+            if path != root and path.is_symlink():  # the path given may be a link; one found below it is not followed
+                raise Damaged(path, "the run folder is a symbolic link (not followed)")
+            read[path] = read_run(path)
+        except Damaged as err:
+            read[path] = problem(err, path)
+    slurm_ids = sorted({f.job["job_id"] for f in read.values()
+                        if isinstance(f, RunFiles) and f.job and f.job["executor"] == "slurm"})
+    sched = scheduler.job_states(slurm_ids)
+    here = socket.gethostname()
+    return [
+        Run(_status(files, sched, here), files) if isinstance(files, RunFiles) else Run(_unreadable(path, files), None)
+        for path, files in read.items()
+    ]
+
+
+def statuses(root: Path) -> list[RunStatus]:
+    """Status of every run under ``root``."""
+    return [run.status for run in survey(root)]
+
+
+def _unreadable(path: Path, why: str) -> RunStatus:
+    return RunStatus(run=path.name, path=str(path), task="?", state="unreadable", epoch=0, last_metric="",
+                     job_id="", node="", elapsed_s=None, error=why, log="")
+
+
+def _status(f: RunFiles, sched: dict[str, scheduler.JobInfo], here: str) -> RunStatus:
+    job = f.job or {}
+    info = sched.get(job.get("job_id", ""), {}) if job.get("executor") == "slurm" else {}
+    name, error = _classify(f, info, sched, here)
+    return RunStatus(
+        run=f.path.name,
+        path=str(f.path),
+        task=f.task,
+        state=name,
+        epoch=f.epochs,
+        last_metric=_metric(f.metrics, f.result, TASKS[f.task].main_metric),
+        job_id=job.get("job_id", ""),
+        node=info.get("node") or (f.state or {}).get("host") or "",
+        elapsed_s=_elapsed(f, name),
+        error=error,
+        log=(job.get("stderr") or "") if name == "failed" else "",
+    )
+
+
+def _classify(
+    f: RunFiles, info: scheduler.JobInfo, sched: dict[str, scheduler.JobInfo], here: str
+) -> tuple[str, str]:
+    """``(state, error line)`` of a readable run, evidence in the module's order."""
+    result, recorded = f.result, (f.state or {}).get("state")
+    if result and not _superseded(result, f.job):
+        return result["status"], _line(result.get("error"))
+    if recorded == "cancelled":
+        return "cancelled", ""
+    owner = _owner(f.claim, sched)
+    if owner:
+        return "running", ""
+    job = _job_state(f.job, info, here)
+    if job in ALIVE:
+        return _active(job, recorded, owner), ""
+    if job == "failed":
+        return "failed", job_log_line(f) or _line((result or {}).get("error"))
+    if job == "cancelled":
+        return "cancelled", ""
+    if result:  # a newer submission whose job is not alive: the last end stands
+        return result["status"], _line(result.get("error"))
+    if f.job is None and f.state is None:
+        return "missing", ""
+    if recorded in ("completed", "failed"):
+        return "unknown", f"state.json says {recorded} but there is no result.json"
+    if job in ("gone", "completed") and owner is False:
+        return "stuck", _stuck_line(f, recorded)
+    return "unknown", ""
+
+
+def _superseded(result: dict[str, Any], job: dict[str, Any] | None) -> bool:
+    """Was the run submitted again after this result was written (``resubmit``)?"""
+    if not job:
+        return False
+    submitted, ended = _when(job.get("submitted_at")), _when(result.get("ended_at"))
+    return submitted is not None and ended is not None and submitted > ended
+
+
+def _owner(claim: ClaimRecord | None, sched: dict[str, scheduler.JobInfo]) -> bool | None:
+    """Is a live process writing the run? True / False (no owner, or a dead one) / None (cannot tell)."""
+    if claim is None:
+        return False
+
+    def job_alive(job_id: str) -> bool | None:
+        known = sched.get(job_id)
+        if known is None or known["state"] == "unknown":
+            return None
+        return known["state"] in ALIVE
+
+    return owner_alive(claim, job_alive)
+
+
+def _job_state(job: dict[str, Any] | None, info: scheduler.JobInfo, here: str) -> str | None:
+    """What the run's job says now.
+
+    A scheduler state (pending, running, requeued, completed, failed, cancelled),
+    ``"alive"`` (a local controller runs), ``"gone"`` (provably no job will run
+    it: none was submitted, or its local controller has exited), or ``None``
+    (cannot tell from here).
+    """
+    if job is None:
+        return "gone"  # `seqjobs run`: only its own process ever runs it
+    if job["executor"] == "slurm":
+        return info["state"] if info and info["state"] != "unknown" else None
+    if job.get("host") not in (None, here):
+        return None
+    if job["executor"] == "local":
+        return "alive" if local_job_alive(job["job_id"]) else "gone"
+    if job["executor"] == "debug":
+        return "gone"  # it ran inside the submitting process
+    return None
+
+
+def _active(job: str, recorded: str | None, owner: bool | None) -> str:
+    """The state of a run whose job is alive but whose folder has no live owner right now."""
+    if job == "alive":  # a local worker: on this run now, or getting to it
+        if recorded == "running" and owner is not False:
+            return "running"
+        return "requeued" if recorded in ("running", "requeued") else "pending"
+    if job == "pending" and recorded in ("running", "requeued"):
+        return "requeued"
+    return job
+
+
+def _stuck_line(f: RunFiles, recorded: str | None) -> str:
+    """Why nothing will run this run any more, and the command that will."""
+    job = f"its job {f.job['job_id']}" if f.job else "the process that ran it"
+    if recorded is None:
+        what = f"{job} ended without starting it"
+    else:
+        what = f"{recorded} at attempt {(f.state or {}).get('attempt')} with {f.epochs} epoch(s) done, but {job} has ended"
+    return (
+        f"{what} and no process owns the run: nothing will resume it; "
+        f"run: seqjobs resubmit --missing {shlex.quote(str(f.path))}"
+    )
+
+
+def _line(error: Any) -> str:
+    """The last non-empty line of an error (whatever type a hand-edited file gave it)."""
+    if error is None:
+        return ""
+    lines = [ln.strip() for ln in str(error).splitlines() if ln.strip()]
+    return lines[-1][-300:] if lines else ""
+
+
+def _log_roots(run: Path) -> list[Path]:
+    """Where a run's job logs may be read: the run folder, and its sweep folder."""
+    roots = [run]
+    if (run.parent / "sweep.json").is_file():
+        roots.append(run.parent)
+    return roots
+
+
+def job_log_line(f: RunFiles) -> str:
+    """The last meaningful line of the job's stderr log, if that log lies inside the run or its sweep.
+
+    ``job.json`` may come from someone else: a log path outside those folders,
+    or reached through a symlink out of them, is not read.
+    """
+    stderr = (f.job or {}).get("stderr")
+    if not stderr:
+        return ""
+    log = os.path.realpath(stderr)
+    for root in map(os.path.realpath, _log_roots(f.path)):
+        if os.path.commonpath([root, log]) == root:
+            try:
+                data = safe.read_bytes(Path(log), Path(root), limit=LOG_LIMIT)
+            except Damaged:
+                return ""
+            return _meaningful((data or b"")[-LOG_TAIL:].decode("utf-8", "replace"))
+    return ""
+
+
+def _meaningful(text: str) -> str:
+    noise = ("submitit", "srun:", "slurmstepd")
+    for line in reversed(text.splitlines()):
+        line = line.strip()
+        if line and not any(line.startswith(n) or n + " " in line[:40] for n in noise):
+            return line[-300:]
+    return ""
+
+
+def local_job_alive(job_id: str) -> bool:
+    """Is a local job's controller with this pid still running?
+
+    The controller is :mod:`jobs.engine.local_controller` (or submitit's own);
+    its module name is matched in the process's command line, as a literal:
+    importing the engine here would load submitit for every ``status``.
+
+    Process ids are reused: a bare liveness check could mistake, or signal,
+    an unrelated process that got the number of a long-finished job.
+    """
+    try:
+        cmdline = Path(f"/proc/{int(job_id)}/cmdline").read_bytes()
+    except (ValueError, OSError):
+        return False
+    return b"jobs.engine.local_controller" in cmdline or b"submitit.local._local" in cmdline
+
+
+def _metric(rows: list[dict[str, str]], result: dict[str, Any] | None, main: str) -> str:
+    if result and isinstance(result.get(main), (int, float)):
+        return f"{main}={result[main]:.4f}"
+    if rows:
+        last = rows[-1]
+        for key in ("val_loss", "val_accuracy", "loss"):
+            if last.get(key):
+                return f"{key}={float(last[key]):.4f}"
+    return ""
+
+
+def _when(stamp: Any) -> datetime | None:
+    """An ISO time stamp as an aware datetime; ``None`` for anything else."""
+    if not isinstance(stamp, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _elapsed(f: RunFiles, name: str) -> float | None:
+    """Seconds the run's last attempt ran; the clock stops when the run stopped, not when it is looked at."""
+    result = f.result
+    if result and result["status"] == name and isinstance(result.get("duration_s"), (int, float)):
+        return float(result["duration_s"])
+    state = f.state or {}
+    start, end = _when(state.get("started_at")), _when(state.get("ended_at"))
+    if start is None:
+        return None
+    if end is None:
+        end = datetime.now(timezone.utc) if name == "running" else _last_write(f.path)
+    return None if end is None else max(0.0, round((end - start).total_seconds(), 1))
+
+
+def _last_write(run: Path) -> datetime | None:
+    """When the run last wrote its progress: the end of a run that stopped without saying so (scancel, kill)."""
+    times = []
+    for name in ("state.json", "metrics.csv", "checkpoints/state.json"):
+        try:
+            times.append(os.lstat(run / name).st_mtime)
+        except OSError:
+            continue
+    return datetime.fromtimestamp(max(times), timezone.utc) if times else None
+
+
+def summary(rows: Iterable[RunStatus]) -> str:
+    """``12 runs: 10 completed, 1 failed, 1 unreadable``."""
+    rows = list(rows)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.state] = counts.get(r.state, 0) + 1
+    parts = [f"{counts[s]} {s}" for s in STATES if counts.get(s)]
+    return f"{len(rows)} runs: " + (", ".join(parts) if parts else "none")
+
+
+def warnings(rows: Iterable[RunStatus]) -> list[str]:
+    """One ``warning:`` line per unreadable run, naming the run and the file (one line whatever they hold)."""
+    return [f"warning: {shown(r.path)}: {shown(r.error)}" for r in rows if r.state == "unreadable"]
+
+
+def check_readable(rows: list[RunStatus], where: str) -> None:
+    """Refuse (one line) when every run under ``where`` is unreadable: there is nothing to show."""
+    if rows and all(r.state == "unreadable" for r in rows):
+        raise UserError(
+            f"nothing readable under {where}: all {len(rows)} run folder(s) are damaged (see the warnings above)"
+        )
+
+
+def as_dicts(rows: Iterable[RunStatus]) -> list[dict[str, Any]]:
+    """Rows as plain dicts, for ``--json``."""
+    return [asdict(r) for r in rows]

@@ -1,0 +1,37 @@
+"""Text that must stay on one line: control characters and file-name lengths.
+
+A leaf module shared by every layer of ``jobs/``: the CLI (one-line error
+messages, output paths), the engine (executor settings and grid values that
+end up in sbatch lines and folder names) and the monitor (warnings about
+damaged run folders). It imports nothing of ``jobs``, so any of them may use
+it without an import cycle.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from seqtasks.errors import UserError
+
+#: Unicode categories that must never reach a script line, a file name or a terminal verbatim:
+#: controls (newline, CR, tab, NUL, ESC...), invisible format characters, lone surrogates, line separators
+CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+#: the longest file name (one path component) POSIX file systems accept, in bytes
+NAME_MAX = 255
+
+
+def is_control(ch: str) -> bool:
+    """Whether ``ch`` is a control, format, surrogate or line-separator character."""
+    return unicodedata.category(ch) in CONTROL_CATEGORIES
+
+
+def shown(text: str) -> str:
+    """``text`` with every control character escaped (``\\n``), so a message stays one line."""
+    return "".join(repr(ch)[1:-1] if is_control(ch) else ch for ch in text)
+
+
+def refuse_control(what: str, text: str) -> None:
+    """Raise :class:`UserError` if ``text`` holds a control character (a newline would start a new sbatch line)."""
+    bad = next((ch for ch in text if is_control(ch)), None)
+    if bad is not None:
+        raise UserError(f"{what} '{shown(text)}' contains a control character ({repr(bad)[1:-1]}); remove it")
