@@ -13,7 +13,9 @@ commands call (the engine and the monitor, never the CLI):
   folder removed;
 * :func:`collect` and its files, as ``seqjobs collect`` writes them, over
   1,000 run folders copied from one real completed run (made with seqjobs'
-  own debug executor).
+  own debug executor);
+* the CPU time of ``seqjobs --help`` and of ``seqjobs status`` on ten runs,
+  as whole processes, beside that of ``python -c pass``.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ import contextlib
 import csv
 import io
 import os
+import resource
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -44,7 +48,7 @@ from seqtasks import atomic
 from seqtasks.markov_config import MarkovConfig
 from seqtasks.rundir import read_json
 
-ITEMS = ["job_local", "job_slurm", "sweep_submit", "collect_runs"]
+ITEMS = ["job_local", "job_slurm", "sweep_submit", "collect_runs", "cli_help", "cli_status"]
 CHEAP_TEXT_CHARS = 5_000  # the sweep's Markov runs must be cheap: only the submission is measured
 EXIT_WAIT_S = 30  # seconds a sweep's worker may take to exit
 JOB_WAIT_S = 120  # seconds a trivial job may take before the cluster counts as busy
@@ -206,6 +210,30 @@ def collect_row(sizes: Sizes, work: Path, corpus: Path) -> Row:
                "on copies of a real Markov run")
 
 
+def cpu_seconds(args: list[str]) -> float:
+    """User + system CPU seconds of one whole process (start-up included), run to its end."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=120)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def cli_rows(sizes: Sizes, work: Path, corpus: Path) -> list[Row]:
+    """``seqjobs --help`` and ``seqjobs status`` on ten runs, as whole processes, against ``python -c pass``."""
+    runs = fabricate_runs(work / "cli", corpus, 10)
+    empty = [sys.executable, "-c", "pass"]
+    commands = {
+        "cli_help": ("seqjobs --help, CPU", [sys.executable, "-m", "jobs", "--help"]),
+        "cli_status": ("seqjobs status on 10 runs, CPU", [sys.executable, "-m", "jobs", "status", str(runs)]),
+    }
+    rows = []
+    for item, (title, args) in commands.items():
+        base, ours = alternate(lambda: cpu_seconds(empty), lambda: cpu_seconds(args), sizes.repeats)
+        rows.append(Row(item, title, "s", base, ours, Target("<= 0.3 s CPU", max_value=0.3),
+                        note="user + system CPU of the whole process; the left column is python -c pass"))
+    return rows
+
+
 def job_rows(sizes: Sizes) -> list[Row]:
     """Every job-overhead row, in :data:`ITEMS` order; temporary files are removed after."""
     runs = Path("runs")  # where seqjobs keeps run folders: visible to SLURM nodes, ignored by git
@@ -218,4 +246,5 @@ def job_rows(sizes: Sizes) -> list[Row]:
             trivial_job_row("slurm", sizes, work),
             sweep_row(sizes, work, corpus),
             collect_row(sizes, work, corpus),
+            *cli_rows(sizes, work, corpus),
         ]

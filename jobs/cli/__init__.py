@@ -1,37 +1,112 @@
 """The ``seqjobs`` command line: one Typer app, one module of this package per command group.
 
-Nothing here imports TensorFlow: ``--help``, ``data``, ``status`` and
-``collect`` answer at once; tasks import their heavy libraries only when a run
-actually starts.
+Commands are loaded when they are used: the root group knows each one by
+name and one-line help (:data:`COMMANDS`) and imports its module only to run
+it or show its own help. ``seqjobs --help`` and ``seqjobs status`` therefore
+import neither submitit, pandas nor the data layer, let alone TensorFlow,
+which tasks import only when a run actually starts.
 """
 
 from __future__ import annotations
 
-import typer
+import importlib
+from typing import Any, NamedTuple
 
-from jobs.cli import bench, control, data, generate, predict, report, run, submit, views
+import typer
+import typer.core
+import typer.main
+
 from jobs.cli.common import SeqjobsGroup
 
+class Entry(NamedTuple):
+    """Where a command lives and the line ``seqjobs --help`` shows for it."""
+
+    module: str
+    attribute: str
+    help: str
+
+
+#: every command in ``--help`` order; ``help`` is the first line of the command's own help (a test checks it)
+COMMANDS: dict[str, Entry] = {
+    "data": Entry("jobs.cli.data", "app", "Fetch, stage and locate data sets (offline-first cache)."),
+    "run": Entry("jobs.cli.run", "app", "Run one task here and now, in this process (no scheduler)."),
+    "submit": Entry("jobs.cli.submit", "submit_app", "Submit one run of a task as a batch job (SLURM, local or debug)."),
+    "sweep": Entry("jobs.cli.submit", "sweep_app",
+                   "Submit a grid of runs of a task as job arrays; re-running submits only what is not done."),
+    "status": Entry("jobs.cli.views", "status", "Show every run's state, epoch, last metric, job, node and elapsed time."),
+    "collect": Entry("jobs.cli.views", "collect", "Collect every completed run into one CSV (+ a summary over seeds, best first)."),
+    "cancel": Entry("jobs.cli.control", "cancel", "Cancel every run under PATH that has not ended (scancel, or stop the local process)."),
+    "resubmit": Entry("jobs.cli.control", "resubmit",
+                      "Submit again the failed and/or missing runs under PATH, with their original executor settings."),
+    "report": Entry("jobs.cli.report", "report",
+                    "Write report.md with learning curves, accuracy grids, Markov baselines and samples (PNG plots)."),
+    "eval": Entry("jobs.cli.predict", "evaluate",
+                  "Re-evaluate a run's best model on its own test split (or another data set's) and print accuracy and loss."),
+    "predict": Entry("jobs.cli.predict", "predict",
+                     "Print the probability that each review is positive (one line each: probability, tab, text)."),
+    "generate": Entry("jobs.cli.generate", "generate",
+                      "Generate text from a trained char-LSTM run folder: the seed text, then the sampled characters."),
+    "bench": Entry("jobs.cli.bench", "bench",
+                   "Benchmark seqjobs against the tutorial's way: Markov, char-LSTM, IMDB and job overhead."),
+}
+
+
+def load(name: str) -> Any:
+    """The real click command behind ``name`` (its module imported now)."""
+    entry = COMMANDS[name]
+    target = getattr(importlib.import_module(entry.module), entry.attribute)
+    if isinstance(target, typer.Typer):
+        command = typer.main.get_group(target)
+    else:
+        single = typer.Typer()
+        single.command(name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
+class LazyCommand(typer.core.TyperCommand):
+    """A command known by name and help line until it is parsed or run."""
+
+    def __init__(self, name: str, help: str) -> None:
+        super().__init__(name, help=help, short_help=help)
+        self._real: Any = None
+
+    def real(self) -> Any:
+        """The loaded command."""
+        if self._real is None:
+            self._real = load(self.name)
+        return self._real
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        return self.real().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: Any) -> Any:
+        return self.real().invoke(ctx)
+
+
+class LazyGroup(SeqjobsGroup):
+    """The root group: lists :data:`COMMANDS` without importing them."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        entry = COMMANDS.get(cmd_name)
+        return None if entry is None else LazyCommand(cmd_name, entry.help)
+
+
 app = typer.Typer(
-    cls=SeqjobsGroup,
-    help="Run sequence-model experiments (Markov chains, char-LSTM, IMDB sentiment) as batch jobs.",
+    cls=LazyGroup,
     no_args_is_help=True,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(data.app, name="data")
-app.add_typer(run.app, name="run")
-app.add_typer(submit.submit_app, name="submit")
-app.add_typer(submit.sweep_app, name="sweep")
-app.command("status")(views.status)
-app.command("collect")(views.collect)
-app.command("cancel")(control.cancel)
-app.command("resubmit")(control.resubmit)
-app.command("report")(report.report)
-app.command("eval")(predict.evaluate)
-app.command("predict")(predict.predict)
-app.command("generate")(generate.generate)
-app.command("bench")(bench.bench)
+
+
+@app.callback()
+def seqjobs() -> None:
+    """Run sequence-model experiments (Markov chains, char-LSTM, IMDB sentiment) as batch jobs."""
 
 
 def main() -> None:

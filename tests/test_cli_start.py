@@ -1,0 +1,38 @@
+"""The CLI loads a command only when it is used, and its listing says what each command's own help says."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from jobs.cli import COMMANDS, load
+from tests.helpers import REPO
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_the_listing_shows_each_commands_own_help_line(name: str) -> None:
+    command = load(name)
+    own = (command.help or "").strip().split("\n\n")[0].replace("\n", " ")
+    assert COMMANDS[name].help == own
+
+
+def test_help_and_status_import_no_heavy_library(tmp_path) -> None:  # noqa: ANN001
+    probe = (
+        "import json, sys\n"
+        "from typer.testing import CliRunner\n"
+        "from jobs.cli import app\n"
+        "r1 = CliRunner().invoke(app, ['--help'])\n"
+        "after_help = sorted(m for m in ('submitit', 'pandas', 'tensorflow', 'keras', 'seqtasks.data') if m in sys.modules)\n"
+        "r2 = CliRunner().invoke(app, ['status', sys.argv[1]])\n"
+        "after_status = sorted(m for m in ('submitit', 'pandas', 'tensorflow', 'keras') if m in sys.modules)\n"
+        "print(json.dumps([r1.exit_code, after_help, r2.exit_code, after_status]))\n"
+    )
+    (tmp_path / "empty").mkdir()
+    out = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "empty")], capture_output=True, text=True,
+                         cwd=REPO, timeout=120)
+    help_code, after_help, status_code, after_status = json.loads(out.stdout.strip().splitlines()[-1])
+    assert help_code == 0 and after_help == []
+    assert status_code == 2 and after_status == []  # an empty folder: one error line, nothing heavy loaded
