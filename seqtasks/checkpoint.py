@@ -31,11 +31,11 @@ def trained_config(path: Path, task: str, cls: type, command: str) -> tuple[RunD
     try:
         record = run_dir.config()
     except Damaged as err:
-        raise UserError(f"{err}; give the --out folder of a {task} run") from None
+        raise UserError(f"{err}; give the --out folder of a run of task '{task}'") from None
     if record is None:
-        raise UserError(f"{path} is not a run folder (no config.json); give the --out folder of a {task} run")
+        raise UserError(f"{path} is not a run folder (no config.json); give the --out folder of a run of task '{task}'")
     if record.get("task") != task:
-        raise UserError(f"{path} holds a '{record.get('task')}' run; {command} needs a {task} run")
+        raise UserError(f"{path} holds a run of task '{record.get('task')}'; {command} needs a run of task '{task}'")
     if not (run_dir.file(BEST).is_file() and run_dir.file("vocab.json").is_file()):
         raise UserError(f"{path} has no trained model yet (best.keras); let at least one epoch finish")
     return run_dir, record, from_dict(cls, record["config"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
-from dataclasses import MISSING, field
+from dataclasses import field
 from typing import Any, Literal, TypeVar
 
 from seqtasks.errors import UserError
@@ -160,11 +160,6 @@ def from_dict(cls: type[C], values: dict[str, Any]) -> C:
 def to_dict(config: Any) -> dict[str, Any]:
     """A JSON-ready dict of every parameter (tuples become lists)."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
-
-
-def defaults(cls: type) -> dict[str, Any]:
-    """Default value of every field."""
-    return {n: (f.default if f.default is not MISSING else None) for n, f in fields(cls).items()}
 
 
 def resumable_fields(cls: type) -> set[str]:

@@ -19,7 +19,12 @@ from seqtasks.markov_config import MarkovConfig
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """One task: its config class, its entry point and how to rank its runs."""
+    """One task: its config class, its entry point and how to rank its runs.
+
+    ``ranked_apart`` names the config fields that change what the main figure
+    measures (a Markov chain's level: bits per character or per word); runs
+    are only ranked against runs with the same values of them.
+    """
 
     name: str
     summary: str
@@ -27,6 +32,7 @@ class TaskSpec:
     entry: str
     main_metric: str
     higher_is_better: bool
+    ranked_apart: tuple[str, ...] = ()
 
     def load(self) -> Callable[[Any, Any], dict[str, Any]]:
         """Import and return the task's ``run(config, run_dir) -> dict`` function."""
@@ -42,6 +48,7 @@ TASKS: dict[str, TaskSpec] = {
         entry="seqtasks.markov:run",
         main_metric="heldout_bits_per_symbol",
         higher_is_better=False,
+        ranked_apart=("level",),
     ),
     "charlm": TaskSpec(
         name="charlm",

@@ -9,6 +9,8 @@ Set ``SEQJOBS_TEST_DATA_CACHE`` to a folder to keep that cache across runs
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -76,3 +78,14 @@ def cli() -> Callable[..., Result]:
         return runner.invoke(app, list(args))
 
     return run
+
+
+@pytest.fixture
+def live_process() -> Iterator[subprocess.Popen[bytes]]:
+    """A live process whose command line names jobs.engine.local_controller, as a local job's controller does."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "jobs.engine.local_controller"])
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()

@@ -1,11 +1,20 @@
-"""Small helpers shared by the tests: run the real CLI in a subprocess, check one-line errors."""
+"""Small helpers shared by the tests: run the real CLI in a subprocess, check one-line errors, poll.
+
+One of each, so every test means the same by "a one-line error" and waits
+for events the same way (never for a fixed time).
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -22,25 +31,50 @@ def seqjobs(*args: str, cwd: Path | None = None, timeout: float = 600, check: bo
     return proc
 
 
-def assert_one_line_error(result: object, *fragments: str) -> None:
+def assert_one_line_error(result: object, *fragments: str, only: bool = False) -> str:
     """Exit code 2, exactly one ``error:`` line on stderr, no traceback; that line mentions every fragment.
 
     Works for a CliRunner result (Typer's keeps stderr apart from stdout) and
     for a subprocess.CompletedProcess. Other lines may come before it on
     stderr (sbatch's own messages), but the reason and the fix must be on the
-    one error line.
+    one error line; with ``only``, stderr must hold nothing else. Returns
+    the error line, for further checks.
     """
     code = getattr(result, "exit_code", getattr(result, "returncode", None))
     stdout, stderr = streams(result)
     everything = stdout + stderr
     crash = getattr(result, "exception", None)  # CliRunner keeps an uncaught exception here, not in the output
     assert code == 2, f"exit {code} ({crash!r}), output:\n{everything}"
+    assert crash is None or isinstance(crash, SystemExit), f"{crash!r}, output:\n{everything}"
     assert "Traceback" not in everything, everything
     errors = [line for line in stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, f"expected one 'error:' line on stderr, got {len(errors)}:\n{everything}"
     assert not any(line.startswith("error:") for line in stdout.splitlines()), f"an error line on stdout:\n{stdout}"
+    if only:
+        assert stderr.strip().splitlines() == errors, f"stderr must be the error line alone:\n{stderr}"
     for fragment in fragments:
         assert fragment in errors[0], f"{fragment!r} not in {errors[0]!r}"
+    return errors[0]
+
+
+def wait_until(
+    predicate: Callable[[], T], timeout: float, interval: float = 0.5, what: str | Callable[[], str] = "the condition"
+) -> T:
+    """Call ``predicate`` every ``interval`` seconds until it returns something true, and return that.
+
+    Fails after ``timeout`` seconds, naming ``what`` was awaited (a callable
+    is asked then, so the message can show the last state seen). Tests wait
+    for events this way, never for a fixed time, so a slow machine only makes
+    them slower.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what() if callable(what) else what}")
+        time.sleep(interval)
 
 
 def streams(result: object) -> tuple[str, str]:

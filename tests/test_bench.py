@@ -33,6 +33,7 @@ def expected_items() -> list[str]:
     return [key for keys in item_keys(QUICK).values() for key in keys] + ITEMS
 
 
+@pytest.mark.slow
 def test_quick_bench_writes_one_wellformed_row_per_item(quick_bench: tuple[Path, str]) -> None:
     from jobs.bench.report import COLUMNS
 
@@ -64,6 +65,7 @@ def test_quick_bench_writes_one_wellformed_row_per_item(quick_bench: tuple[Path,
     assert "mean test accuracy after 1 epoch: tutorial " in by_item["imdb_epoch"]["note"]  # side by side
 
 
+@pytest.mark.slow
 def test_quick_bench_prints_and_writes_the_markdown_table(quick_bench: tuple[Path, str]) -> None:
     out, stdout = quick_bench
     assert "baseline (tutorial's way)" in stdout and "met?" in stdout
@@ -76,6 +78,7 @@ def test_quick_bench_prints_and_writes_the_markdown_table(quick_bench: tuple[Pat
     assert [line.split(" | ")[0].lstrip("| ") for line in table] == titles
 
 
+@pytest.mark.slow
 def test_unknown_group_is_one_line_error(tmp_path: Path) -> None:
     proc = seqjobs("bench", "--quick", "--only", "gpu", "-o", str(tmp_path / "b.csv"), cwd=tmp_path)
     assert_one_line_error(proc, "--only", "gpu")

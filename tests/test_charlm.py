@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,10 @@ import pytest
 from seqtasks.charlm.config import CharLMConfig
 from seqtasks.charlm.data import CharData, Vocab
 from seqtasks.runner import execute
-from tests.helpers import REPO, assert_one_line_error
+from tests.helpers import REPO, assert_one_line_error, wait_until
+
+#: every test here trains or loads TensorFlow
+pytestmark = pytest.mark.slow
 
 PATTERN = "the cat sat on the mat; the dog dug in the fog.\n"  # learnable: 12 characters fix the next one
 TINY = dict(maxlen=12, step=1, units=32, batch_size=64, sample_length=60, epochs=3)
@@ -47,13 +49,6 @@ def rows(folder: Path) -> list[dict[str, str]]:
 
 def jsonl(folder: Path) -> list[dict]:
     return [json.loads(line) for line in (folder / "samples.jsonl").read_text(encoding="utf-8").splitlines()]
-
-
-def one_error_line(result: object) -> None:
-    """Exit 2, exactly one ``error:`` line and no traceback (besides what the shared helper checks)."""
-    assert_one_line_error(result)
-    lines = [ln for ln in result.output.splitlines() if ln.startswith("error:")]  # type: ignore[attr-defined]
-    assert len(lines) == 1, result.output  # type: ignore[attr-defined]
 
 
 def test_windows_are_the_tutorials(small_text: Path) -> None:
@@ -133,9 +128,7 @@ def test_resume_after_sigkill_trains_each_epoch_once(small_text: Path, tmp_path:
     proc = subprocess.Popen([sys.executable, "-c", "from jobs.cli import main; main()", *args], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     commit = out / "checkpoints" / "state.json"
-    deadline = time.monotonic() + 120
-    while not commit.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: commit.exists() or proc.poll() is not None, 120, 0.05, "the first committed epoch")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     done = json.loads(commit.read_text())["epoch"]
@@ -192,14 +185,14 @@ def test_generate_continues_the_seed_text(cli, trained: Path) -> None:  # noqa: 
 
 
 def test_bad_inputs_give_one_line_and_exit_2(cli, small_text: Path, trained: Path, tmp_path: Path) -> None:  # noqa: ANN001
-    one_error_line(cli("run", "charlm", "--corpus", str(small_text), "--layers", "0", "--out", str(tmp_path / "a")))
-    one_error_line(cli("run", "charlm", "--corpus", str(small_text), "--temperatures", "0.5,0",
-                       "--out", str(tmp_path / "b")))
+    assert_one_line_error(cli("run", "charlm", "--corpus", str(small_text), "--layers", "0", "--out", str(tmp_path / "a")))
+    assert_one_line_error(cli("run", "charlm", "--corpus", str(small_text), "--temperatures", "0.5,0",
+                              "--out", str(tmp_path / "b")))
     too_long = cli("run", "charlm", "--corpus", str(small_text), "--maxlen", "50000", "--out", str(tmp_path / "c"))
-    one_error_line(too_long)
+    assert_one_line_error(too_long)
     assert "--maxlen 50000" in too_long.output
     unknown = cli("generate", str(trained), "--seed-text", "the cat €")
-    one_error_line(unknown)
+    assert_one_line_error(unknown)
     assert "€" in unknown.output
-    one_error_line(cli("generate", str(trained), "--temperature", "0"))
-    one_error_line(cli("generate", str(tmp_path / "nothing-here")))
+    assert_one_line_error(cli("generate", str(trained), "--temperature", "0"))
+    assert_one_line_error(cli("generate", str(tmp_path / "nothing-here")))

@@ -19,6 +19,7 @@ def test_the_listing_shows_each_commands_own_help_line(name: str) -> None:
     assert COMMANDS[name].help == own
 
 
+@pytest.mark.slow
 def test_help_and_status_import_no_heavy_library(tmp_path) -> None:  # noqa: ANN001
     probe = (
         "import json, sys\n"

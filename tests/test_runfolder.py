@@ -29,6 +29,9 @@ from seqtasks.rundir.claim import OwnerFile
 from seqtasks.rundir.epochs import committed
 from seqtasks.runner import execute
 
+#: real training runs killed and resumed, and processes racing for a claim
+pytestmark = pytest.mark.slow
+
 
 class Killed(BaseException):
     """The simulated kill: not an ``Exception``, so no handler records it as a failure."""
@@ -139,7 +142,6 @@ def samples_of(folder: Path) -> list[dict[str, Any]]:
     return [json.loads(ln) for ln in path.read_text().splitlines()] if path.exists() else []
 
 
-@pytest.mark.slow
 def test_charlm_killed_at_every_change_resumes_to_the_same_rows(faults: Faults, tmp_path: Path, small_text: Path) -> None:
     config = CharLMConfig(corpus=str(small_text), max_chars=4000, maxlen=12, step=2, units=8, batch_size=64,
                           epochs=2, sample_length=12, temperatures=(0.5, 1.0))
@@ -150,7 +152,6 @@ def test_charlm_killed_at_every_change_resumes_to_the_same_rows(faults: Faults, 
     assert changes >= 16  # config, claim, state, vocab, 2 x (samples, metrics, model, best, commit, ...), result
 
 
-@pytest.mark.slow
 def test_imdb_killed_at_every_change_resumes_to_the_same_rows(faults: Faults, tmp_path: Path, rt_snippets: Path) -> None:
     config = ImdbConfig(dataset="rt-snippets", limit=600, top_words=300, embedding_dim=8, units=8, batch_size=64,
                         maxlen=30, epochs=2)

@@ -387,17 +387,6 @@ def _reaped_pid() -> int:
     return proc.pid
 
 
-@pytest.fixture
-def live_process() -> Iterator[subprocess.Popen[bytes]]:
-    """A live local process whose command line names jobs.engine.local_controller (as a local controller's does)."""
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "jobs.engine.local_controller"])
-    try:
-        yield proc
-    finally:
-        proc.kill()
-        proc.wait()
-
-
 def _stamp(seconds_ago: float) -> str:
     return (datetime.now(timezone.utc) - timedelta(seconds=seconds_ago)).isoformat(timespec="seconds")
 
@@ -565,6 +554,7 @@ def test_watch_stops_when_every_run_has_ended(sweep: Path) -> None:
     assert result.stdout.count("3 runs: 3 completed") == 1
 
 
+@pytest.mark.slow
 def test_sweep_wait_exits_1_when_a_run_fails(tmp_path: Path, small_text: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.helpers import seqjobs
 
@@ -623,6 +613,7 @@ def test_bad_report_output_is_checked_before_reading(sweep: Path, tmp_path: Path
 # -- start-up stays light ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_status_and_collect_import_neither_tensorflow_nor_pandas_needlessly(sweep: Path, tmp_path: Path) -> None:
     code = (
         "import sys\n"

@@ -6,6 +6,7 @@ where; ``fetch --from`` is how a file copied from another machine gets in.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -17,32 +18,45 @@ from rich.table import Table
 from seqtasks import data
 from seqtasks.errors import UserError
 
+#: the columns of ``data list``; the last two (long free text) are cut to what the terminal leaves
+LIST_COLUMNS = ("name", "kind", "cached", "size", "source", "licence")
+
 app = typer.Typer(help="Fetch, stage and locate data sets (offline-first cache).", no_args_is_help=True)
 
 
 @app.command("list")
 def list_datasets() -> None:
     """Show every known data set, whether it is cached, and where the cache is."""
-    table = Table(show_lines=False)
-    table.add_column("name", no_wrap=True)
-    table.add_column("kind", no_wrap=True)
-    table.add_column("cached", no_wrap=True)
-    table.add_column("size", no_wrap=True, justify="right")
-    table.add_column("source", overflow="fold", ratio=3)
-    table.add_column("licence", ratio=2)
+    rows = []
     for name, dataset in data.DATASETS.items():
         path = data.cached_path(name)
-        table.add_row(
-            name,
-            dataset.kind,
-            "yes" if path else "no",
-            _human(data.entry_size(path)) if path else "-",
-            " or ".join(source.describe() for source in dataset.sources),
-            dataset.licence,
-        )
+        size = _human(data.entry_size(path)) if path else "-"
+        source = " or ".join(_short(s.describe()) for s in dataset.sources)
+        rows.append((name, dataset.kind, "yes" if path else "no", size, source, dataset.licence))
     console = Console()
+    table = Table(show_lines=False)
+    for column in LIST_COLUMNS[:4]:
+        table.add_column(column, no_wrap=True, justify="right" if column == "size" else "left")
+    # one line per data set even at 80 columns: what does not fit ends in "…" (`data fetch` errors give whole URLs)
+    for column, width in zip(LIST_COLUMNS[4:], _text_widths(rows, console.width)):
+        table.add_column(column, no_wrap=True, overflow="ellipsis", width=width)
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
     console.print(f"cache: {data.data_home()}", soft_wrap=True)
+
+
+def _text_widths(rows: list[tuple[str, ...]], total: int) -> tuple[int, int]:
+    """Widths of the source and licence columns: what the other columns and the borders leave, 3:2."""
+    widest = [max(len(cell) for cell in cells) for cells in zip(LIST_COLUMNS, *rows)]
+    left = total - sum(widest[:4]) - (3 * len(widest) + 1)
+    source = min(widest[4], max(12, left * 3 // 5))
+    return source, min(widest[5], max(8, left - source))
+
+
+def _short(source: str) -> str:
+    """``https://host/a/b/file.txt`` as ``file.txt (host)``: the file first, where a narrow terminal cuts the cell."""
+    return re.sub(r"https?://([^/\s]+)/(?:\S*/)?([^/\s]+)", lambda m: f"{m[2]} ({m[1]})", source)
 
 
 @app.command()

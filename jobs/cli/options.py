@@ -1,9 +1,11 @@
-"""Typer options generated from a task's config dataclass.
+"""Typer options generated from dataclass fields: a task's config, and the executor settings.
 
 ``run``, ``submit`` and ``sweep`` take the same task options; writing them
 out by hand three times per task would drift. Instead each command is built
 from the config's fields (name, type, default, help) plus the command's own
-extra parameters, and receives a ready, validated config.
+extra parameters, and receives a ready, validated config. ``submit`` and
+``sweep`` add the executor options, generated the same way from
+:class:`jobs.engine.options.ExecutorOptions`.
 """
 
 from __future__ import annotations
@@ -33,12 +35,33 @@ def config_parameters(cls: type, *, panel: str = "Task options") -> list[inspect
         if f.type is bool:
             flags = f"{flag}/--no-{cfg.cli_name(name)}"
             ann: Any = Annotated[bool, typer.Option(flags, help=help_text, rich_help_panel=panel)]
-            default = f.default
+            params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=ann))
         else:
-            ann = Annotated[str, typer.Option(flag, help=help_text, rich_help_panel=panel, metavar=_metavar(f.type))]
             default = ",".join(map(str, f.default)) if isinstance(f.default, tuple) else str(f.default)
-        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann))
+            params.append(_text_option(name, f.type, default, help_text, panel))
     return params
+
+
+def executor_parameters(panel: str) -> list[inspect.Parameter]:
+    """One text option per executor setting, ``None`` when not given (so a ``--profile`` value stands).
+
+    Values reach the command as text and are parsed by
+    :func:`jobs.engine.options.parse_setting`, as profile values are.
+    """
+    from jobs.engine import options as executor_opts
+
+    return [
+        _text_option(name, executor_opts.SETTING_TYPES[name], None, f.metadata["help"], panel)
+        for name, f in executor_opts.FIELDS.items()
+    ]
+
+
+def _text_option(name: str, tp: Any, default: str | None, help_text: str, panel: str) -> inspect.Parameter:
+    """A keyword-only option that reaches the command as text, its ``--help`` metavar from ``tp``."""
+    flag = "--" + cfg.cli_name(name)
+    text = str if default is not None else typing.Optional[str]
+    ann = Annotated[text, typer.Option(flag, help=help_text, rich_help_panel=panel, metavar=_metavar(tp))]
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
 
 
 def _metavar(tp: Any) -> str:

@@ -15,7 +15,7 @@ from typing import Any, Optional
 import typer
 
 from jobs.cli.common import RUNS, check_output_folder, fresh_run_dir
-from jobs.cli.options import option, task_command
+from jobs.cli.options import executor_parameters, option, task_command
 from jobs.engine import options as executor_opts
 from jobs.engine.launch import launch, launch_sweep
 from jobs.engine.submission import time_limit
@@ -33,20 +33,7 @@ SWEEP = "Sweep options"
 MAX_NAME_BYTES = 200
 
 EXECUTOR_PARAMS = [
-    option("executor", str, "auto", "auto (slurm where sbatch exists, else local), slurm, local or debug (in this process).", EXEC),
-    option("partition", Optional[str], None, "SLURM partition.", EXEC),
-    option("gpus_per_node", Optional[int], None, "GPUs per node.", EXEC),
-    option("gres", Optional[str], None, "Generic resources, e.g. gpu:1.", EXEC),
-    option("cpus_per_task", Optional[int], None, "CPU cores per job (TensorFlow's threads follow it).", EXEC),
-    option("mem", Optional[str], None, "Memory per node, e.g. 4G.", EXEC),
-    option("time", Optional[int], None, "Time limit in minutes (the job checkpoints and requeues when it is reached).", EXEC),
-    option("qos", Optional[str], None, "Quality of service.", EXEC),
-    option("account", Optional[str], None, "Account to charge.", EXEC),
-    option("constraint", Optional[str], None, "Node features required.", EXEC),
-    option("exclude", Optional[str], None, "Nodes to avoid.", EXEC),
-    option("array_parallelism", Optional[int], None, "Most runs at once (local default: cores / cpus-per-task).", EXEC),
-    option("signal_delay", Optional[int], None, "Seconds before the time limit at which the job checkpoints.", EXEC),
-    option("max_stalled", Optional[int], None, "Fail a run after this many attempts in a row (time limits, preemptions) that commit no epoch (default 3).", EXEC),
+    *executor_parameters(EXEC),
     option("profile", Optional[str], None, "Named executor settings from a TOML file (see slurm/profiles.example.toml).", EXEC),
 ]
 WAIT = option("wait", bool, False, "Block with a progress bar until every run has ended.", "Run folder", "--wait/--no-wait")
@@ -57,7 +44,7 @@ sweep_app = typer.Typer(help="Submit a grid of runs of a task as job arrays; re-
 
 
 def executor_options(values: dict[str, Any]) -> executor_opts.ExecutorOptions:
-    """Validated executor options from the command line (over the profile, if any).
+    """Validated executor options from the command line (text, or ``None`` where not given) over the profile, if any.
 
     The time limit is settled here too: a SLURM partition without one is
     refused before anything is written.

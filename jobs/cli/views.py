@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Callable, Optional
@@ -46,20 +47,33 @@ def _fmt_elapsed(seconds: float | None) -> str:
 
 
 def status_table(rows: list[RunStatus], title: str) -> Table:
-    """The rich table ``seqjobs status`` prints."""
+    """The rich table ``seqjobs status`` prints; a ``sweep`` column first when the runs lie in several folders.
+
+    ``status runs/`` reads every sweep under ``runs/``, and run names repeat
+    from one sweep to the next (``order=1_seed=0``): the folder that holds each
+    run tells them apart.
+    """
     from rich.markup import escape
     from rich.table import Table
 
+    sweeps = [_sweep_name(r, title) for r in rows]
+    several = len(set(sweeps)) > 1
     table = Table(title=escape(title), title_justify="left")
-    for col in ("run", "state", "epoch", "last metric", "job", "node", "elapsed"):
+    for col in ("sweep",) * several + ("run", "state", "epoch", "last metric", "job", "node", "elapsed"):
         table.add_column(col, overflow="fold")
     colour = {"completed": "green", "failed": "red", "cancelled": "magenta", "running": "cyan", "requeued": "yellow",
               "stuck": "red", "unreadable": "red"}
-    for r in rows:
+    for r, sweep in zip(rows, sweeps):
         state = f"[{colour[r.state]}]{r.state}[/]" if r.state in colour else r.state
         cells = (r.run, r.epoch or "", r.last_metric, r.job_id, r.node, _fmt_elapsed(r.elapsed_s))
-        table.add_row(escape(str(cells[0])), state, *(escape(str(c)) for c in cells[1:]))
+        table.add_row(*(escape(sweep),) * several, escape(str(cells[0])), state, *(escape(str(c)) for c in cells[1:]))
     return table
+
+
+def _sweep_name(row: RunStatus, root: str) -> str:
+    """The folder that holds the run, relative to the path ``status`` was given (``""``: that path itself)."""
+    holder = os.path.relpath(Path(row.path).parent, root)
+    return "" if holder == "." or holder.startswith("..") else holder
 
 
 def _check_interval(interval: float) -> None:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 from pathlib import Path
 
 from jobs.engine import options as executor_opts
-from jobs.engine.jobfn import RunSpec
+from jobs.engine.jobfn import CANCEL_RUN_SIGNAL, RunSpec
 from jobs.monitor import scheduler
-from jobs.monitor.status import TERMINAL, RunStatus, local_job_alive, statuses
+from jobs.monitor.status import TERMINAL, RunStatus, local_job_alive, local_job_started, statuses
 from seqtasks.errors import UserError
 from seqtasks.rundir import Damaged, RunDir
 from seqtasks.rundir.records import ConfigRecord, JobRecord
@@ -45,18 +46,64 @@ def run_records(rows: list[RunStatus], need_config: bool = False) -> list[tuple[
 
 
 def cancel_runs(path: Path) -> int:
-    """Cancel every run under ``path`` that has not ended (scancel, or stop the local process); how many."""
+    """Cancel every run under ``path`` that has not ended (scancel, or stop the local process); how many.
+
+    The runs are marked cancelled first: a local worker reads that mark to
+    know which of its runs to stop (:func:`_stop_local_job`).
+    """
     rows = [r for r in statuses(path) if r.state not in TERMINAL]
     records = run_records(rows)  # an unreadable run stops the cancel before anything is done
     slurm_ids = sorted({job.job_id for _, job, _ in records if job and job.executor == "slurm"})
-    local_pids = {job.job_id for _, job, _ in records if job and job.executor == "local"}
     scheduler.cancel(slurm_ids)
-    for pid in local_pids:
-        if local_job_alive(pid):
-            os.kill(int(pid), signal.SIGINT)  # submitit's local controller stops its tasks on SIGINT
-    for run, _, _ in records:
+    local: dict[str, tuple[JobRecord, list[RunDir]]] = {}
+    for run, job, _ in records:
         run.mark_cancelled()
+        if job and job.executor == "local":
+            local.setdefault(job.job_id, (job, []))[1].append(run)
+    for job, runs in local.values():
+        _stop_local_job(job, runs, whole=all(_covers(Path(path), run) for run in runs))
     return len(rows)
+
+
+def _covers(path: Path, run: RunDir) -> bool:
+    """Does cancelling ``path`` cancel every run of ``run``'s local job?
+
+    A local job holds one run, or a stripe of the runs of one sweep folder;
+    a path at or above that folder covers them all.
+    """
+    sweep = run.path.parent if (run.path.parent / "sweep.json").is_file() else run.path
+    target = path.resolve()
+    return target == sweep.resolve() or target in sweep.resolve().parents
+
+
+def _stop_local_job(job: JobRecord, runs: list[RunDir], whole: bool) -> None:
+    """Stop a local job (``whole``), or only ``runs`` in the worker that runs them.
+
+    The whole job: submitit's controller stops its task on SIGINT. One run of
+    a stripe: its owner -- a worker of this very job, from ``claim.json`` --
+    gets :data:`~jobs.engine.jobfn.CANCEL_RUN_SIGNAL`, stops that run and goes
+    on with the next; a run it has not reached yet it will skip. A job on
+    another host cannot be signalled from here: the marks alone stop its runs,
+    each when the worker reaches it.
+    """
+    if job.host not in (None, socket.gethostname()) or not local_job_alive(job.job_id, local_job_started(job.options)):
+        return
+    if whole:
+        os.kill(int(job.job_id), signal.SIGINT)
+        return
+    import psutil
+
+    try:
+        workers = {child.pid for child in psutil.Process(int(job.job_id)).children(recursive=True)}
+    except psutil.Error:
+        return  # it ended meanwhile
+    for run in runs:
+        try:
+            claim = run.claim_record()
+        except Damaged:
+            continue
+        if claim is not None and claim.pid in workers:
+            os.kill(claim.pid, CANCEL_RUN_SIGNAL)
 
 
 def resubmit_runs(path: Path, states: set[str]) -> int:

@@ -15,7 +15,9 @@ submitit's count is set out of reach here.
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +26,9 @@ import submitit.local.local
 
 from jobs.engine.options import ExecutorOptions
 from jobs.monitor import scheduler
+from jobs.monitor.status import LOCAL_CONTROLLER
 
 LOCAL_DEFAULT_MINUTES = 7 * 24 * 60
-#: the module local jobs' controllers run (instead of submitit.local._local)
-CONTROLLER = "jobs.engine.local_controller"
 #: submitit's time-out count, out of reach: progress decides requeues (see the module doc)
 UNCOUNTED_TIMEOUTS = 1_000_000
 #: options submitit's SlurmExecutor takes under the same name
@@ -60,35 +61,59 @@ def slurm_executor(opts: ExecutorOptions, folder: Path) -> submitit.SlurmExecuto
 class DetachedLocalExecutor(submitit.LocalExecutor):
     """submitit's local executor, with each job's controller in a session of its own.
 
-    submitit starts the controller with a plain ``Popen``: it shares the
-    terminal's process group and output. A Ctrl-C on ``--wait`` would then
-    kill every local job, and a caller capturing ``seqjobs sweep``'s output
-    would block until the jobs end. Here the controller gets a new session,
-    is :mod:`jobs.engine.local_controller` (submitit's, without its limit of
-    six restarts: the job's own stall rule decides), and writes to
-    ``.submitit/controllers.log`` instead.
+    submitit starts the controller (``start_controller``) with a plain
+    ``Popen``: it shares the terminal's process group and output. A Ctrl-C on
+    ``--wait`` would then kill every local job, and a caller capturing
+    ``seqjobs sweep``'s output would block until the jobs end. Here the
+    controller gets a new session, reads nothing from the terminal, writes to
+    ``.submitit/controllers.log``, and is :mod:`jobs.engine.local_controller`
+    (submitit's, without its limit of six restarts: the job's own stall rule
+    decides). The job id is the controller's pid, as in submitit.
+
+    ``threads`` (``--cpus-per-task``) reaches the job as ``SEQJOBS_THREADS``,
+    which :mod:`seqtasks.tfsetup` sizes TensorFlow's thread pools by, as
+    ``SLURM_CPUS_PER_TASK`` does on a cluster.
     """
 
+    def __init__(self, folder: Path, max_num_timeout: int, threads: int | None = None) -> None:
+        super().__init__(folder=folder, max_num_timeout=max_num_timeout)
+        self.threads = threads
+
     def _submit_command(self, command: str) -> submitit.local.local.LocalJob[Any]:
-        real_popen = subprocess.Popen
+        """submitit's own start step (its environment variables), detached; only what we use of it.
+
+        ``tasks_per_node``, ``visible_gpus`` and ``setup`` are never set by
+        seqjobs: one task per job, the first ``gpus_per_node`` devices.
+        """
+        gpus = range(self.parameters.get("gpus_per_node", 0))
+        env = {
+            **os.environ,
+            "SUBMITIT_LOCAL_NTASKS": "1",
+            "SUBMITIT_LOCAL_COMMAND": command,
+            "SUBMITIT_LOCAL_TIMEOUT_S": str(int(60 * self.parameters["timeout_min"])),
+            "SUBMITIT_LOCAL_SIGNAL_DELAY_S": str(int(self.parameters["signal_delay_s"])),
+            "SUBMITIT_LOCAL_NODEID": "0",
+            "SUBMITIT_LOCAL_JOB_NUM_NODES": "1",
+            "SUBMITIT_STDERR_TO_STDOUT": "",
+            "SUBMITIT_EXECUTOR": "local",
+            "CUDA_VISIBLE_DEVICES": ",".join(map(str, gpus)),
+            "SUBMITIT_LOCAL_WITH_SHELL": "",
+        }
+        if self.threads:
+            env["SEQJOBS_THREADS"] = str(self.threads)
         log_path = Path(self.folder).parent / "controllers.log"  # folder is .submitit/%j
         log_path.parent.mkdir(parents=True, exist_ok=True)
-
-        def detached(cmd: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
-            cmd = [CONTROLLER if part == "submitit.local._local" else part for part in cmd]
-            with open(log_path, "ab") as log:
-                return real_popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, **kwargs)
-
-        submitit.local.local.subprocess.Popen = detached  # type: ignore[attr-defined]
-        try:
-            return super()._submit_command(command)
-        finally:
-            submitit.local.local.subprocess.Popen = real_popen  # type: ignore[attr-defined]
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", LOCAL_CONTROLLER, str(self.folder)],
+                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            )
+        return submitit.local.local.LocalJob(folder=self.folder, job_id=str(process.pid), process=process, tasks=[0])
 
 
 def local_executor(opts: ExecutorOptions, folder: Path) -> submitit.LocalExecutor:
-    """A LocalExecutor (one process per job; the CPU threads follow --cpus-per-task)."""
-    ex = DetachedLocalExecutor(folder=folder, max_num_timeout=UNCOUNTED_TIMEOUTS)
+    """A LocalExecutor (one process per job; TensorFlow's CPU threads follow --cpus-per-task)."""
+    ex = DetachedLocalExecutor(folder=folder, max_num_timeout=UNCOUNTED_TIMEOUTS, threads=opts.cpus_per_task)
     ex.update_parameters(
         timeout_min=opts.time or LOCAL_DEFAULT_MINUTES,
         signal_delay_s=opts.signal_delay if opts.signal_delay is not None else 30,

@@ -6,6 +6,13 @@ Runs already completed are skipped by the runner and the interrupted one
 resumes from its last epoch checkpoint, so nothing is trained twice.
 Jobs return small records (paths and figures), never Keras objects.
 
+A local worker runs a stripe of a sweep's runs, one after the other, in one
+process. ``seqjobs cancel`` of one of them marks that run cancelled and sends
+the worker :data:`CANCEL_RUN_SIGNAL`: the worker stops that run only (raising
+:class:`RunCancelled` inside it, which the runner records as no failure, so
+the folder stays resumable) and goes on with the next; a run cancelled
+before the worker reaches it is skipped.
+
 Requeues are limited by progress, not by count: an attempt that committed an
 epoch may be followed by any number of others (a three-day run on a 4-hour
 partition needs eighteen), while ``max_stalled`` attempts in a row that
@@ -15,19 +22,38 @@ is therefore set out of reach by the executors (:mod:`jobs.engine.executors`).
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, Iterator
 
 import submitit
 
 from seqtasks.config import from_dict
-from seqtasks.rundir import Claimed, RunDir
+from seqtasks.rundir import Claimed, Damaged, RunDir
 from seqtasks.rundir.records import dump
 from seqtasks.tasks import get_task
 
 #: attempts in a row without a committed epoch before a run fails
 DEFAULT_MAX_STALLED = 3
+#: ``seqjobs cancel`` sends it to the local worker that owns a cancelled run (submitit uses SIGUSR2 and SIGTERM)
+CANCEL_RUN_SIGNAL = signal.SIGUSR1
+
+
+class RunCancelled(KeyboardInterrupt):
+    """The run being executed was cancelled: stop it like a kill (no failure recorded, resumable), and only it."""
+
+
+def run_cancelled(run_dir: str | Path) -> bool:
+    """Does the run's ``state.json`` say ``seqjobs cancel`` stopped it (and nothing ran it since)?"""
+    try:
+        state = RunDir(run_dir).state_record()
+    except Damaged:
+        return False
+    return state is not None and state.state == "cancelled"
 
 
 @dataclass(frozen=True)
@@ -70,29 +96,56 @@ class RunJob(submitit.helpers.Checkpointable):
         from seqtasks.runner import execute
 
         records = []
-        for spec in self.runs:
-            task = get_task(spec.task)
-            config = from_dict(task.config_cls, spec.params)
-            self.current = spec.run_dir
-            try:
-                result = execute(spec.task, config, spec.run_dir, job_alive=scheduler_job_alive)
-            except Claimed as err:
-                result = {"status": "skipped", "error": str(err)}
-            except Exception as err:
-                if self.raise_errors:
-                    raise
-                lines = str(err).strip().splitlines()
-                result = {"status": "failed", "error": lines[-1] if lines else type(err).__name__}
-            self.finished.add(spec.run_dir)
-            records.append(
-                {
-                    "run_dir": spec.run_dir,
-                    "status": result.get("status"),
-                    task.main_metric: result.get(task.main_metric),
-                    "error": result.get("error"),
-                }
-            )
+        with self._cancellable():
+            for spec in self.runs:
+                task = get_task(spec.task)
+                config = from_dict(task.config_cls, spec.params)
+                self.current = spec.run_dir
+                try:
+                    if run_cancelled(spec.run_dir):
+                        raise RunCancelled(spec.run_dir)
+                    result = execute(spec.task, config, spec.run_dir, job_alive=scheduler_job_alive)
+                except RunCancelled:
+                    result = {"status": "cancelled"}
+                except Claimed as err:
+                    result = {"status": "skipped", "error": str(err)}
+                except Exception as err:
+                    if self.raise_errors:
+                        raise
+                    lines = str(err).strip().splitlines()
+                    result = {"status": "failed", "error": lines[-1] if lines else type(err).__name__}
+                self.finished.add(spec.run_dir)
+                records.append(
+                    {
+                        "run_dir": spec.run_dir,
+                        "status": result.get("status"),
+                        task.main_metric: result.get(task.main_metric),
+                        "error": result.get("error"),
+                    }
+                )
         return records
+
+    @contextlib.contextmanager
+    def _cancellable(self) -> Iterator[None]:
+        """While the runs execute, :data:`CANCEL_RUN_SIGNAL` stops the current run if it was cancelled.
+
+        The signal alone is not enough: it may arrive as the worker moves on
+        to the next run, which must go on. Only the main thread may handle
+        signals (a caller running jobs in a thread gets no per-run cancel).
+        """
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(CANCEL_RUN_SIGNAL, self._stop_if_cancelled)
+        try:
+            yield
+        finally:
+            signal.signal(CANCEL_RUN_SIGNAL, previous)
+
+    def _stop_if_cancelled(self, signum: int, frame: FrameType | None) -> None:
+        current = self.current
+        if current is not None and current not in self.finished and run_cancelled(current):
+            raise RunCancelled(current)
 
     def checkpoint(self, *args: Any, **kwargs: Any) -> submitit.helpers.DelayedSubmission | None:
         """Mark the running run requeued and resubmit this job, unless it stopped making progress.
@@ -121,6 +174,24 @@ class RunJob(submitit.helpers.Checkpointable):
 
 
 def write_job_record(run_dir: Path, job: submitit.Job[Any], options: dict[str, Any]) -> dict[str, Any]:
-    """Record in the run folder which job runs it, where its logs are, and how it was submitted."""
+    """Record in the run folder which job runs it, where its logs are, and how it was submitted.
+
+    A local job's id is its controller's pid; the controller's start time
+    goes with it (``options.controller_started``), so that a later process
+    given the same pid is never taken for the job
+    (:func:`jobs.monitor.status.local_job_alive`).
+    """
+    if options["executor"] == "local":
+        options = {**options, "controller_started": process_started(int(job.job_id))}
     paths = {"stdout": str(job.paths.stdout), "stderr": str(job.paths.stderr), "submitit_folder": str(job.paths.folder)}
     return dump(RunDir(run_dir).record_job(str(job.job_id), options["executor"], options, paths))
+
+
+def process_started(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch, as psutil reads it); ``None`` if it has ended."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None

@@ -6,6 +6,10 @@ short ``--time`` would stop there, half trained, with nothing to resume it.
 Here the job decides: :class:`jobs.engine.jobfn.RunJob` asks for a requeue
 only while its run progresses, and fails the run after ``--max-stalled``
 attempts that committed nothing. The controller itself is submitit's.
+
+It is started by :class:`jobs.engine.executors.DetachedLocalExecutor`, and
+``status`` recognises a live local job by this module's name in its
+command line (:func:`jobs.monitor.status.local_job_alive`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from submitit.core.utils import JobPaths
 from submitit.local.local import Controller
 
 #: a bound only against a job that requeues itself forever by mistake
@@ -20,8 +25,15 @@ MAX_RESTARTS = 100_000
 
 
 def main() -> None:
-    """``python -m jobs.engine.local_controller FOLDER``: the same arguments and environment as submitit's."""
-    Controller(Path(sys.argv[1])).run(max_retry=MAX_RESTARTS)
+    """``python -m jobs.engine.local_controller FOLDER``: the same arguments and environment as submitit's.
+
+    ``FOLDER`` is the executor's ``.submitit/%j``; submitit's controller
+    would create it literally, leaving an empty ``%j`` folder beside the
+    jobs' own. The controller's pid is the job id, so it is filled in here.
+    """
+    controller = Controller(Path(sys.argv[1]))
+    controller.folder = JobPaths(controller.folder, job_id=controller.pid).folder
+    controller.run(max_retry=MAX_RESTARTS)
 
 
 if __name__ == "__main__":

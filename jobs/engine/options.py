@@ -1,9 +1,13 @@
-"""Executor settings: sbatch-named options, profiles from TOML, validation.
+"""Executor settings: declared once, parsed in one place, from the command line or a profile.
 
-Options are spelled as sbatch spells them (``--partition``, ``--gpus-per-node``,
-``--time`` in minutes...). A profile is a named table of the same settings in
-a TOML file; options given on the command line override it. Everything is
-checked here, before anything is submitted.
+Each setting is a field of :class:`ExecutorOptions` with its help text (field
+metadata, as task configs carry theirs): the CLI generates its options from
+the fields, and a profile (a named table of the same settings in a TOML file)
+is checked against them. Settings are spelled as sbatch spells them
+(``--partition``, ``--gpus-per-node``, ``--time`` in minutes...); options
+given on the command line override the profile. Every value, typed in or read
+from a profile or a run's ``job.json``, goes through :func:`parse_setting`, so
+one mistake gets one message wherever it was made.
 """
 
 from __future__ import annotations
@@ -13,11 +17,11 @@ import os
 import shutil
 import sys
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
-from jobs.text import refuse_control
+from jobs.text import refuse_control, shown
 from seqtasks.errors import UserError
 
 if sys.version_info >= (3, 11):
@@ -25,29 +29,39 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-EXECUTORS = ("auto", "slurm", "local", "debug")
 PROFILE_ENV = "SEQJOBS_PROFILES"
+#: no scheduler setting is a number this large; bigger ones overflow sbatch's 32-bit fields
+MAX_INT = 2**31 - 1
+
+
+def setting(help: str, *, default: Any = None, minimum: int = 1) -> Any:
+    """An executor setting with its CLI help; ``minimum`` bounds integer settings (GPUs may be 0)."""
+    return field(default=default, metadata={"help": help, "minimum": minimum})
 
 
 @dataclass(frozen=True)
 class ExecutorOptions:
     """Where and how jobs run. ``None`` means "not set": the scheduler's default."""
 
-    executor: str = "auto"
-    partition: Optional[str] = None
-    gpus_per_node: Optional[int] = None
-    gres: Optional[str] = None
-    cpus_per_task: Optional[int] = None
-    mem: Optional[str] = None
-    time: Optional[int] = None
-    qos: Optional[str] = None
-    account: Optional[str] = None
-    constraint: Optional[str] = None
-    exclude: Optional[str] = None
-    array_parallelism: Optional[int] = None
-    signal_delay: Optional[int] = None
-    #: attempts in a row that commit no epoch before a run fails (None: jobs.engine.jobfn's default)
-    max_stalled: Optional[int] = None
+    executor: Literal["auto", "slurm", "local", "debug"] = setting(
+        "Where jobs run; auto (the default) is slurm where sbatch exists, else local; debug runs in this process.",
+        default="auto",
+    )
+    partition: Optional[str] = setting("SLURM partition.")
+    gpus_per_node: Optional[int] = setting("GPUs per node.", minimum=0)
+    gres: Optional[str] = setting("Generic resources, e.g. gpu:1.")
+    cpus_per_task: Optional[int] = setting("CPU cores per job (TensorFlow's threads follow it).")
+    mem: Optional[str] = setting("Memory per node, e.g. 4G.")
+    time: Optional[int] = setting("Time limit in minutes (the job checkpoints and requeues when it is reached).")
+    qos: Optional[str] = setting("Quality of service.")
+    account: Optional[str] = setting("Account to charge.")
+    constraint: Optional[str] = setting("Node features required.")
+    exclude: Optional[str] = setting("Nodes to avoid.")
+    array_parallelism: Optional[int] = setting("Most runs at once (local default: cores / cpus-per-task).")
+    signal_delay: Optional[int] = setting("Seconds before the time limit at which the job checkpoints.")
+    max_stalled: Optional[int] = setting(
+        "Fail a run after this many attempts in a row (time limits, preemptions) that commit no epoch (default 3)."
+    )
 
     def resolved_executor(self) -> str:
         """``auto`` becomes ``slurm`` where ``sbatch`` is on the PATH, else ``local``."""
@@ -69,13 +83,71 @@ class ExecutorOptions:
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(ExecutorOptions)}
-#: each setting's value type (``Optional[int]`` -> ``int``), for checking profile files
-FIELD_TYPES = {
-    name: int if int in (tp, *typing.get_args(tp)) else str
+#: each setting's type with ``Optional`` taken off: ``int``, ``str`` or a ``Literal[...]`` of choices
+SETTING_TYPES = {
+    name: next(a for a in typing.get_args(tp) if a is not type(None)) if typing.get_origin(tp) is typing.Union else tp
     for name, tp in typing.get_type_hints(ExecutorOptions).items()
 }
-#: no scheduler setting is a number this large; bigger ones overflow sbatch's 32-bit fields
-MAX_INT = 2**31 - 1
+
+
+def flag(name: str) -> str:
+    """``gpus_per_node`` -> ``--gpus-per-node``: how messages name a setting."""
+    return "--" + name.replace("_", "-")
+
+
+def choices(name: str) -> tuple[str, ...] | None:
+    """The values setting ``name`` allows when it is a ``Literal``, else ``None``."""
+    tp = SETTING_TYPES[name]
+    return tuple(typing.get_args(tp)) if typing.get_origin(tp) is Literal else None
+
+
+def parse_setting(name: str, raw: Any) -> Any:
+    """Setting ``name`` from ``raw``: text from the command line, or a TOML/JSON value; ``None`` stays unset.
+
+    Raises :class:`UserError` naming the option. Strings go into ``#SBATCH``
+    lines of a shell script: a newline (or any other control character) would
+    start a line of its own, so they are refused here. A TOML ``true`` or
+    ``1.5`` is not a number of GPUs; text such as ``"4"`` is (it is what the
+    command line gives).
+    """
+    if raw is None:
+        return None
+    allowed = choices(name)
+    if allowed is not None:
+        if raw not in allowed:
+            raise UserError(f"{flag(name)}: unknown value {_shown(raw)}; use one of {', '.join(allowed)}")
+        return raw
+    if SETTING_TYPES[name] is int:
+        return _parse_int(name, raw)
+    if not isinstance(raw, str):
+        raise UserError(f"{flag(name)} must be text (got {_shown(raw)})")
+    refuse_control(flag(name), raw)
+    if not raw.strip():
+        raise UserError(f"{flag(name)} is empty; leave it out to use the scheduler's default")
+    return raw
+
+
+def _parse_int(name: str, raw: Any) -> int:
+    """An integer setting within ``[minimum, MAX_INT]``, from an int or its decimal text."""
+    minimum = FIELDS[name].metadata["minimum"]
+    value: Any = raw
+    if isinstance(raw, str) and raw.strip().lstrip("+-").isdigit():
+        value = int(raw.strip())
+    if type(value) is not int or value < minimum:  # not isinstance: bool is an int subclass
+        raise UserError(f"{flag(name)} must be an integer >= {minimum} (got {_shown(raw)})")
+    if value > MAX_INT:
+        raise UserError(f"{flag(name)} must be <= {MAX_INT} (got {value})")
+    return value
+
+
+def _shown(raw: Any) -> str:
+    """A value as the user wrote it, on one line: text quoted, TOML's ``true`` as ``true``."""
+    if isinstance(raw, str):
+        text = shown(raw)
+        return f"'{text}'" if len(text) <= 80 else f"'{text[:80]}...'"
+    if isinstance(raw, bool):
+        return str(raw).lower()
+    return repr(raw)
 
 
 def profile_files() -> list[Path]:
@@ -90,7 +162,7 @@ def profile_files() -> list[Path]:
 
 
 def load_profile(name: str) -> dict[str, Any]:
-    """Settings of profile ``name`` from the first profile file that defines it, each of its setting's type."""
+    """Settings of profile ``name`` from the first profile file that defines it, parsed."""
     searched = []
     for path in profile_files():
         if not path.is_file():
@@ -101,18 +173,7 @@ def load_profile(name: str) -> dict[str, Any]:
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
             raise UserError(f"cannot read profile file {path}: {err}") from None
         if name in table:
-            settings = table[name]
-            if not isinstance(settings, dict):
-                raise UserError(f"profile '{name}' in {path} must be a table, e.g. {name} = {{partition = \"gpu\"}}")
-            unknown = sorted(set(settings) - set(FIELDS))
-            if unknown:
-                raise UserError(
-                    f"profile '{name}' in {path} has unknown setting(s) {', '.join(unknown)}; "
-                    f"known: {', '.join(FIELDS)}"
-                )
-            for key, value in settings.items():
-                _check_type(key, value, f"profile '{name}' in {path}")
-            return settings
+            return _profile_settings(table[name], f"profile '{name}' in {path}", name)
     where = ", ".join(searched) if searched else "none found; looked for " + ", ".join(map(str, profile_files()))
     raise UserError(
         f"unknown profile '{name}' (profile files: {where}); define it as a TOML table, "
@@ -120,50 +181,34 @@ def load_profile(name: str) -> dict[str, Any]:
     )
 
 
-def _check_type(key: str, value: Any, where: str) -> None:
-    """A profile value has its setting's type: TOML's ``true`` or ``1.5`` is not a number of GPUs."""
-    want = FIELD_TYPES[key]
-    if type(value) is not want:  # not isinstance: bool is an int subclass
-        label = "an integer" if want is int else "a string"
-        raise UserError(f"{where}: {key} must be {label} (got {value!r})")
+def _profile_settings(table: Any, where: str, name: str) -> dict[str, Any]:
+    """A profile's table, every key a known setting and every value parsed as the command line's would be."""
+    if not isinstance(table, dict):
+        raise UserError(f"{where} must be a table, e.g. {name} = {{partition = \"gpu\"}}")
+    unknown = sorted(set(table) - set(FIELDS))
+    if unknown:
+        raise UserError(f"{where} has unknown setting(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}")
+    settings = {}
+    for key, value in table.items():
+        try:
+            settings[key] = parse_setting(key, value)
+        except UserError as err:
+            raise UserError(f"{where}, setting {key}: {err}") from None
+    return settings
 
 
-def build(cli: dict[str, Any], profile: Optional[str]) -> ExecutorOptions:
-    """Profile settings overridden by the options given on the command line, validated."""
-    values: dict[str, Any] = dict(load_profile(profile)) if profile else {}
-    values.update({k: v for k, v in cli.items() if v is not None})
-    opts = ExecutorOptions(**values)
-    check(opts)
-    return opts
+def build(given: dict[str, Any], profile: Optional[str]) -> ExecutorOptions:
+    """Profile settings overridden by the ``given`` ones (command line or ``job.json``; ``None``: not given), validated.
 
-
-def check(opts: ExecutorOptions) -> None:
-    """Raise :class:`UserError` for settings no scheduler would accept, or that could inject a script line.
-
-    Every string goes into an ``#SBATCH`` line of a shell script: a newline
-    (or any other control character) would start a line of its own.
+    Raises :class:`UserError` for the first bad value, and for ``--executor
+    slurm`` where ``sbatch`` is not on the PATH, before anything is submitted.
     """
-    for name in FIELDS:
-        value = getattr(opts, name)
-        if isinstance(value, str):
-            refuse_control(_flag(name), value)
-            if not value.strip():
-                raise UserError(f"{_flag(name)} is empty; leave it out to use the scheduler's default")
-    if opts.executor not in EXECUTORS:
-        raise UserError(f"unknown executor '{opts.executor}'; use one of {', '.join(EXECUTORS)}")
-    for name in ("gpus_per_node", "cpus_per_task", "time", "array_parallelism", "signal_delay", "max_stalled"):
-        value = getattr(opts, name)
-        if value is None:
-            continue
-        minimum = 0 if name == "gpus_per_node" else 1
-        if type(value) is not int or value < minimum:
-            raise UserError(f"{_flag(name)} must be an integer >= {minimum} (got {value})")
-        if value > MAX_INT:
-            raise UserError(f"{_flag(name)} must be <= {MAX_INT} (got {value})")
+    values: dict[str, Any] = load_profile(profile) if profile else {}
+    unknown = sorted(set(given) - set(FIELDS))
+    if unknown:
+        raise UserError(f"unknown executor setting(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}")
+    values.update({k: parse_setting(k, v) for k, v in given.items() if v is not None})
+    opts = ExecutorOptions(**values)
     if opts.resolved_executor() == "slurm" and not shutil.which("sbatch"):
         raise UserError("--executor slurm: sbatch is not on this machine's PATH; use --executor local, or run on a SLURM login node")
-
-
-def _flag(name: str) -> str:
-    """``gpus_per_node`` -> ``--gpus-per-node``."""
-    return "--" + name.replace("_", "-")
+    return opts

@@ -109,7 +109,13 @@ def _epoch_rows(f: RunFiles, row: dict[str, Any]) -> pd.DataFrame:
 
 
 def summarise(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean, std and count of each task's main figure per parameter combination, best first."""
+    """Mean, std and count of each task's main figure per parameter combination, best first among comparable runs.
+
+    Runs are ranked only against runs of the same task and the same values of
+    its :attr:`~seqtasks.tasks.TaskSpec.ranked_apart` fields (a char-level
+    chain's bits per character are not compared with a word-level one's bits
+    per word): the table is one block per such group, each best first.
+    """
     import pandas as pd
 
     parts = []
@@ -121,17 +127,27 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
             name for name in spec.config_cls.__dataclass_fields__
             if name != "seed" and name in group and group[name].astype(str).nunique() > 1
         ]
-        metric = pd.to_numeric(group[spec.main_metric], errors="coerce")
-        frame = group[params].astype(str).assign(**{spec.main_metric: metric}) if params else pd.DataFrame({spec.main_metric: metric})
-        if params:
-            agg = frame.groupby(params, sort=False)[spec.main_metric].agg(["mean", "std", "count"]).reset_index()
-        else:
-            agg = frame[spec.main_metric].agg(["mean", "std", "count"]).to_frame().T
-        agg = agg.rename(columns={c: f"{spec.main_metric}_{c}" for c in ("mean", "std", "count")})
-        agg = agg.sort_values(f"{spec.main_metric}_mean", ascending=not spec.higher_is_better)
-        agg.insert(0, "task", task)
-        parts.append(agg.reset_index(drop=True))
+        apart = [name for name in spec.ranked_apart if name in params]
+        blocks = [block for _, block in group.groupby(apart, sort=True)] if apart else [group]
+        for block in blocks:
+            agg = _aggregate(block, params, spec.main_metric)
+            agg = agg.sort_values(f"{spec.main_metric}_mean", ascending=not spec.higher_is_better)
+            agg.insert(0, "task", task)
+            parts.append(agg.reset_index(drop=True))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _aggregate(runs: pd.DataFrame, params: list[str], metric: str) -> pd.DataFrame:
+    """``metric``'s mean, std and count over seeds, one row per combination of ``params``."""
+    import pandas as pd
+
+    values = pd.to_numeric(runs[metric], errors="coerce")
+    if params:
+        frame = runs[params].astype(str).assign(**{metric: values})
+        agg = frame.groupby(params, sort=False)[metric].agg(["mean", "std", "count"]).reset_index()
+    else:
+        agg = values.agg(["mean", "std", "count"]).to_frame().T
+    return agg.rename(columns={c: f"{metric}_{c}" for c in ("mean", "std", "count")})
 
 
 @dataclass
@@ -174,7 +190,7 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
-    """Write ``frame`` as Parquet atomically (call only when :func:`parquet_available`)."""
+    """Write ``frame`` as Parquet atomically (call only where pyarrow is installed: see :meth:`Outputs.beside`)."""
     buf = io.BytesIO()
     frame.astype({c: str for c in frame.columns if frame[c].dtype == object}).to_parquet(buf, index=False)
     return atomic.write_bytes(path, buf.getvalue())

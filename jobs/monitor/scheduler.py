@@ -46,6 +46,8 @@ STATE_MAP = {
 
 #: how sinfo and scontrol spell "no limit"
 NO_LIMIT = {"", "n/a", "none", "infinite", "unlimited"}
+#: seconds a scheduler query may take: slurmctld answers slowly on a busy controller
+QUERY_TIMEOUT_S = 60
 
 JobInfo = dict[str, str]
 
@@ -76,7 +78,7 @@ def array_base(job_id: str) -> str:
 
 def _query(cmd: list[str]) -> str | None:
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=15)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=QUERY_TIMEOUT_S)
     except (OSError, subprocess.SubprocessError):
         return None
     return proc.stdout if proc.returncode == 0 else None

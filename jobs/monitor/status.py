@@ -54,6 +54,11 @@ ALIVE = ("alive", "pending", "running", "requeued")
 #: a job log is read only up to this size (its last lines are what counts)
 LOG_LIMIT = 64 << 20
 LOG_TAIL = 16384
+#: the module a local job's controller runs (the executor starts it; liveness looks for it)
+LOCAL_CONTROLLER = "jobs.engine.local_controller"
+#: a process started this far from the recorded start is another one; psutil derives start times from the
+#: boot time, which moves only when the clock is stepped (a step beyond this makes a live job look gone)
+START_TOLERANCE_S = 2.0
 
 
 @dataclass
@@ -302,7 +307,7 @@ def _job_state(job: dict[str, Any] | None, info: scheduler.JobInfo, here: str) -
     if job.get("host") not in (None, here):
         return None
     if job["executor"] == "local":
-        return "alive" if local_job_alive(job["job_id"]) else "gone"
+        return "alive" if local_job_alive(job["job_id"], local_job_started(job.get("options"))) else "gone"
     if job["executor"] == "debug":
         return "gone"  # it ran inside the submitting process
     return None
@@ -377,21 +382,34 @@ def _meaningful(text: str) -> str:
     return ""
 
 
-def local_job_alive(job_id: str) -> bool:
-    """Is a local job's controller with this pid still running?
-
-    The controller is :mod:`jobs.engine.local_controller` (or submitit's own);
-    its module name is matched in the process's command line, as a literal:
-    importing the engine here would load submitit for every ``status``.
+def local_job_alive(job_id: str, started: float | None = None) -> bool:
+    """Is the local job ``job_id`` (its controller's pid) still running?
 
     Process ids are reused: a bare liveness check could mistake, or signal,
-    an unrelated process that got the number of a long-finished job.
+    an unrelated process that got the number of a long-finished job. So the
+    process must also be a controller -- :mod:`jobs.engine.local_controller`
+    named in its command line, matched as a literal (importing the engine
+    here would load submitit for every ``status``) -- and, when ``job.json``
+    recorded it (``options.controller_started``), have started at that very
+    moment. psutil reads both on Linux and macOS alike.
     """
+    import psutil  # only when there is a local job to look at
+
     try:
-        cmdline = Path(f"/proc/{int(job_id)}/cmdline").read_bytes()
-    except (ValueError, OSError):
+        process = psutil.Process(int(job_id))
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        if LOCAL_CONTROLLER not in process.cmdline():
+            return False
+        return started is None or abs(process.create_time() - started) < START_TOLERANCE_S
+    except (ValueError, psutil.Error):  # no such process, or not ours to look at
         return False
-    return b"jobs.engine.local_controller" in cmdline or b"submitit.local._local" in cmdline
+
+
+def local_job_started(options: Any) -> float | None:
+    """When the controller of a local job started, as ``job.json``'s ``options`` recorded it (``None``: not recorded)."""
+    started = options.get("controller_started") if isinstance(options, dict) else None
+    return float(started) if isinstance(started, (int, float)) and not isinstance(started, bool) else None
 
 
 def _metric(rows: list[dict[str, str]], result: dict[str, Any] | None, main: str) -> str:
@@ -448,7 +466,8 @@ def summary(rows: Iterable[RunStatus]) -> str:
     for r in rows:
         counts[r.state] = counts.get(r.state, 0) + 1
     parts = [f"{counts[s]} {s}" for s in STATES if counts.get(s)]
-    return f"{len(rows)} runs: " + (", ".join(parts) if parts else "none")
+    noun = "run" if len(rows) == 1 else "runs"
+    return f"{len(rows)} {noun}: " + (", ".join(parts) if parts else "none")
 
 
 def warnings(rows: Iterable[RunStatus]) -> list[str]:

@@ -1,19 +1,18 @@
 """Fast temperature sampling: every temperature in one batch, one compiled loop.
 
-The tutorial calls ``model.predict`` once per character and temperature
-(11-27 characters a second on a 2-core CPU: one to two minutes an epoch just for samples).
+The tutorial calls ``model.predict`` once per character and temperature.
 Here the rows of one batch are the temperatures, and the whole draw -- model
 call, temperature, random choice, window update -- is one ``tf.function``
-(XLA-compiled on CPU hosts, where that is about 4x faster; on GPU hosts plain
-graph mode, so that the window mode's LSTM can take the cuDNN kernel -- not
-measured here, no GPU was available).
+(XLA-compiled on CPU hosts, where it is faster; on GPU hosts plain graph
+mode, so that the window mode's LSTM can take the cuDNN kernel). Timings are
+in docs/charlm.md.
 
 Two modes:
 
 * ``window`` (the tutorial's semantics, the default): every step re-reads the
   last ``maxlen`` characters from a zero LSTM state.
 * ``stateful``: the seed window is read once, then the LSTM cells advance one
-  character per step, carrying their state (10x cheaper a step, and the
+  character per step, carrying their state (a cheaper step, and the
   context is no longer cut at ``maxlen`` characters). It uses the trained
   model's own layers and weights; its first step equals the window mode's.
 

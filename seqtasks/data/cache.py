@@ -27,6 +27,7 @@ import json
 import os
 import shlex
 import shutil
+import sys
 import tarfile
 import tempfile
 import zlib
@@ -71,8 +72,17 @@ def dataset_path(name: str) -> Path:
 
 
 def ensure(name: str) -> Path:
-    """The cached path of ``name``, fetching it first if it is not cached (what jobs call)."""
-    return cached_path(name) or _fetch(get_dataset(name), None, reuse=True)
+    """The cached path of ``name``, fetching it first if it is not cached (what jobs call).
+
+    A fetch says so in one line on stderr: a run that starts with a
+    download should not look like a run that hangs.
+    """
+    dataset = get_dataset(name)
+    path = cached_path(name)
+    if path is None:
+        print(f"fetching data set {name} into the data cache at {data_home()} (first use)", file=sys.stderr, flush=True)
+        path = _fetch(dataset, None, reuse=True)
+    return path
 
 
 def fetch(name: str, from_path: Path | None = None) -> Path:

@@ -68,7 +68,7 @@ def resolve_corpus(corpus: str) -> tuple[Path, str]:
     if dataset is not None:
         if dataset.kind != "text":
             raise UserError(
-                f"{corpus} is a {dataset.kind} data set, not a text corpus; "
+                f"{corpus} is {'an' if dataset.kind[0] in 'aeiou' else 'a'} {dataset.kind} data set, not a text corpus; "
                 f"use one of: {texts}, or the path of a UTF-8 text file"
             )
         return ensure(corpus), corpus

@@ -2,18 +2,16 @@
 
 The tutorial pads every review to ``maxlen`` (500) as ``pad_sequences`` does
 by default: truncate and pad at the front ('pre'), so the LSTM runs 500 steps
-for every review, mostly over padding (IMDB's median is ~180-230 words,
-rt-snippets' ~20). That is ``--no-bucket``, kept exactly.
+for every review, mostly over padding. That is ``--no-bucket``, kept exactly.
 
 ``--bucket`` (the default) puts reviews of similar length in one batch and
 pads each batch only to its longest review, at the end ('post'); the model
 then reads each review's output at its own last word
 (:class:`seqtasks.imdb.model.LastWord`), which for a forward LSTM is exactly
-what masking the padding would give. Measured on rt-snippets, this keeps the
-tutorial's accuracy at a fraction of the cost, where unmasked 'pre' padding
-in buckets trained erratically (its output depends on how much padding a
-review happens to get). Truncation stays 'pre' (the last ``maxlen`` words)
-either way.
+what masking the padding would give. Unmasked 'pre' padding in buckets
+would make a review's output depend on how much padding it happens to get
+(docs/imdb.md has the figures). Truncation stays 'pre' (the last ``maxlen``
+words) either way.
 
 Each epoch's order comes from ``(seed, epoch)``, so a resumed run sees the
 batches it would have seen without the interruption.

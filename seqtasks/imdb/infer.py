@@ -2,10 +2,12 @@
 
 Everything comes from the run folder: ``config.json`` (how text was cut and
 padded), ``vocab.json`` (the word index) and ``best.keras``. A review is
-encoded and padded as in training: to ``maxlen`` for runs without
-``--bucket``, not at all with it (their models mask padding anyway). Another data set given to ``eval`` is read as text and
-encoded with the run's vocabulary (Keras-form data is decoded with its own
-word index first), then its test split is scored.
+cut to its last ``maxlen`` words as in training, then padded ('pre') to
+``maxlen`` for runs without ``--bucket``; with it, not padded at all (one
+review is its own batch, read at its last word by
+:class:`seqtasks.imdb.model.LastWord`). Another data set given to ``eval``
+is read as text and encoded with the run's vocabulary (Keras-form data is
+decoded with its own word index first), then its test split is scored.
 """
 
 from __future__ import annotations

@@ -10,9 +10,8 @@ last LSTM hands on its output at each review's last word (:class:`LastWord`)
 instead of at the batch's last column. For a forward LSTM that is exactly
 what masking the padding gives -- the steps after a review's end cannot
 change its earlier outputs -- but without a mask: Keras' masked LSTM selects
-between old and new state at every step. On this project's 2-core CPU the
-masked model's epochs took 1.16-1.24x as long (10,000 IMDB-shaped reviews,
-three seeds). Without ``--bucket`` the model is the tutorial's, reading 'pre'
+between old and new state at every step, which costs time (figures in
+docs/imdb.md). Without ``--bucket`` the model is the tutorial's, reading 'pre'
 padding to ``maxlen`` unmasked (see :mod:`seqtasks.imdb.batches`).
 """
 

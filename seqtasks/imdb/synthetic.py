@@ -6,7 +6,7 @@ words, a long tail past 500 -- IMDB's median is ~175-230 depending on the
 tokenizer, ~9% exceed 500). Words are drawn from a Zipf-like vocabulary, and a
 few label words ("goodN" / "badN") are mixed in so the task is learnable:
 tests use small copies to check that training learns, and the bucketing
-benchmark in the README uses a full-size one::
+benchmark (``seqjobs bench``) uses a full-size one::
 
     python -m seqtasks.imdb.synthetic /tmp/synth-imdb.csv --reviews 50000
 """

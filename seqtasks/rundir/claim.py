@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
+import psutil
+
 from seqtasks import atomic
 from seqtasks.errors import UserError
 from seqtasks.rundir.records import ClaimRecord, dump, load
@@ -44,6 +46,8 @@ except ImportError:  # pragma: no cover - not POSIX
 JobAlive = Callable[[str], Optional[bool]]
 #: a claim file without a readable record is a writer caught between link and write: give it this long
 TORN_GRACE_S = 60.0
+#: two readings of one process's start time may differ by this much (psutil derives it from the boot time)
+START_TOLERANCE_S = 2.0
 
 
 class Claimed(UserError):
@@ -51,12 +55,23 @@ class Claimed(UserError):
 
 
 def process_start(pid: int) -> str | None:
-    """A token that changes when ``pid`` is reused (Linux: start time in ticks); ``None`` if unknown."""
+    """When ``pid`` started (seconds since the epoch, as text): it changes when the pid is reused.
+
+    ``None`` when there is no such process. psutil derives it from the boot
+    time, so two readings may differ by a little: compare with :func:`same_start`.
+    """
     try:
-        stat_line = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return f"{psutil.Process(pid).create_time():.2f}"
+    except (psutil.Error, ValueError):
         return None
-    return stat_line.rsplit(")", 1)[1].split()[19]
+
+
+def same_start(a: str, b: str) -> bool:
+    """Are two :func:`process_start` readings the same process start (within clock jitter)?"""
+    try:
+        return abs(float(a) - float(b)) <= START_TOLERANCE_S
+    except ValueError:
+        return False
 
 
 def pid_alive(pid: int) -> bool:
@@ -76,7 +91,7 @@ def owner_alive(record: ClaimRecord, job_alive: JobAlive | None = None) -> bool 
         if not pid_alive(record.pid):
             return False
         start = process_start(record.pid)
-        return not (start is not None and record.pid_start is not None and start != record.pid_start)
+        return not (start is not None and record.pid_start is not None and not same_start(start, record.pid_start))
     if record.job_id and record.job_id == current_job_id():
         return False  # a requeued attempt of this same job: the old attempt was stopped by the scheduler
     if record.job_id and job_alive is not None:

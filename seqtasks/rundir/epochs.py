@@ -14,8 +14,9 @@ At the end of every epoch, in this order (each write atomic):
 of a later epoch is cut away and ``best.keras`` is the best committed epoch's
 model again. A kill anywhere above therefore loses at most the epoch in
 progress, and the redone epoch appears once. Keras' ``BackupAndRestore``
-is not used: it deletes its backup when training ends, so ``--epochs``
-could not grow on a finished run. Shared by every task that trains.
+is not used: it writes its backup on its own, not as one step of this
+ordered commit with the epoch's samples and metrics row (and by default
+deletes it when training ends). Shared by every task that trains.
 """
 
 from __future__ import annotations

@@ -341,7 +341,11 @@ class RunDir:
 
     def mark_cancelled(self) -> None:
         """``seqjobs cancel``: the run stops here; its elapsed time stops too."""
-        state = self.state_record() or StateRecord(state="cancelled")
+        state = self.state_record()
+        if state is None:  # never started: the mark is all there is to write
+            state = StateRecord(state="cancelled", ended_at=now_iso())
+            atomic.write_json(self.file(STATE), dump(state))
+            return
         if state.state in ("completed", "failed", "cancelled"):
             return
         if state.state == "running":

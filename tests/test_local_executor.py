@@ -1,0 +1,135 @@
+"""The local executor: detached controllers, liveness by pid and start time, per-run cancel, threads.
+
+The unit tests start small real processes (no TensorFlow); the sweep test
+trains two tiny charlm runs on one local worker and cancels the first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Callable, Iterator
+
+import psutil
+import pytest
+
+from jobs.engine import control
+from jobs.engine.executors import DetachedLocalExecutor
+from jobs.monitor import status
+from seqtasks.rundir import RunDir
+from tests.helpers import seqjobs
+
+
+def wait_for(what: str, check: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still waiting after {timeout:.0f} s for {what}")
+        time.sleep(0.3)
+
+
+#: what a job sees: its thread count, the variable behind it, its session
+JOB_VIEW = (
+    "import json, os; from seqtasks.tfsetup import job_threads; "
+    "print(json.dumps([job_threads(), os.environ.get('SEQJOBS_THREADS'), os.getsid(0)]))"
+)
+
+
+def test_a_local_job_is_alive_only_as_the_process_that_started_then(live_process: subprocess.Popen[bytes]) -> None:
+    pid = str(live_process.pid)
+    started = psutil.Process(live_process.pid).create_time()
+    assert status.local_job_alive(pid, started)
+    assert status.local_job_alive(pid)  # a job.json from before start times were recorded: the command line decides
+    assert not status.local_job_alive(pid, started - 100)  # the pid was reused: another process now
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        assert not status.local_job_alive(str(other.pid))  # alive, but no controller
+    finally:
+        other.kill()
+        other.wait()
+    assert not status.local_job_alive(str(other.pid))
+    assert not status.local_job_alive("not-a-pid")
+
+
+def test_the_recorded_start_is_read_from_job_options() -> None:
+    assert status.local_job_started({"controller_started": 1700000000.25}) == 1700000000.25
+    for options in (None, {}, {"controller_started": "soon"}, {"controller_started": True}, ["x"]):
+        assert status.local_job_started(options) is None
+
+
+def test_the_summary_counts_one_run_in_the_singular() -> None:
+    assert status.summary([SimpleNamespace(state="completed")]) == "1 run: 1 completed"  # type: ignore[list-item]
+    assert status.summary([SimpleNamespace(state="failed")] * 2).startswith("2 runs: ")  # type: ignore[list-item]
+
+
+@pytest.mark.slow
+def test_a_local_job_runs_detached_with_its_threads_and_leaves_no_placeholder_folder(tmp_path: Path) -> None:
+    folder = tmp_path / ".submitit"
+    executor = DetachedLocalExecutor(folder=folder / "%j", max_num_timeout=3, threads=3)
+    executor.update_parameters(timeout_min=5, signal_delay_s=30)
+    job = executor.submit(subprocess.check_output, [sys.executable, "-c", JOB_VIEW], text=True)  # stdlib: picklable
+    threads, env, session = json.loads(job.result())
+    assert (threads, env) == (3, "3")  # tfsetup sizes TensorFlow's pools from it, as from SLURM_CPUS_PER_TASK
+    assert session == int(job.job_id) != os.getsid(0)  # the controller leads a session of its own
+    assert sorted(p.name for p in folder.iterdir()) == [job.job_id, "controllers.log"]  # no literal "%j" folder
+
+
+def test_a_cancel_path_covers_a_local_job_only_at_or_above_its_sweep(tmp_path: Path) -> None:
+    sweep = tmp_path / "runs/s"
+    (sweep / "a").mkdir(parents=True)
+    (sweep / "sweep.json").write_text("{}")
+    alone = tmp_path / "runs/alone"
+    alone.mkdir()
+    run = RunDir(sweep / "a")
+    assert control._covers(sweep, run) and control._covers(tmp_path / "runs", run)
+    assert not control._covers(sweep / "a", run)  # its worker has other runs of the sweep to do
+    assert control._covers(alone, RunDir(alone))
+
+
+@pytest.mark.slow
+def test_cancelling_one_run_of_a_local_stripe_stops_only_that_run(tmp_path: Path, small_text: Path) -> None:
+    seqjobs("sweep", "charlm", "--corpus", str(small_text), "--max-chars", "4000", "--maxlen", "10", "--units", "8",
+            "--sample-length", "10", "--zip", "epochs=500,2", "--executor", "local", "--array-parallelism", "1",
+            "--cpus-per-task", "1", "--name", "two", cwd=tmp_path, check=True)
+    sweep = tmp_path / "runs/two"
+    long_run, short_run = sweep / "epochs=500", sweep / "epochs=2"
+    job = json.loads((long_run / "job.json").read_text())
+    assert json.loads((short_run / "job.json").read_text())["job_id"] == job["job_id"]  # one worker, both runs
+    assert isinstance(job["options"]["controller_started"], float)
+
+    def training() -> bool:
+        return len(RunDir(long_run).metrics_rows()) >= 1
+
+    wait_for("the first epoch of the long run", training, 300)
+    worker = psutil.Process(RunDir(long_run).claim_record().pid)  # type: ignore[union-attr]
+    assert worker.environ().get("SEQJOBS_THREADS") == "1"  # --cpus-per-task reached the job
+
+    assert "cancelled 1 run(s)" in seqjobs("cancel", str(long_run), cwd=tmp_path, check=True).stdout
+    wait_for("the local job to end", lambda: not status.local_job_alive(job["job_id"]), 300)
+
+    rows = {r["run"]: r for r in json.loads(seqjobs("status", str(sweep), "--json", cwd=tmp_path, check=True).stdout)}
+    assert rows["epochs=500"]["state"] == "cancelled"
+    assert rows["epochs=2"]["state"] == "completed"  # the worker went on with the next run of its stripe
+    assert not (long_run / "result.json").exists() and not (long_run / "claim.json").exists()  # resumable, no failure
+    assert json.loads((short_run / "result.json").read_text())["epochs_done"] == 2
+    assert "%j" not in {p.name for p in (sweep / ".submitit").iterdir()}
+
+
+@pytest.mark.slow
+def test_a_worker_skips_a_run_cancelled_before_it_got_there(tmp_path: Path, small_text: Path) -> None:
+    from jobs.engine.jobfn import RunJob, RunSpec
+    from seqtasks import atomic
+    from seqtasks.rundir.records import StateRecord, dump
+
+    skipped, done = tmp_path / "skipped", tmp_path / "done"
+    skipped.mkdir()
+    atomic.write_json(skipped / "state.json", dump(StateRecord(state="cancelled")))
+    params = {"corpus": str(small_text)}
+    records = RunJob([RunSpec("markov", params, str(skipped)), RunSpec("markov", params, str(done))], False)()
+    assert [r["status"] for r in records] == ["cancelled", "completed"]
+    assert sorted(p.name for p in skipped.iterdir()) == ["state.json"]  # untouched, resumable

@@ -1,0 +1,202 @@
+"""The state ``seqjobs status`` gives a run, as a table: which evidence wins over which.
+
+The order (see :mod:`jobs.monitor.status`): ``result.json`` (unless a newer
+submission superseded it), then ``state.json`` cancelled, then a live owner in
+``claim.json``, then the job (the scheduler's answer for SLURM, the process
+table for local jobs), and last ``stuck`` for a run that stopped where nothing
+will resume it. Each case writes a small run folder by hand; the scheduler
+answers with recorded sacct / squeue lines and a local job's liveness is given,
+so no process is started and no SLURM is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+from jobs.monitor import scheduler, status
+from seqtasks.config import to_dict
+from seqtasks.tasks import TASKS
+
+HERE = socket.gethostname()
+ELSEWHERE = HERE + "-not-this-host"
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+SLURM_JOB = "8_3"
+
+
+def at(minute: int) -> str:
+    """A fixed time stamp ``minute`` minutes after the run was created."""
+    return (T0 + timedelta(minutes=minute)).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One run folder, what the scheduler / process table says about its job, and the state shown."""
+
+    name: str
+    expected: str
+    #: result.json: "completed" / "failed" (ended at minute 10)
+    result: Optional[str] = None
+    #: state.json's state
+    recorded: Optional[str] = None
+    #: claim.json: "live" (this process), "dead" (a pid since reused), "remote" (another host, the SLURM job)
+    claim: Optional[str] = None
+    #: job.json: "slurm", "local", "debug", "local-elsewhere" (a local job of another host); None: `seqjobs run`
+    job: Optional[str] = None
+    #: minute job.json was submitted (after 10: a resubmission newer than the result)
+    submitted: int = 0
+    #: sacct's State for the SLURM job ("" : sacct knows nothing); None: no sacct at all
+    sacct: Optional[str] = None
+    #: squeue's State for it; None: squeue knows nothing
+    squeue: Optional[str] = None
+    #: a local job's controller runs
+    local_alive: bool = False
+    #: a fragment the error column must hold
+    error: str = ""
+
+
+CASES = [
+    # 1. result.json: how the run ended, whatever else the folder or the job says
+    Case("completed", "completed", result="completed", recorded="completed", job="local"),
+    Case("failed-with-its-error", "failed", result="failed", recorded="failed", job="local", error="ValueError: boom"),
+    Case("result-beats-cancelled", "completed", result="completed", recorded="cancelled", job="slurm", sacct="CANCELLED"),
+    Case("result-beats-a-live-claim", "failed", result="failed", claim="live", job="slurm", sacct="RUNNING",
+         error="ValueError: boom"),
+    Case("result-beats-the-scheduler", "completed", result="completed", job="slurm", sacct="FAILED"),
+    # ... unless a resubmission newer than it decides
+    Case("resubmitted-and-running", "running", result="failed", recorded="running", job="slurm", submitted=20,
+         sacct="RUNNING"),
+    Case("resubmitted-and-pending", "pending", result="failed", recorded="failed", job="slurm", submitted=20,
+         sacct="PENDING"),
+    Case("resubmitted-job-gone-last-end-stands", "failed", result="failed", recorded="failed", job="local",
+         submitted=20, error="ValueError: boom"),
+    Case("older-submission-does-not-supersede", "completed", result="completed", job="slurm", submitted=5,
+         sacct="RUNNING"),
+    # 2. cancelled by seqjobs cancel
+    Case("cancelled-beats-a-live-claim", "cancelled", recorded="cancelled", claim="live", job="local", local_alive=True),
+    Case("cancelled-beats-the-scheduler", "cancelled", recorded="cancelled", job="slurm", sacct="RUNNING"),
+    # 3. a live owner
+    Case("live-claim-beats-the-scheduler", "running", recorded="running", claim="live", job="slurm", sacct="FAILED"),
+    Case("live-claim-without-a-job", "running", recorded="running", claim="live"),
+    Case("live-claim-of-a-dead-local-job", "running", recorded="running", claim="live", job="local"),
+    Case("remote-claim-whose-job-runs", "running", recorded="running", claim="remote", job="slurm", sacct="PENDING"),
+    # 4. the job: the scheduler, sacct first, squeue for what sacct does not know
+    Case("slurm-running", "running", recorded="running", job="slurm", sacct="RUNNING"),
+    Case("slurm-pending", "pending", job="slurm", sacct="PENDING"),
+    Case("slurm-pending-element-only-squeue-knows", "pending", job="slurm", sacct="", squeue="PENDING"),
+    Case("squeue-when-sacct-is-missing", "running", recorded="running", job="slurm", squeue="RUNNING"),
+    Case("slurm-pending-again-after-running-is-requeued", "requeued", recorded="running", job="slurm", sacct="PENDING"),
+    Case("slurm-requeued", "requeued", recorded="requeued", job="slurm", sacct="REQUEUED"),
+    Case("slurm-failed", "failed", recorded="running", job="slurm", sacct="TIMEOUT"),
+    Case("slurm-cancelled", "cancelled", recorded="running", job="slurm", sacct="CANCELLED by 0"),
+    Case("local-worker-not-yet-on-it", "pending", job="local", local_alive=True),
+    Case("local-worker-between-attempts", "requeued", recorded="requeued", job="local", local_alive=True),
+    Case("local-worker-alive-but-no-owner", "requeued", recorded="running", job="local", local_alive=True),
+    # 5. stopped where nothing will resume it
+    Case("local-job-gone-owner-dead", "stuck", recorded="running", claim="dead", job="local",
+         error="resubmit --missing"),
+    Case("local-job-gone-no-owner", "stuck", recorded="requeued", job="local", error="resubmit --missing"),
+    Case("local-job-gone-before-it-started", "stuck", job="local", error="ended without starting it"),
+    Case("slurm-completed-yet-running-recorded", "stuck", recorded="running", job="slurm", sacct="COMPLETED",
+         error="resubmit --missing"),
+    Case("debug-job-ended", "stuck", recorded="running", job="debug", error="resubmit --missing"),
+    Case("seqjobs-run-killed", "stuck", recorded="running", claim="dead", error="the process that ran it"),
+    # what cannot be told
+    Case("never-submitted", "missing"),
+    Case("ended-without-result", "unknown", recorded="completed", job="local", error="no result.json"),
+    Case("no-scheduler-answer", "unknown", recorded="running", job="slurm"),
+    Case("local-job-of-another-host", "unknown", recorded="running", job="local-elsewhere"),
+    Case("remote-claim-nobody-can-check", "unknown", recorded="running", claim="remote", job="slurm"),
+]
+
+
+def write(path: Path, obj: dict) -> None:
+    path.write_text(json.dumps(obj), encoding="utf-8")
+
+
+def make_run(folder: Path, case: Case) -> None:
+    """The run folder ``case`` describes, as the run-folder contract spells its files."""
+    folder.mkdir(parents=True)
+    write(folder / "config.json", {"task": "markov", "config": to_dict(TASKS["markov"].config_cls()), "created_at": at(0)})
+    if case.recorded is not None:
+        write(folder / "state.json", {"state": case.recorded, "attempt": 1, "host": HERE, "started_at": at(1),
+                                      "ended_at": at(10) if case.recorded in status.TERMINAL else None})
+    if case.result == "completed":
+        write(folder / "result.json", {"status": "completed", "task": "markov", "heldout_bits_per_symbol": 2.5,
+                                       "ended_at": at(10), "duration_s": 540.0})
+    elif case.result == "failed":
+        write(folder / "result.json", {"status": "failed", "task": "markov", "ended_at": at(10),
+                                       "error": "Traceback (most recent call last):\n  ...\nValueError: boom"})
+    if case.job is not None:
+        kind, _, where = case.job.partition("-")
+        write(folder / "job.json", {"job_id": SLURM_JOB if kind == "slurm" else "4242", "executor": kind,
+                                    "submitted_at": at(case.submitted), "host": ELSEWHERE if where else HERE})
+    if case.claim == "live":  # this very process: alive, and its pid is not reused
+        write(folder / "claim.json", {"host": HERE, "pid": os.getpid(), "token": "t", "claimed_at": at(1)})
+    elif case.claim == "dead":  # the pid now belongs to another process (its start differs): the owner is gone
+        write(folder / "claim.json", {"host": HERE, "pid": os.getpid(), "token": "t", "claimed_at": at(1),
+                                      "pid_start": "not-this-process"})
+    elif case.claim == "remote":
+        write(folder / "claim.json", {"host": ELSEWHERE, "pid": 1, "token": "t", "claimed_at": at(1),
+                                      "job_id": SLURM_JOB})
+
+
+def recorded_scheduler(case: Case):  # noqa: ANN201 - a stand-in for scheduler._query
+    """sacct / squeue as the case has them: ``None`` is a command that failed or is not installed."""
+
+    def query(cmd: list[str]) -> Optional[str]:
+        if cmd[0] == "sacct":
+            return None if case.sacct is None else (f"{SLURM_JOB}|{case.sacct}|vm\n" if case.sacct else "")
+        if cmd[0] == "squeue":
+            return None if case.squeue is None else f"{SLURM_JOB}|{case.squeue}|vm\n"
+        raise AssertionError(f"status ran {cmd}")
+
+    return query
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_state_follows_the_order_of_evidence(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scheduler, "_query", recorded_scheduler(case))
+    monkeypatch.setattr(status, "local_job_alive", lambda *args, **kwargs: case.local_alive)
+    make_run(tmp_path / case.name, case)
+    [row] = status.statuses(tmp_path)
+    assert (row.run, row.state) == (case.name, case.expected), row
+    assert case.error in row.error, row
+    if not case.error:
+        assert row.error == "", row
+
+
+def test_the_table_shows_every_state_a_readable_run_can_have() -> None:
+    assert {c.expected for c in CASES} == set(status.STATES) - {"unreadable"}
+
+
+def test_a_damaged_folder_is_unreadable_and_the_others_still_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scheduler, "_query", lambda cmd: None)
+    make_run(tmp_path / "good", CASES[0])
+    (tmp_path / "lost-config").mkdir()
+    write(tmp_path / "lost-config" / "state.json", {"state": "running", "attempt": 1})
+    make_run(tmp_path / "bad-result", CASES[0])
+    write(tmp_path / "bad-result" / "result.json", {"status": "completed"})  # no main figure
+    rows = {r.run: r for r in status.statuses(tmp_path)}
+    assert {name: r.state for name, r in rows.items()} == {
+        "good": "completed", "lost-config": "unreadable", "bad-result": "unreadable",
+    }
+    assert "config.json" in rows["lost-config"].error and "state.json" in rows["lost-config"].error
+    assert "result.json" in rows["bad-result"].error and "heldout_bits_per_symbol" in rows["bad-result"].error
+    assert status.summary(rows.values()) == "3 runs: 1 completed, 2 unreadable"
+
+
+def test_a_cancelled_or_ended_runs_clock_stops_when_it_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scheduler, "_query", lambda cmd: None)
+    make_run(tmp_path / "ended", CASES[0])
+    make_run(tmp_path / "cancelled", Case("cancelled", "cancelled", recorded="cancelled"))
+    rows = {r.run: r for r in status.statuses(tmp_path)}
+    assert rows["ended"].elapsed_s == 540.0  # result.json's duration
+    assert rows["cancelled"].elapsed_s == 540.0  # started at minute 1, ended at minute 10
