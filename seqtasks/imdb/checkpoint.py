@@ -10,7 +10,6 @@ one row per epoch.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from seqtasks import checkpoint, tfsetup  # noqa: F401 -- tfsetup quiets TensorFlow's logs before keras loads
 from seqtasks.checkpoint import BEST, Progress
