@@ -80,7 +80,6 @@ class RunDir:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._owner: OwnerFile | None = None
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"
@@ -231,16 +230,8 @@ class RunDir:
         self.create()
         owner = OwnerFile(self.file(CLAIM), f"run folder {self.path}")
         with owner.held(job_alive, wait_s) as record:
-            self._owner = owner
             self._sweep_temporaries()
-            try:
-                yield record
-            finally:
-                self._owner = None
-
-    def owner(self) -> OwnerFile:
-        """The claim file of this run (for readers: who owns it, is it alive)."""
-        return OwnerFile(self.file(CLAIM), f"run folder {self.path}")
+            yield record
 
     def _sweep_temporaries(self) -> None:
         """Temporary files a killed writer left behind (never read by anyone) go."""

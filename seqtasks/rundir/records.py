@@ -143,16 +143,6 @@ class JobRecord:
 
 
 @dataclass
-class SweepRun:
-    """One run of a sweep manifest."""
-
-    name: str
-    params: dict[str, Any]
-    job_id: Optional[str] = None
-    submitted_at: Optional[str] = None
-
-
-@dataclass
 class Manifest:
     """``sweep.json``: every run of a sweep, its parameters, every submission."""
 
