@@ -76,6 +76,18 @@ def preempt() -> str:
     return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
 
 
+def job_report(run: Path) -> str:
+    """What the run and SLURM say of the run's job, for a failure message."""
+    job = json.loads((run / "job.json").read_text())["job_id"]
+    scontrol = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True).stdout
+    fields = [f for f in scontrol.split() if f.split("=")[0] in ("JobState", "Reason", "Restarts", "BatchFlag", "Requeue")]
+    return f"state.json: {read_state(run)}; scontrol: {' '.join(fields)}; squeue: {squeue_lines()}"
+
+
+def squeue_lines() -> str:
+    return subprocess.run(["squeue", "-h", "-o", "%i %P %T %r"], capture_output=True, text=True).stdout.strip().replace("\n", " | ")
+
+
 class Attempts:
     """The attempts of a run, as its ``state.json`` shows them while it runs.
 
@@ -242,15 +254,29 @@ def test_failed_run_shows_its_error_and_resubmit_completes_it(tmp_path: Path) ->
 
 
 def test_preempted_run_checkpoints_requeues_and_finishes_every_epoch_once(tmp_path: Path, training_text: str) -> None:
-    seqjobs("submit", "charlm", "--corpus", training_text, "--epochs", "8", *TINY_CHARLM, "--executor", "slurm",
+    """The run is preempted after its first epoch and must finish in a later attempt, each epoch once.
+
+    The preemption has to reach the job before the run ends by itself, and
+    how long SLURM takes to preempt is not ours to set: 40 epochs (about a
+    second each here) leave it far more time than the few seconds it needs,
+    and a run that still ends first says so instead of timing out.
+    """
+    epochs = 40
+    seqjobs("submit", "charlm", "--corpus", training_text, "--epochs", str(epochs), *TINY_CHARLM, "--executor", "slurm",
             "--partition", "cpu", "--cpus-per-task", "1", "--mem", "1500M", "--out", "runs/pre", cwd=tmp_path, check=True)
     run = tmp_path / "runs/pre"
     attempts = Attempts(run)
     wait_until(lambda: attempts.poll().get("epochs_committed", 0) >= 1, 300, what="the first committed epoch")
     urgent = preempt()
-    wait_until(lambda: attempts.poll().get("attempt", 1) >= 2, 300, what="the requeued attempt")
+
+    def requeued() -> bool:
+        state = attempts.poll()
+        assert state.get("state") != "completed", f"the run completed before the preemption reached it: {state}"
+        return state.get("attempt", 1) >= 2
+
+    wait_until(requeued, 300, what=lambda: f"the requeued attempt; {job_report(run)}")
     wait_until(attempts.ended, 600, what="the run to end")
-    assert_progress_in_every_attempt(run, attempts, 8)
+    assert_progress_in_every_attempt(run, attempts, epochs)
     assert states(run, tmp_path)["pre"]["state"] == "completed"
     wait_until(lambda: sacct_field(urgent, "State") == ["COMPLETED"], 60, what="sacct to record the urgent job completed")
 
