@@ -196,7 +196,7 @@ def collect_row(sizes: Sizes, work: Path, corpus: Path) -> Row:
     targets = Outputs.beside(out, per_epoch=False)
 
     def collect_and_write() -> None:
-        found = collect([root])
+        found = collect([root], per_epoch=False)
         targets.write(found, summarise(found.runs))
 
     seconds = repeat(timed(collect_and_write), sizes.repeats)

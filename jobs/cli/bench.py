@@ -42,7 +42,8 @@ def bench(
 
     from jobs.bench import report, run
     from jobs.bench.sizes import FULL, QUICK
-    from seqtasks.rundir import library_versions, now_iso
+    from seqtasks.rundir import now_iso
+    from seqtasks.version import library_versions
     from seqtasks.tfsetup import job_threads
 
     sizes = QUICK if quick else FULL

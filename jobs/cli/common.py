@@ -10,7 +10,6 @@ none is given; a PATH argument must hold run folders.
 from __future__ import annotations
 
 import os
-import secrets
 import time
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -18,7 +17,6 @@ from typing import Annotated, Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
-from jobs.monitor.status import find_runs
 from jobs.text import NAME_MAX, refuse_control, shown
 from seqtasks.errors import UserError
 
@@ -59,11 +57,13 @@ class SeqjobsGroup(TyperGroup):
 
 def fresh_run_dir(task: str, root: Path = RUNS) -> Path:
     """A new folder name under ``runs/``: task, time stamp and a random suffix."""
-    return root / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+    return root / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(2).hex()}"
 
 
 def existing_runs(path: Path) -> list[Path]:
     """The run folders under a PATH argument; a missing path, or one without runs, is the user's mistake."""
+    from jobs.monitor.status import find_runs  # not for --help: only commands that read runs pay for it
+
     if not path.exists():
         raise UserError(f"{path} does not exist; give a run or sweep folder (e.g. runs/NAME)")
     runs = find_runs(path)

@@ -146,7 +146,7 @@ def collect(
     for p in paths:
         existing_runs(p)
 
-    found = coll.collect(paths)
+    found = coll.collect(paths, per_epoch=per_epoch)
     _warn(found.states)
     check_readable(found.states, ", ".join(map(str, paths)))
     for r in found.states:

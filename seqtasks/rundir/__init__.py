@@ -14,12 +14,11 @@ is written down in ``docs/run-folder.md``.
 """
 
 from seqtasks.rundir.claim import Claimed
-from seqtasks.rundir.folder import RunDir, disk_full, git_commit, library_versions, owner_alive
+from seqtasks.rundir.folder import RunDir, disk_full, owner_alive
 from seqtasks.rundir.safe import Damaged, read_json
 from seqtasks.rundir.sweepdir import SweepDir
 from seqtasks.rundir.time import elapsed, now_iso
 
 __all__ = [
-    "Claimed", "Damaged", "RunDir", "SweepDir", "disk_full", "elapsed", "git_commit", "library_versions",
-    "now_iso", "owner_alive", "read_json",
+    "Claimed", "Damaged", "RunDir", "SweepDir", "disk_full", "elapsed", "now_iso", "owner_alive", "read_json",
 ]

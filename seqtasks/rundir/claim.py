@@ -23,13 +23,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import socket
 import time
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
-import psutil
 
 from seqtasks import atomic
 from seqtasks.errors import UserError
@@ -60,6 +58,8 @@ def process_start(pid: int) -> str | None:
     ``None`` when there is no such process. psutil derives it from the boot
     time, so two readings may differ by a little: compare with :func:`same_start`.
     """
+    import psutil  # read-only commands ask only when a claim is there to check
+
     try:
         return f"{psutil.Process(pid).create_time():.2f}"
     except (psutil.Error, ValueError):
@@ -132,7 +132,7 @@ class OwnerFile:
         deadline = time.monotonic() + wait_s
         pid = os.getpid()
         record = ClaimRecord(
-            host=socket.gethostname(), pid=pid, token=secrets.token_hex(8), claimed_at=now_iso(),
+            host=socket.gethostname(), pid=pid, token=os.urandom(8).hex(), claimed_at=now_iso(),
             pid_start=process_start(pid), job_id=current_job_id(),
         )
         while True:

@@ -19,8 +19,6 @@ import math
 import os
 import platform
 import socket
-import subprocess
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -33,7 +31,7 @@ from seqtasks.rundir.records import (
 )
 from seqtasks.rundir.safe import Damaged, read_object, read_table
 from seqtasks.rundir.time import now_iso
-from seqtasks.version import __version__
+from seqtasks.version import git_commit, library_versions, package_version
 
 CONFIG = "config.json"
 CLAIM = "claim.json"
@@ -45,29 +43,6 @@ SAMPLES = "samples"
 CHECKPOINTS = "checkpoints"
 #: what a run folder may hold before its config: its claim, and submitit's logs of a single-run job
 OURS_BEFORE_CONFIG = {CLAIM, ".submitit"}
-
-
-@functools.lru_cache(maxsize=1)
-def git_commit() -> str | None:
-    """The commit of the seqjobs checkout the code runs from, if it is one."""
-    repo = Path(__file__).resolve().parents[2]
-    try:
-        out = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-@functools.lru_cache(maxsize=1)
-def library_versions() -> dict[str, str]:
-    """Installed versions of the libraries a result depends on (no imports needed)."""
-    found = {}
-    for dist in ("tensorflow", "tensorflow-cpu", "keras", "numpy", "pandas", "submitit"):
-        try:
-            found[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return found
 
 
 def _finite(figures: dict[str, Any]) -> dict[str, Any]:
@@ -208,7 +183,7 @@ class RunDir:
         self.create()
         record = ConfigRecord(
             task=task, config=params, created_at=now_iso(), seed=params.get("seed"), data=None,
-            seqjobs_version=__version__, git_commit=git_commit(), host=socket.gethostname(),
+            seqjobs_version=package_version(), git_commit=git_commit(), host=socket.gethostname(),
             python=platform.python_version(), libraries=dict(library_versions()),
         )
         atomic.write_json(self.file(CONFIG), dump(record))

@@ -10,6 +10,7 @@ Unknown keys are kept out of the record (files from newer versions still read).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import typing
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ def _check(value: Any, tp: Any) -> bool:
 
 def load(cls: type[R], obj: dict[str, Any]) -> R:
     """``cls`` built from ``obj``; :class:`ValueError` when a field is missing or of the wrong type."""
-    hints = typing.get_type_hints(cls)
+    hints = _type_hints(cls)
     values = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if f.name not in obj:
@@ -50,6 +51,12 @@ def load(cls: type[R], obj: dict[str, Any]) -> R:
             raise ValueError(f"'{f.name}' is {obj[f.name]!r:.60}, not a {_label(hints[f.name])}")
         values[f.name] = obj[f.name]
     return cls(**values)
+
+
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    """A record class's resolved annotations, once per class (every record read needs them)."""
+    return typing.get_type_hints(cls)
 
 
 def _label(tp: Any) -> str:
