@@ -1,4 +1,4 @@
-"""Text that must stay on one line: control characters and file-name lengths.
+"""Text for people: lines that stay one line (control characters, file-name lengths), counts with their nouns.
 
 A leaf module shared by every layer of ``jobs/``: the CLI (one-line error
 messages, output paths), the engine (executor settings and grid values that
@@ -18,6 +18,11 @@ from seqtasks.errors import UserError
 CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 #: the longest file name (one path component) POSIX file systems accept, in bytes
 NAME_MAX = 255
+
+
+def count(n: int, noun: str) -> str:
+    """``1 run``, ``2 runs``: a number with its noun, singular when it is one (nouns here take an -s)."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def is_control(ch: str) -> bool:

@@ -109,7 +109,7 @@ def test_cancelling_one_run_of_a_local_stripe_stops_only_that_run(tmp_path: Path
     worker = psutil.Process(RunDir(long_run).claim_record().pid)  # type: ignore[union-attr]
     assert worker.environ().get("SEQJOBS_THREADS") == "1"  # --cpus-per-task reached the job
 
-    assert "cancelled 1 run(s)" in seqjobs("cancel", str(long_run), cwd=tmp_path, check=True).stdout
+    assert "cancelled 1 run under" in seqjobs("cancel", str(long_run), cwd=tmp_path, check=True).stdout
     wait_for("the local job to end", lambda: not status.local_job_alive(job["job_id"]), 300)
 
     rows = {r["run"]: r for r in json.loads(seqjobs("status", str(sweep), "--json", cwd=tmp_path, check=True).stdout)}

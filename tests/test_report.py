@@ -115,7 +115,7 @@ def test_markov_sweep_report_lists_failed_runs(tmp_path: Path, small_text: Path)
     assert linked_images(page) == ["markov_bits_by_order.png"]
     assert_image(page.parent / "markov_bits_by_order.png")
     text = page.read_text(encoding="utf-8")
-    assert "**8 runs: 4 completed, 4 failed.** 4 run(s) are not in the plots" in text and "(4: 4 failed)" in text
+    assert "**8 runs: 4 completed, 4 failed.** 4 runs are not in the plots" in text and "(4: 4 failed)" in text
     failed_rows = [ln for ln in text.splitlines() if "broken" in ln and "| failed |" in ln]
     assert len(failed_rows) == 4 and all("empty" in ln for ln in failed_rows)
     summary = text.split("### markov")[1].split("\n\n")[1].splitlines()

@@ -14,12 +14,13 @@ import typer
 
 from jobs.cli.common import PathArg, existing_runs
 from jobs.engine.control import FAILED, MISSING, cancel_runs, resubmit_runs
+from jobs.text import count
 
 
 def cancel(path: PathArg) -> None:
     """Cancel every run under PATH that has not ended (scancel, or stop the local process)."""
     existing_runs(path)
-    typer.echo(f"cancelled {cancel_runs(path)} run(s) under {path}")
+    typer.echo(f"cancelled {count(cancel_runs(path), 'run')} under {path}")
 
 
 def resubmit(
@@ -38,6 +39,6 @@ def resubmit(
     if not total:
         typer.echo(f"nothing to resubmit under {path}")
         return
-    typer.echo(f"resubmitted {total} run(s) under {path}")
+    typer.echo(f"resubmitted {count(total, 'run')} under {path}")
     if wait:
         report_end(path)

@@ -21,7 +21,7 @@ from jobs.engine.launch import launch, launch_sweep
 from jobs.engine.submission import time_limit
 from jobs.engine.sweep import expand, parse_assignments
 from jobs.monitor.waiting import report_end
-from jobs.text import refuse_control
+from jobs.text import count, refuse_control
 from seqtasks.config import check_data
 from seqtasks.errors import UserError
 from seqtasks.rundir import RunDir
@@ -101,10 +101,10 @@ def _sweep(
     done = launch_sweep(spec.name, sweep_dir, runs, opts, base, sweep_options)
     counts = f"{len(done.completed)} completed, {len(done.active)} active"
     if not done.jobs:
-        typer.echo(f"nothing to submit: {len(runs)} runs in {sweep_dir}, {counts}")
+        typer.echo(f"nothing to submit: {count(len(runs), 'run')} in {sweep_dir}, {counts}")
     else:
         typer.echo(
-            f"submitted {len(done.jobs)} of {len(runs)} runs ({counts}) as {done.arrays()} job(s) on "
+            f"submitted {len(done.jobs)} of {count(len(runs), 'run')} ({counts}) as {count(done.arrays(), 'job')} on "
             f"{opts.resolved_executor()}; sweep folder: {sweep_dir}"
         )
         typer.echo(f"follow it with: seqjobs status {sweep_dir}", err=True)

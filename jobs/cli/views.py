@@ -21,6 +21,7 @@ import typer
 
 from jobs.cli.common import PathArg, check_output_file, existing_runs
 from jobs.monitor.status import RunStatus, as_dicts, check_readable, statuses, summary, warnings
+from jobs.text import count
 from seqtasks.errors import UserError
 
 if TYPE_CHECKING:
@@ -160,7 +161,7 @@ def collect(
     except OSError as err:
         raise UserError(f"cannot write {err.filename or out}: {err.strerror}; choose another -o") from None
     with_pd_options(lambda: typer.echo(table.to_string(index=False)))
-    typer.echo(f"{summary(found.states)}; collected {len(found.runs)} runs in {len(table)} groups", err=True)
+    typer.echo(f"{summary(found.states)}; collected {count(len(found.runs), 'run')} in {count(len(table), 'group')}", err=True)
     typer.echo("wrote " + ", ".join(map(str, written)), err=True)
 
 

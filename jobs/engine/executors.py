@@ -24,18 +24,13 @@ from typing import Any
 import submitit
 import submitit.local.local
 
-from jobs.engine.options import ExecutorOptions
+from jobs.engine.options import SLURM_PARAMETERS, ExecutorOptions
 from jobs.monitor import scheduler
 from jobs.monitor.status import LOCAL_CONTROLLER
 
 LOCAL_DEFAULT_MINUTES = 7 * 24 * 60
 #: submitit's time-out count, out of reach: progress decides requeues (see the module doc)
 UNCOUNTED_TIMEOUTS = 1_000_000
-#: options submitit's SlurmExecutor takes under the same name
-SLURM_KEYS = ("partition", "gpus_per_node", "gres", "cpus_per_task", "mem", "time", "qos", "account", "constraint",
-              "exclude", "array_parallelism")
-#: options it names differently
-SLURM_RENAMED = {"signal_delay": "signal_delay_s"}
 
 
 def slurm_parameters(opts: ExecutorOptions) -> dict[str, Any]:
@@ -44,8 +39,9 @@ def slurm_parameters(opts: ExecutorOptions) -> dict[str, Any]:
     Without ``--time`` the limit is the partition's own (asked from sinfo);
     submitit would otherwise write its 5-minute default.
     """
-    params: dict[str, Any] = {k: getattr(opts, k) for k in SLURM_KEYS if getattr(opts, k) is not None}
-    params.update({theirs: getattr(opts, ours) for ours, theirs in SLURM_RENAMED.items() if getattr(opts, ours) is not None})
+    params: dict[str, Any] = {
+        theirs: getattr(opts, ours) for ours, theirs in SLURM_PARAMETERS.items() if getattr(opts, ours) is not None
+    }
     if opts.time is None:
         params["time"] = scheduler.slurm_time_limit(opts.partition).minutes
     return {"job_name": "seqjobs", **params}

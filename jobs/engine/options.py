@@ -34,9 +34,13 @@ PROFILE_ENV = "SEQJOBS_PROFILES"
 MAX_INT = 2**31 - 1
 
 
-def setting(help: str, *, default: Any = None, minimum: int = 1) -> Any:
-    """An executor setting with its CLI help; ``minimum`` bounds integer settings (GPUs may be 0)."""
-    return field(default=default, metadata={"help": help, "minimum": minimum})
+def setting(help: str, *, default: Any = None, minimum: int = 1, slurm: str | None = "") -> Any:
+    """An executor setting with its CLI help; ``minimum`` bounds integer settings (GPUs may be 0).
+
+    ``slurm`` names the parameter of submitit's ``SlurmExecutor`` it sets:
+    ``""`` for the same name, ``None`` for a setting of seqjobs' own.
+    """
+    return field(default=default, metadata={"help": help, "minimum": minimum, "slurm": slurm})
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ class ExecutorOptions:
 
     executor: Literal["auto", "slurm", "local", "debug"] = setting(
         "Where jobs run; auto (the default) is slurm where sbatch exists, else local; debug runs in this process.",
-        default="auto",
+        default="auto", slurm=None,
     )
     partition: Optional[str] = setting("SLURM partition.")
     gpus_per_node: Optional[int] = setting("GPUs per node.", minimum=0)
@@ -58,9 +62,11 @@ class ExecutorOptions:
     constraint: Optional[str] = setting("Node features required.")
     exclude: Optional[str] = setting("Nodes to avoid.")
     array_parallelism: Optional[int] = setting("Most runs at once (local default: cores / cpus-per-task).")
-    signal_delay: Optional[int] = setting("Seconds before the time limit at which the job checkpoints.")
+    signal_delay: Optional[int] = setting("Seconds before the time limit at which the job checkpoints.",
+                                          slurm="signal_delay_s")
     max_stalled: Optional[int] = setting(
-        "Fail a run after this many attempts in a row (time limits, preemptions) that commit no epoch (default 3)."
+        "Fail a run after this many attempts in a row (time limits, preemptions) that commit no epoch (default 3).",
+        slurm=None,
     )
 
     def resolved_executor(self) -> str:
@@ -83,6 +89,8 @@ class ExecutorOptions:
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(ExecutorOptions)}
+#: setting -> the SlurmExecutor parameter it sets, for the settings that reach sbatch
+SLURM_PARAMETERS = {name: f.metadata["slurm"] or name for name, f in FIELDS.items() if f.metadata["slurm"] is not None}
 #: each setting's type with ``Optional`` taken off: ``int``, ``str`` or a ``Literal[...]`` of choices
 SETTING_TYPES = {
     name: next(a for a in typing.get_args(tp) if a is not type(None)) if typing.get_origin(tp) is typing.Union else tp

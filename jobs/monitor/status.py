@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from jobs.monitor import scheduler
-from jobs.text import shown
+from jobs.text import count, shown
 from seqtasks.config import fields, parse_value
 from seqtasks.errors import UserError
 from seqtasks.rundir import Damaged, RunDir, safe
@@ -330,7 +330,7 @@ def _stuck_line(f: RunFiles, recorded: str | None) -> str:
     if recorded is None:
         what = f"{job} ended without starting it"
     else:
-        what = f"{recorded} at attempt {(f.state or {}).get('attempt')} with {f.epochs} epoch(s) done, but {job} has ended"
+        what = f"{recorded} at attempt {(f.state or {}).get('attempt')} with {count(f.epochs, 'epoch')} done, but {job} has ended"
     return (
         f"{what} and no process owns the run: nothing will resume it; "
         f"run: seqjobs resubmit --missing {shlex.quote(str(f.path))}"
@@ -466,8 +466,7 @@ def summary(rows: Iterable[RunStatus]) -> str:
     for r in rows:
         counts[r.state] = counts.get(r.state, 0) + 1
     parts = [f"{counts[s]} {s}" for s in STATES if counts.get(s)]
-    noun = "run" if len(rows) == 1 else "runs"
-    return f"{len(rows)} {noun}: " + (", ".join(parts) if parts else "none")
+    return f"{count(len(rows), 'run')}: " + (", ".join(parts) if parts else "none")
 
 
 def warnings(rows: Iterable[RunStatus]) -> list[str]:

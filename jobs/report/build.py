@@ -18,6 +18,7 @@ from jobs.monitor.status import problem, summary
 from jobs.report import data as rd
 from jobs.report import markdown as md
 from jobs.report import plots
+from jobs.text import count
 from seqtasks import atomic
 from seqtasks.config import cli_name
 from seqtasks.errors import UserError
@@ -34,7 +35,7 @@ def header(data: rd.ReportData) -> list[str]:
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     sources = ", ".join(f"`{p}`" for p in data.paths)
     missing = data.not_completed()
-    warning = f" {len(missing)} run(s) are not in the plots: see *Runs not in this report* below." if missing else ""
+    warning = f" {count(len(missing), 'run')} {'is' if len(missing) == 1 else 'are'} not in the plots: see *Runs not in this report* below." if missing else ""
     return [f"# Report: {names}", "", f"Generated {stamp} from {sources}.", "", f"**{summary(data.states)}.**{warning}", ""]
 
 
