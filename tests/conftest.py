@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from tests import helpers
+
 
 @pytest.fixture(scope="session", autouse=True)
 def data_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
@@ -62,9 +64,7 @@ def rt_snippets(data_cache: Path) -> Path:
 @pytest.fixture
 def small_text(tmp_path: Path, moby_dick: Path) -> Path:
     """A small real text file (the first 20,000 characters of Moby-Dick, case kept) for quick runs."""
-    path = tmp_path / "small.txt"
-    path.write_text(moby_dick.read_text(encoding="utf-8")[:20_000], encoding="utf-8")
-    return path
+    return helpers.small_text(tmp_path, moby_dick)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ for events the same way (never for a fixed time).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,6 +30,18 @@ def seqjobs(*args: str, cwd: Path | None = None, timeout: float = 600, check: bo
     if check and proc.returncode != 0:
         raise AssertionError(f"seqjobs {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def small_text(folder: Path, moby_dick: Path) -> Path:
+    """``folder/small.txt``: the first 20,000 characters of Moby-Dick (case kept), a real text for quick runs."""
+    path = folder / "small.txt"
+    path.write_text(moby_dick.read_text(encoding="utf-8")[:20_000], encoding="utf-8")
+    return path
+
+
+def json_lines(text: str) -> list[dict]:
+    """The objects of ``status --json`` output: one JSON object a line."""
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def assert_one_line_error(result: object, *fragments: str, only: bool = False) -> str:

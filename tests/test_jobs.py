@@ -18,7 +18,7 @@ from typing import Callable
 import pytest
 
 from seqtasks.rundir.claim import pid_alive
-from tests.helpers import assert_one_line_error, seqjobs, wait_until
+from tests.helpers import assert_one_line_error, json_lines, seqjobs, wait_until
 
 #: every test here starts the CLI, and most start real local jobs, as processes
 pytestmark = pytest.mark.slow
@@ -57,7 +57,7 @@ def test_local_sweep_status_collect_and_idempotent_resweep(tmp_path: Path, corpu
     assert len(manifest["submissions"][0]["job_ids"]) == 2  # two local workers, not eight processes
     # a new process, after the submitting one has exited, waits and reads the state
     seqjobs("status", "runs/mk", "--watch", "--interval", "0.5", cwd=tmp_path, check=True, timeout=300)
-    status = json.loads(seqjobs("status", "runs/mk", "--json", cwd=tmp_path, check=True).stdout)
+    status = json_lines(seqjobs("status", "runs/mk", "--json", cwd=tmp_path, check=True).stdout)
     assert [r["state"] for r in status] == ["completed"] * 8
     assert all(r["job_id"] and r["node"] for r in status)
 
@@ -82,7 +82,7 @@ def test_collect_leaves_out_failed_and_corrupt_runs_and_resubmit_fixes_failures(
     broken.write_text("", encoding="utf-8")  # empty: the job fails inside, not at submission
     seqjobs("sweep", "markov", "--grid", f"corpus={corpus},{broken}", "--grid", "order=1,2",
             "--executor", "local", "--name", "fc", "--wait", cwd=tmp_path, timeout=300)
-    rows = json.loads(seqjobs("status", "runs/fc", "--json", cwd=tmp_path, check=True).stdout)
+    rows = json_lines(seqjobs("status", "runs/fc", "--json", cwd=tmp_path, check=True).stdout)
     failed = [r for r in rows if r["state"] == "failed"]
     assert len(failed) == 2 and all("empty" in r["error"] for r in failed)
     table = seqjobs("status", "runs/fc", cwd=tmp_path, check=True).stdout
@@ -99,7 +99,7 @@ def test_collect_leaves_out_failed_and_corrupt_runs_and_resubmit_fixes_failures(
     broken.write_text("now there is text to fit, plenty of it. " * 50, encoding="utf-8")
     resubmitted = seqjobs("resubmit", "runs/fc", "--failed", "--wait", cwd=tmp_path, timeout=300)
     assert resubmitted.returncode == 1 and "4 runs: 3 completed, 1 unreadable" in resubmitted.stdout  # not all completed
-    states = {r["run"]: r["state"] for r in json.loads(seqjobs("status", "runs/fc", "--json", cwd=tmp_path).stdout)}
+    states = {r["run"]: r["state"] for r in json_lines(seqjobs("status", "runs/fc", "--json", cwd=tmp_path).stdout)}
     assert sum(s == "completed" for s in states.values()) == 3  # 2 fixed + 1 untouched good run
     assert list(states.values()).count("unreadable") + list(states.values()).count("completed") == 4
 
@@ -194,7 +194,7 @@ def test_a_run_that_never_commits_fails_after_max_stalled_attempts(tmp_path: Pat
     assert sent == 2
     result = json.loads((run / "result.json").read_text())
     assert result["status"] == "failed" and "no epoch committed in 2 attempts" in result["error"]
-    rows = json.loads(seqjobs("status", "runs/st", "--json", cwd=tmp_path, check=True).stdout)
+    rows = json_lines(seqjobs("status", "runs/st", "--json", cwd=tmp_path, check=True).stdout)
     assert rows[0]["state"] == "failed" and "no epoch committed" in rows[0]["error"]
 
 
@@ -208,7 +208,7 @@ def test_cancel_stops_a_local_run(tmp_path: Path, moby_dick: Path) -> None:
     assert "cancelled 1 run under" in seqjobs("cancel", "runs/c", cwd=tmp_path, check=True).stdout
     job = json.loads((run / "job.json").read_text())
     wait_until(lambda: not pid_alive(int(job["job_id"])), 30, 0.5, "the local job to end after cancel")
-    status = json.loads(seqjobs("status", "runs/c", "--json", cwd=tmp_path, check=True).stdout)
+    status = json_lines(seqjobs("status", "runs/c", "--json", cwd=tmp_path, check=True).stdout)
     assert status[0]["state"] == "cancelled"
 
 
@@ -232,7 +232,7 @@ def test_two_identical_sweeps_at_once_train_each_run_once(tmp_path: Path, small_
         assert result["epochs_done"] == 3 and result["attempt"] == 1
     manifest = json.loads((sweep / "sweep.json").read_text())
     assert len(manifest["submissions"]) == 1 and len(manifest["runs"]) == 2
-    status = json.loads(seqjobs("status", "runs/twice", "--json", cwd=tmp_path, check=True).stdout)
+    status = json_lines(seqjobs("status", "runs/twice", "--json", cwd=tmp_path, check=True).stdout)
     assert [(r["state"], r["epoch"]) for r in status] == [("completed", 3), ("completed", 3)]
 
 
@@ -254,5 +254,5 @@ def test_a_refused_resubmission_changes_nothing(tmp_path: Path, corpus: str) -> 
     assert proc.returncode == 2 and proc.stderr.count("error:") == 1, proc.stderr
     after = {p: p.read_bytes() for p in sweep.rglob("*") if p.is_file() and ".submitit" not in p.parts}
     assert after == before
-    rows = json.loads(seqjobs("status", "runs/rs", "--json", cwd=tmp_path, check=True).stdout)
+    rows = json_lines(seqjobs("status", "runs/rs", "--json", cwd=tmp_path, check=True).stdout)
     assert sorted(r["state"] for r in rows) == ["completed", "failed"]

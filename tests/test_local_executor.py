@@ -22,7 +22,7 @@ from jobs.engine import control
 from jobs.engine.executors import DetachedLocalExecutor
 from jobs.monitor import status
 from seqtasks.rundir import RunDir
-from tests.helpers import seqjobs
+from tests.helpers import json_lines, seqjobs
 
 
 def wait_for(what: str, check: Callable[[], bool], timeout: float) -> None:
@@ -112,7 +112,7 @@ def test_cancelling_one_run_of_a_local_stripe_stops_only_that_run(tmp_path: Path
     assert "cancelled 1 run under" in seqjobs("cancel", str(long_run), cwd=tmp_path, check=True).stdout
     wait_for("the local job to end", lambda: not status.local_job_alive(job["job_id"]), 300)
 
-    rows = {r["run"]: r for r in json.loads(seqjobs("status", str(sweep), "--json", cwd=tmp_path, check=True).stdout)}
+    rows = {r["run"]: r for r in json_lines(seqjobs("status", str(sweep), "--json", cwd=tmp_path, check=True).stdout)}
     assert rows["epochs=500"]["state"] == "cancelled"
     assert rows["epochs=2"]["state"] == "completed"  # the worker went on with the next run of its stripe
     assert not (long_run / "result.json").exists() and not (long_run / "claim.json").exists()  # resumable, no failure

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, assert_one_line_error, seqjobs, wait_until
+from tests.helpers import REPO, assert_one_line_error, json_lines, seqjobs, wait_until
 
 pytestmark = pytest.mark.slurm
 
@@ -35,7 +35,7 @@ DEFAULT_TIME = {"cpu": "01:00:00", "gpu": "02:00:00"}
 
 def states(root: Path, cwd: Path) -> dict[str, dict]:
     proc = seqjobs("status", str(root), "--json", cwd=cwd, check=True, timeout=120)
-    return {r["run"]: r for r in json.loads(proc.stdout)}
+    return {r["run"]: r for r in json_lines(proc.stdout)}
 
 
 def epochs_of(run: Path) -> list[int]:

@@ -1,9 +1,11 @@
 """The read-only views -- ``status``, ``collect``, ``report``, ``--wait`` -- on damaged and hostile folders.
 
 A corrupt-state matrix: a real sweep of completed Markov runs, one run of it
-damaged in one way per case; every view must exit 0, name the run and the
-file in exactly one warning, count it as ``unreadable`` and still show the
-others. Then the truth rules of ``status`` (stuck, cancelled, owned, resubmitted,
+damaged in one way per case; every view must exit 0 and show the other runs;
+each view that reads the damaged file names the run and the file in exactly
+one warning and counts it ``unreadable``, and a view that does not read it
+(``status`` reads an ended run's result and job records only) shows the run
+as it ended. Then the truth rules of ``status`` (stuck, cancelled, owned, resubmitted,
 pending), the shared waiting rule of ``--wait`` and ``--watch``, the security
 rules (no unpickling, no symlink followed out of a run folder) and the
 options checked before any run is read. Live and dead owners are real
@@ -34,7 +36,7 @@ from seqtasks.markov_config import MarkovConfig
 from seqtasks.rundir import RunDir
 from seqtasks.rundir.claim import process_start
 from seqtasks.runner import execute
-from tests.helpers import REPO, assert_one_line_error, streams
+from tests.helpers import REPO, assert_one_line_error, json_lines, small_text, streams
 
 RUNS = ("order=1_seed=0", "order=1_seed=1", "order=2_seed=0")
 DAMAGED = RUNS[1]
@@ -48,8 +50,7 @@ HERE = os.uname().nodename
 def pristine(tmp_path_factory: pytest.TempPathFactory, moby_dick: Path) -> Path:
     """A sweep of three real completed Markov runs, each with a two-row metrics.csv (for --per-epoch)."""
     base = tmp_path_factory.mktemp("pristine")
-    text = base / "small.txt"
-    text.write_text(moby_dick.read_text(encoding="utf-8")[:20_000], encoding="utf-8")
+    text = small_text(base, moby_dick)
     sweep = base / "runs/s"
     for name in RUNS:
         order, seed = (int(part.split("=")[1]) for part in name.split("_"))
@@ -227,31 +228,54 @@ def _assert_one_warning(result: Result, case: Case) -> None:
     assert not others, f"the damaged run is named again on stderr: {others}"
 
 
+#: the views, by how much of an ended run each reads (jobs.monitor.status.read_run's depths)
+VIEWS = ("status", "collect", "per-epoch", "report")
+#: the files of an ended run each view reads: status its result and job records, collect the config too,
+#: collect --per-epoch and report every file
+READ_BY = {"result.json": VIEWS, "job.json": VIEWS, "run folder is a symbolic link": VIEWS,
+           "config.json": ("collect", "per-epoch", "report")}
+
+
+def flagged_by(case: Case) -> tuple[str, ...]:
+    """The views that read the damaged file, and so must report it."""
+    return READ_BY.get(case.file, ("per-epoch", "report"))
+
+
+def _assert_flagged_or_shown(result: Result, case: Case, view: str, text: str) -> None:
+    """A view that reads the damaged file warns once and counts the run unreadable; any other shows it completed."""
+    if view in flagged_by(case):
+        _assert_one_warning(result, case)
+        assert "3 runs: 2 completed, 1 unreadable" in text
+    else:
+        assert warning_lines(result) == [], f"{case.id}: {view} does not read {case.file}"
+        assert "3 runs: 3 completed" in text
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_one_damaged_run_is_reported_and_the_rest_shown(sweep: Path, case: Case) -> None:
+def test_one_damaged_run_is_reported_where_read_and_the_rest_shown(sweep: Path, case: Case) -> None:
     case.damage(sweep / DAMAGED)
     healthy = [name for name in RUNS if name != DAMAGED]
-    counts = "3 runs: 2 completed, 1 unreadable"
+    status_flags = "status" in flagged_by(case)
 
     table = invoke("status", str(sweep))
     assert_clean_exit(table)
-    _assert_one_warning(table, case)
-    assert counts in table.stdout and all(name in table.stdout for name in RUNS)
+    _assert_flagged_or_shown(table, case, "status", table.stdout)
+    assert all(name in table.stdout for name in RUNS)
 
     listed = invoke("status", str(sweep), "--json")
     assert_clean_exit(listed)
-    _assert_one_warning(listed, case)
-    rows = {row["run"]: row for row in json.loads(listed.stdout)}
-    assert rows[DAMAGED]["state"] == "unreadable" and case.file in rows[DAMAGED]["error"]
+    rows = {row["run"]: row for row in json_lines(listed.stdout)}
+    assert (rows[DAMAGED]["state"] == "unreadable" and case.file in rows[DAMAGED]["error"]) if status_flags \
+        else rows[DAMAGED]["state"] == "completed"
     assert [rows[name]["state"] for name in healthy] == ["completed", "completed"]
 
-    for extra in ([], ["--per-epoch"]):
+    for view, extra in (("collect", []), ("per-epoch", ["--per-epoch"])):
         collected = invoke("collect", str(sweep), "-o", "out/runs.csv", *extra)
         assert_clean_exit(collected)
-        _assert_one_warning(collected, case)
-        assert counts in stderr_of(collected)
+        _assert_flagged_or_shown(collected, case, view, stderr_of(collected))
         table_rows = list(csv.DictReader(io.StringIO(Path("out/runs.csv").read_text())))
-        assert sorted(r["run"] for r in table_rows) == healthy
+        kept = healthy if view in flagged_by(case) else sorted(RUNS)
+        assert sorted(r["run"] for r in table_rows) == kept
         if extra:
             epochs = list(csv.DictReader(io.StringIO(Path("out/runs.epochs.csv").read_text())))
             assert sorted({r["run"] for r in epochs}) == healthy and len(epochs) == 4
@@ -260,7 +284,7 @@ def test_one_damaged_run_is_reported_and_the_rest_shown(sweep: Path, case: Case)
     assert_clean_exit(reported)
     _assert_one_warning(reported, case)
     page = Path("report/report.md").read_text(encoding="utf-8")
-    assert counts in page and DAMAGED in page.split("## Runs not in this report")[1]
+    assert "3 runs: 2 completed, 1 unreadable" in page and DAMAGED in page.split("## Runs not in this report")[1]
 
 
 def test_the_matrix_covers_at_least_fifteen_cases() -> None:
@@ -291,9 +315,10 @@ def test_a_folder_without_config_is_found_alone(sweep: Path) -> None:
     (sweep / DAMAGED / "config.json").unlink()
     assert Path(sweep / DAMAGED) in st.find_runs(sweep)
     assert st.find_runs(sweep / DAMAGED) == [sweep / DAMAGED]
-    result = invoke("status", str(sweep / DAMAGED))
+    result = invoke("collect", str(sweep / DAMAGED), "-o", "lost.csv")  # status reads no config of an ended run
     assert_one_line_error(result, "nothing readable")
     assert "no config.json, though it holds" in warning_lines(result)[0]
+    assert "1 run: 1 completed" in invoke("status", str(sweep / DAMAGED)).stdout
 
 
 # -- reproduction 11: NaN and None figures ---------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Callable, Optional
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Callable, Optional
 import typer
 
 from jobs.cli.common import PathArg, check_output_file, existing_runs
+from jobs.monitor.overview import SMALL, groups, states_present, sweep_name, to_look_at
 from jobs.monitor.status import RunStatus, as_dicts, check_readable, statuses, summary, warnings
 from jobs.text import count
 from seqtasks.errors import UserError
@@ -48,7 +48,7 @@ def _fmt_elapsed(seconds: float | None) -> str:
 
 
 def status_table(rows: list[RunStatus], title: str) -> Table:
-    """The rich table ``seqjobs status`` prints; a ``sweep`` column first when the runs lie in several folders.
+    """The rich table of runs ``seqjobs status`` prints; a ``sweep`` column first when the runs lie in several folders.
 
     ``status runs/`` reads every sweep under ``runs/``, and run names repeat
     from one sweep to the next (``order=1_seed=0``): the folder that holds each
@@ -57,24 +57,39 @@ def status_table(rows: list[RunStatus], title: str) -> Table:
     from rich.markup import escape
     from rich.table import Table
 
-    sweeps = [_sweep_name(r, title) for r in rows]
+    sweeps = [sweep_name(r, title) for r in rows]
     several = len(set(sweeps)) > 1
     table = Table(title=escape(title), title_justify="left")
     for col in ("sweep",) * several + ("run", "state", "epoch", "last metric", "job", "node", "elapsed"):
         table.add_column(col, overflow="fold")
-    colour = {"completed": "green", "failed": "red", "cancelled": "magenta", "running": "cyan", "requeued": "yellow",
-              "stuck": "red", "unreadable": "red"}
     for r, sweep in zip(rows, sweeps):
-        state = f"[{colour[r.state]}]{r.state}[/]" if r.state in colour else r.state
         cells = (r.run, r.epoch or "", r.last_metric, r.job_id, r.node, _fmt_elapsed(r.elapsed_s))
-        table.add_row(*(escape(sweep),) * several, escape(str(cells[0])), state, *(escape(str(c)) for c in cells[1:]))
+        table.add_row(*(escape(sweep),) * several, escape(str(cells[0])), _coloured(r.state),
+                      *(escape(str(c)) for c in cells[1:]))
     return table
 
 
-def _sweep_name(row: RunStatus, root: str) -> str:
-    """The folder that holds the run, relative to the path ``status`` was given (``""``: that path itself)."""
-    holder = os.path.relpath(Path(row.path).parent, root)
-    return "" if holder == "." or holder.startswith("..") else holder
+def group_table(rows: list[RunStatus], title: str) -> Table:
+    """One line per sweep folder or grid point: how many of its runs are in each state."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    found = groups(rows, title)
+    states = states_present(found)
+    table = Table(title=escape(title), title_justify="left")
+    table.add_column("group", overflow="fold")
+    table.add_column("runs", justify="right")
+    for state in states:
+        table.add_column(_coloured(state), justify="right")
+    for group in found:
+        table.add_row(escape(group.name), f"{group.total:,}", *(f"{group.counts.get(s, 0):,}" for s in states))
+    return table
+
+
+def _coloured(state: str) -> str:
+    colour = {"completed": "green", "failed": "red", "cancelled": "magenta", "running": "cyan", "requeued": "yellow",
+              "stuck": "red", "unreadable": "red"}
+    return f"[{colour[state]}]{state}[/]" if state in colour else state
 
 
 def _check_interval(interval: float) -> None:
@@ -84,11 +99,17 @@ def _check_interval(interval: float) -> None:
 
 def status(
     path: PathArg,
-    json_out: Annotated[bool, typer.Option("--json", help="Print machine-readable state (one JSON list).")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object a run, a line each.")] = False,
+    all_runs: Annotated[bool, typer.Option("--all", help=f"List every run, not only those that need a look (past {SMALL} runs).")] = False,
     watch: Annotated[bool, typer.Option("--watch", help="Refresh until every run has settled (Ctrl-C to stop).")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between refreshes with --watch.")] = 2.0,
 ) -> None:
     """Show every run's state, epoch, last metric, job, node and elapsed time.
+
+    First the count of runs in each state. Up to 20 runs, every run is
+    listed; past that, one line per sweep (or grid point) and then the runs
+    that need a look: failed, stuck, unreadable, unknown and missing ones
+    (every one) and the first running ones; --all lists every run.
 
     States: pending (queued), running, requeued (preempted or timed out,
     waiting to resume), completed, failed (with the error's line), cancelled,
@@ -109,16 +130,28 @@ def status(
         _warn(rows, seen)
         check_readable(rows, str(path))
         if json_out:
-            typer.echo(json.dumps(as_dicts(rows), indent=2))
+            for row in as_dicts(rows):
+                sys.stdout.write(json.dumps(row) + "\n")
+            sys.stdout.flush()
             return
         if watch:
             console.clear()
-        console.print(status_table(rows, str(path)))
-        for r in rows:
+        console.print(summary(rows), markup=False, highlight=False)
+        if all_runs or len(rows) <= SMALL:
+            console.print(status_table(rows, str(path)))
+            listed, hidden = rows, 0
+        else:
+            console.print(group_table(rows, str(path)))
+            listed, hidden = to_look_at(rows)
+            if listed:
+                console.print(status_table(listed, "runs that need a look"))
+        for r in listed:
             if r.state in ("failed", "stuck") and r.error:
                 line = f"{r.state} {r.run}: {r.error}" + (f"  (log: {r.log})" if r.log else "")
                 console.print(line, style="red", markup=False, highlight=False, soft_wrap=True)
-        console.print(summary(rows), markup=False, highlight=False)
+        if hidden:
+            console.print(f"... and {count(hidden, 'more run')} at work; --all lists every run", markup=False,
+                          highlight=False)
 
     if watch:
         from jobs.monitor.waiting import poll

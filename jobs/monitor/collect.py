@@ -29,7 +29,11 @@ from seqtasks.tasks import TASKS
 if TYPE_CHECKING:
     import pandas as pd
 
-SKIP_RESULT = {"status", "task", "run_dir", "traceback", "attempt", "ended_at", "epochs_requested", "error", "error_type"}
+#: result.json keys that are not figures (host and job_id come from the provenance columns)
+SKIP_RESULT = {
+    "status", "task", "run_dir", "traceback", "attempt", "ended_at", "epochs_requested", "error", "error_type", "host",
+    "job_id",
+}
 
 
 @dataclass
@@ -58,12 +62,13 @@ def run_row(f: RunFiles) -> dict[str, Any]:
 def _provenance(f: RunFiles) -> dict[str, Any]:
     """Where the run's figures come from: job, host, code and library versions, data checksum."""
     record = f.record
+    assert record is not None, "collect reads every run with its config"
     data = record.data or {}
     out: dict[str, Any] = {
         "state": "completed",
         "job_id": (f.job or {}).get("job_id", ""),
         "executor": (f.job or {}).get("executor", "run"),
-        "host": (f.state or {}).get("host") or record.host,
+        "host": (f.result or {}).get("host") or (f.state or {}).get("host") or record.host,
         "git_commit": record.git_commit,
         "seqjobs_version": record.seqjobs_version,
         "data_name": data.get("name"),
@@ -78,8 +83,9 @@ def collect(paths: list[Path], per_epoch: bool = True) -> Collection:
     """Read every run under ``paths`` (each folder once, even when paths overlap).
 
     The long table of every epoch (``per_epoch``) is built only when asked
-    for: it has a row per epoch, not per run. Rows are gathered as plain
-    dicts and made into a frame once, which is what keeps 1,000 runs fast.
+    for: it has a row per epoch, not per run, and needs every file of every
+    run. Without it an ended run is read from its config, result and job
+    records alone. Rows are gathered as plain dicts and made into a frame once.
     """
     import pandas as pd
 
@@ -88,7 +94,7 @@ def collect(paths: list[Path], per_epoch: bool = True) -> Collection:
     states = []
     seen: set[str] = set()
     for root in paths:
-        for run in survey(root):
+        for run in survey(root, "full" if per_epoch else "collect"):
             key = os.path.realpath(run.status.path)
             if key in seen:
                 continue

@@ -30,7 +30,7 @@ import socket
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal
 
 from jobs.monitor import scheduler
 from jobs.text import count, shown
@@ -39,7 +39,7 @@ from seqtasks.errors import UserError
 from seqtasks.rundir import Damaged, RunDir, safe
 from seqtasks.rundir.claim import owner_alive
 from seqtasks.rundir.epochs import committed
-from seqtasks.rundir.records import ClaimRecord, ConfigRecord
+from seqtasks.rundir.records import ClaimRecord, ConfigRecord, check_result
 from seqtasks.tasks import TASKS
 
 #: every state ``status`` shows, in the order of its summary line
@@ -78,12 +78,22 @@ class RunStatus:
     log: str
 
 
+#: how much of a run a view reads (:func:`read_run`): what ``status`` shows, what ``collect`` tabulates, every file
+Depth = Literal["status", "collect", "full"]
+
+
 @dataclass
 class RunFiles:
-    """What the views read of one run folder, every file checked (see :func:`read_run`)."""
+    """What the views read of one run folder, every file read checked (see :func:`read_run`).
+
+    An ended run read for ``status`` or ``collect`` has only the files those
+    need: ``state``, ``claim`` and ``metrics`` are then not read (``None``,
+    ``None``, ``[]``), and ``record`` only for ``collect``.
+    """
 
     path: Path
-    record: ConfigRecord
+    task: str
+    record: ConfigRecord | None
     state: dict[str, Any] | None
     job: dict[str, Any] | None
     result: dict[str, Any] | None
@@ -92,14 +102,9 @@ class RunFiles:
     claim: ClaimRecord | None
 
     @property
-    def task(self) -> str:
-        """The task's name (known: checked when read)."""
-        return self.record.task
-
-    @property
     def config(self) -> dict[str, Any]:
-        """Every parameter of the run."""
-        return self.record.config
+        """Every parameter of the run (read with ``collect`` or ``full`` depth)."""
+        return self.record.config if self.record is not None else {}
 
 
 @dataclass
@@ -116,7 +121,8 @@ def find_runs(root: Path) -> list[Path]:
     A folder is a run when it holds any file only a run holds, so one whose
     ``config.json`` is lost is still found (and reported), and so is a folder
     that cannot be listed or a run folder that is a symlink (reported, not
-    read: it leads out of the sweep).
+    read: it leads out of the sweep). Run folders themselves are never listed:
+    a sweep of 10,000 runs costs one listing and a check per run.
     """
     root = Path(root)
     if not root.is_dir():
@@ -124,54 +130,117 @@ def find_runs(root: Path) -> list[Path]:
     if _looks_like_run(root):
         return [root]
     found: list[Path] = []
-    for dirpath, dirnames, _ in os.walk(root, onerror=lambda err: found.append(Path(err.filename))):
-        here = Path(dirpath)
-        if _looks_like_run(here):
-            found.append(here)
-            dirnames[:] = []  # a run folder holds no runs
+    _find_below(root, found)
+    return sorted(found, key=str)
+
+
+def _find_below(folder: Path, found: list[Path]) -> None:
+    """Add the runs below ``folder`` to ``found``; symlinked folders are not entered, hidden ones not looked at."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = [entry for entry in listing if not entry.name.startswith(".")]
+    except OSError:
+        found.append(folder)  # reported as unreadable, not skipped
+        return
+    for entry in entries:
+        try:
+            if not entry.is_dir():
+                continue
+        except OSError:
             continue
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found += [here / d for d in dirnames if (here / d).is_symlink() and _looks_like_run(here / d)]
-    return sorted(found)
+        path = folder / entry.name
+        if _looks_like_run(path):
+            found.append(path)
+        elif not entry.is_symlink():
+            _find_below(path, found)
 
 
 def _looks_like_run(folder: Path) -> bool:
-    return any(os.path.lexists(folder / name) for name in RUN_MARKERS)
+    return any(os.path.lexists(os.path.join(folder, name)) for name in RUN_MARKERS)
 
 
-def read_run(path: Path) -> RunFiles:
-    """Every file of the run folder a view needs; :class:`Damaged` names the first bad one.
+def read_run(path: Path, depth: Depth = "full") -> RunFiles:
+    """The files of the run folder a view needs; :class:`Damaged` names the first bad one.
 
     Strict on purpose: a completed ``result.json`` without its task's main
     figure, a config value of the wrong type or a garbled checkpoint record
-    would otherwise surface later as a wrong table or a crash.
+    would otherwise surface later as a wrong table or a crash. An ended run is
+    read whole only at ``full`` depth (``report``, ``collect --per-epoch``);
+    otherwise :func:`read_ended` reads the few files that decide it.
     """
     run = RunDir(path)
-    record = run.config_record()
-    if record is None:
-        present = [name for name in RUN_MARKERS if os.path.lexists(path / name)]
-        raise Damaged(path, "no config.json" + (f", though it holds {', '.join(present)}" if present else ""))
-    spec = TASKS.get(record.task)
-    if spec is None:
-        raise Damaged(run.file("config.json"), f"names an unknown task {record.task!r}")
-    _check_params(spec.config_cls, record.config, run.file("config.json"))
+    if depth != "full":
+        ended = read_ended(run, with_config=depth == "collect")
+        if ended is not None:
+            return ended
+    record = _config(run)
+    spec = TASKS[record.task]
     result = run.result(spec.main_metric)
     state, job, claim = run.state(), run.job(), run.claim_record()
     metrics = run.metrics_rows()
     progress = committed(run)
     epochs = progress.epoch if progress is not None else len(metrics)
-    return RunFiles(path, record, state, job, result, metrics, epochs, claim)
+    return RunFiles(path, record.task, record, state, job, result, metrics, epochs, claim)
+
+
+def read_ended(run: RunDir, with_config: bool) -> RunFiles | None:
+    """An ended run from ``result.json`` and ``job.json`` (and ``config.json`` ``with_config``) alone.
+
+    A result exists only while the run has ended (a new attempt removes it)
+    and records the host, job and epochs of its end, so nothing else can
+    change what ``status`` shows. ``None`` -- read the run whole -- when there
+    is no result, when a newer submission superseded it, or for a result
+    written before results recorded their host.
+    """
+    raw = run.result()
+    spec = TASKS.get(str((raw or {}).get("task")))
+    if raw is None or spec is None or "host" not in raw:
+        return None
+    try:
+        result = check_result(raw, spec.main_metric)
+    except ValueError as err:
+        raise Damaged(run.file("result.json"), str(err)) from None
+    job = run.job()
+    if _superseded(result, job):
+        return None
+    record = _config(run) if with_config else None
+    if record is not None and record.task != spec.name:
+        raise Damaged(run.file("result.json"), f"is a '{spec.name}' result in a '{record.task}' run")
+    epochs = result.get("epochs_done")
+    return RunFiles(run.path, spec.name, record, None, job, result, [], epochs if isinstance(epochs, int) else 0, None)
+
+
+def _config(run: RunDir) -> ConfigRecord:
+    """``config.json``, checked: present, of a known task, every known parameter of its type."""
+    record = run.config_record()
+    if record is None:
+        present = [name for name in RUN_MARKERS if os.path.lexists(run.file(name))]
+        raise Damaged(run.path, "no config.json" + (f", though it holds {', '.join(present)}" if present else ""))
+    spec = TASKS.get(record.task)
+    if spec is None:
+        raise Damaged(run.file("config.json"), f"names an unknown task {record.task!r}")
+    _check_params(spec.config_cls, record.config, run.file("config.json"))
+    return record
 
 
 def _check_params(cls: type, params: dict[str, Any], where: Path) -> None:
-    """Each known parameter has its field's type (a report casts them; a wrong one must not crash it)."""
+    """Each known parameter has its field's type (a report casts them; a wrong one must not crash it).
+
+    The runs of a sweep share most values: each value is parsed once per process (:data:`_VALID`).
+    """
     known = fields(cls)
     for name, value in params.items():
-        if name in known:
+        key = (cls, name, type(value).__name__, repr(value))
+        if name in known and key not in _VALID:
             try:
                 parse_value(cls, name, value)
             except UserError as err:
                 raise Damaged(where, f"has a bad parameter ({err})") from None
+            _VALID.add(key)
+
+
+#: parameter values already found valid: (config class, name, type, repr)
+_VALID: set[tuple[type, str, str, str]] = set()
 
 
 def problem(err: Damaged, run: Path) -> str:
@@ -190,19 +259,23 @@ def problem(err: Damaged, run: Path) -> str:
     return f"{rel} {err.reason}"
 
 
-def survey(root: Path) -> list[Run]:
-    """Every run under ``root``: its status and, when readable, its files."""
+def survey(root: Path, depth: Depth = "status") -> list[Run]:
+    """Every run under ``root``: its status and, when readable, its files (as much as ``depth`` asks).
+
+    The scheduler is asked only about the jobs of runs that have not ended:
+    an ended run's result outranks whatever the scheduler says.
+    """
     root = Path(root)
     read: dict[Path, RunFiles | str] = {}
     for path in find_runs(root):
         try:
             if path != root and path.is_symlink():  # the path given may be a link; one found below it is not followed
                 raise Damaged(path, "the run folder is a symbolic link (not followed)")
-            read[path] = read_run(path)
+            read[path] = read_run(path, depth)
         except Damaged as err:
             read[path] = problem(err, path)
     slurm_ids = sorted({f.job["job_id"] for f in read.values()
-                        if isinstance(f, RunFiles) and f.job and f.job["executor"] == "slurm"})
+                        if isinstance(f, RunFiles) and f.job and f.job["executor"] == "slurm" and not _ended(f)})
     sched = scheduler.job_states(slurm_ids)
     here = socket.gethostname()
     return [
@@ -214,6 +287,11 @@ def survey(root: Path) -> list[Run]:
 def statuses(root: Path) -> list[RunStatus]:
     """Status of every run under ``root``."""
     return [run.status for run in survey(root)]
+
+
+def _ended(f: RunFiles) -> bool:
+    """Does the run's result decide its state (no newer submission)?"""
+    return f.result is not None and not _superseded(f.result, f.job)
 
 
 def _unreadable(path: Path, why: str) -> RunStatus:
@@ -233,7 +311,7 @@ def _status(f: RunFiles, sched: dict[str, scheduler.JobInfo], here: str) -> RunS
         epoch=f.epochs,
         last_metric=_metric(f.metrics, f.result, TASKS[f.task].main_metric),
         job_id=job.get("job_id", ""),
-        node=info.get("node") or (f.state or {}).get("host") or "",
+        node=info.get("node") or (f.state or {}).get("host") or (f.result or {}).get("host") or "",
         elapsed_s=_elapsed(f, name),
         error=error,
         log=(job.get("stderr") or "") if name == "failed" else "",
@@ -245,7 +323,7 @@ def _classify(
 ) -> tuple[str, str]:
     """``(state, error line)`` of a readable run, evidence in the module's order."""
     result, recorded = f.result, (f.state or {}).get("state")
-    if result and not _superseded(result, f.job):
+    if result and _ended(f):
         return result["status"], _line(result.get("error"))
     if recorded == "cancelled":
         return "cancelled", ""
@@ -465,7 +543,7 @@ def summary(rows: Iterable[RunStatus]) -> str:
     counts: dict[str, int] = {}
     for r in rows:
         counts[r.state] = counts.get(r.state, 0) + 1
-    parts = [f"{counts[s]} {s}" for s in STATES if counts.get(s)]
+    parts = [f"{counts[s]:,} {s}" for s in STATES if counts.get(s)]
     return f"{count(len(rows), 'run')}: " + (", ".join(parts) if parts else "none")
 
 

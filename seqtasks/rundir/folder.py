@@ -54,6 +54,7 @@ class RunDir:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self._where = os.fspath(self.path)  # reads join strings: a view reads tens of thousands of files
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"
@@ -73,8 +74,11 @@ class RunDir:
         return self.path / name
 
     # -- reading (strict: Damaged names the file) ---------------------------------------
+    def _read(self, name: str) -> dict[str, Any] | None:
+        return read_object(os.path.join(self._where, name), self._where)
+
     def _record(self, name: str, cls: type) -> Any:
-        obj = read_object(self.file(name), self.path)
+        obj = self._read(name)
         if obj is None:
             return None
         try:
@@ -115,7 +119,7 @@ class RunDir:
 
     def result(self, main_metric: str | None = None) -> dict[str, Any] | None:
         """``result.json`` (checked: status, and the main figure of a completed run); ``None`` when missing."""
-        obj = read_object(self.file(RESULT), self.path)
+        obj = self._read(RESULT)
         if obj is None:
             return None
         try:
@@ -267,8 +271,10 @@ class RunDir:
                           "traceback": trace, **extra})
 
     def _end(self, result: dict[str, Any]) -> dict[str, Any]:
-        atomic.write_json(self.file(RESULT), result)
         state = self.state_record() or StateRecord(state=result["status"])
+        # where and by which job it ended: with these an ended run is read from result.json alone (status at scale)
+        result = {**result, "host": state.host or socket.gethostname(), "job_id": state.job_id}
+        atomic.write_json(self.file(RESULT), result)
         if state.state == "running":
             state.close_attempt(result["status"], now_iso())
         state.state, state.ended_at = result["status"], now_iso()

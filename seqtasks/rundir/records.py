@@ -14,7 +14,7 @@ import functools
 import math
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Optional, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 
 R = TypeVar("R")
 
@@ -24,39 +24,58 @@ RUN_STATES = ("running", "requeued", "completed", "failed", "cancelled")
 
 def _check(value: Any, tp: Any) -> bool:
     """Is ``value`` of the (simple) annotated type ``tp``?"""
+    return _checker(tp)(value)
+
+
+@functools.cache
+def _checker(tp: Any) -> Callable[[Any], bool]:
+    """The test for type ``tp``, built once per type: ``status`` checks every field of thousands of records."""
     origin = typing.get_origin(tp)
     if origin is typing.Union:
-        return any(_check(value, arg) for arg in typing.get_args(tp))
+        parts = [_checker(arg) for arg in typing.get_args(tp)]
+        return lambda value: any(part(value) for part in parts)
     if tp is type(None):
-        return value is None
+        return lambda value: value is None
     if tp is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return lambda value: isinstance(value, int) and not isinstance(value, bool)
     if tp is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if origin in (dict, list):
-        return isinstance(value, origin)
-    return isinstance(value, tp)
+        return lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    kind = origin if origin in (dict, list) else tp
+    return lambda value: isinstance(value, kind)
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    required: bool
+    tp: Any
+    check: Callable[[Any], bool]
+
+
+@functools.cache
+def _fields_of(cls: type) -> tuple[_Field, ...]:
+    """A record class's fields with their resolved types and tests, once per class."""
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        _Field(f.name, f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+               hints[f.name], _checker(hints[f.name]))
+        for f in dataclasses.fields(cls)
+    )
 
 
 def load(cls: type[R], obj: dict[str, Any]) -> R:
     """``cls`` built from ``obj``; :class:`ValueError` when a field is missing or of the wrong type."""
-    hints = _type_hints(cls)
     values = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for f in _fields_of(cls):
         if f.name not in obj:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            if f.required:
                 raise ValueError(f"has no '{f.name}'")
             continue
-        if not _check(obj[f.name], hints[f.name]):
-            raise ValueError(f"'{f.name}' is {obj[f.name]!r:.60}, not a {_label(hints[f.name])}")
-        values[f.name] = obj[f.name]
+        value = obj[f.name]
+        if not f.check(value):
+            raise ValueError(f"'{f.name}' is {value!r:.60}, not a {_label(f.tp)}")
+        values[f.name] = value
     return cls(**values)
-
-
-@functools.cache
-def _type_hints(cls: type) -> dict[str, Any]:
-    """A record class's resolved annotations, once per class (every record read needs them)."""
-    return typing.get_type_hints(cls)
 
 
 def _label(tp: Any) -> str:
@@ -66,8 +85,8 @@ def _label(tp: Any) -> str:
 
 
 def dump(record: Any) -> dict[str, Any]:
-    """A record as a JSON-ready dict."""
-    return dataclasses.asdict(record)
+    """A record as a JSON-ready dict (its lists and dicts shared, not copied: records are made to be read or written)."""
+    return {f.name: getattr(record, f.name) for f in _fields_of(type(record))}
 
 
 @dataclass

@@ -28,36 +28,41 @@ MAX_TABLE_BYTES = 64 << 20
 class Damaged(Exception):
     """A file of a run or sweep folder that exists but cannot be trusted or read."""
 
-    def __init__(self, path: Path, reason: str) -> None:
+    def __init__(self, path: Path | str, reason: str) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = Path(path)
         self.reason = reason
 
 
-def _no_link_below(path: Path, root: Path) -> None:
-    """Refuse ``path`` if any component from ``root`` (exclusive) down to it is a symlink."""
-    try:
-        rel = path.relative_to(root)
-    except ValueError:
-        raise Damaged(path, f"is outside {root}") from None
-    current = root
-    for part in rel.parts:
-        current = current / part
+def _no_link_below(path: Path | str, root: Path | str) -> None:
+    """Refuse ``path`` if a folder between ``root`` (exclusive) and it is a symlink.
+
+    The file itself is opened with ``O_NOFOLLOW``, which refuses a link there;
+    a file directly in ``root`` -- nearly every read -- needs no check at all.
+    """
+    top, here = os.fspath(root), os.fspath(path)
+    parent = os.path.dirname(here)
+    if parent == top:
+        return
+    if not here.startswith(top.rstrip(os.sep) + os.sep):
+        raise Damaged(path, f"is outside {root}")
+    current = top
+    for part in os.path.relpath(parent, top).split(os.sep):
+        current = os.path.join(current, part)
         try:
             if stat.S_ISLNK(os.lstat(current).st_mode):
-                raise Damaged(path, f"{current.name} is a symbolic link (not followed)")
+                raise Damaged(path, f"{part} is a symbolic link (not followed)")
         except FileNotFoundError:
             return
 
 
-def read_bytes(path: Path, root: Path | None = None, limit: int = MAX_RECORD_BYTES) -> bytes | None:
+def read_bytes(path: Path | str, root: Path | str | None = None, limit: int = MAX_RECORD_BYTES) -> bytes | None:
     """The bytes of ``path``, or ``None`` when it does not exist.
 
     ``root``: the folder the file must stay in (default: its parent). Raises
     :class:`Damaged` for symlinks, non-regular files, unreadable or oversized files.
     """
-    path = Path(path)
-    _no_link_below(path, Path(root) if root is not None else path.parent)
+    _no_link_below(path, root if root is not None else os.path.dirname(os.fspath(path)))
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
@@ -72,15 +77,21 @@ def read_bytes(path: Path, root: Path | None = None, limit: int = MAX_RECORD_BYT
             raise Damaged(path, "is not a regular file")
         if info.st_size > limit:
             raise Damaged(path, f"is {info.st_size} bytes, more than the {limit} a seqjobs file can have")
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            return fh.read(limit + 1)
+        chunks, size = [], 0
+        while size <= limit:  # a file that grows while it is read is still cut at the limit
+            chunk = os.read(fd, max(info.st_size - size, 0) + 1)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
     except OSError as err:
         raise Damaged(path, f"cannot be read ({err.strerror})") from None
     finally:
         os.close(fd)
 
 
-def read_text(path: Path, root: Path | None = None, limit: int = MAX_RECORD_BYTES) -> str | None:
+def read_text(path: Path | str, root: Path | str | None = None, limit: int = MAX_RECORD_BYTES) -> str | None:
     """UTF-8 text of ``path`` (``None`` when missing); :class:`Damaged` when it is not UTF-8 text."""
     data = read_bytes(path, root, limit)
     if data is None:
@@ -93,7 +104,7 @@ def read_text(path: Path, root: Path | None = None, limit: int = MAX_RECORD_BYTE
         raise Damaged(path, "is not UTF-8 text") from None
 
 
-def read_object(path: Path, root: Path | None = None) -> dict[str, Any] | None:
+def read_object(path: Path | str, root: Path | str | None = None) -> dict[str, Any] | None:
     """A JSON object from ``path`` (``None`` when missing); :class:`Damaged` for anything else."""
     text = read_text(path, root)
     if text is None:
