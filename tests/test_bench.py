@@ -26,11 +26,12 @@ def quick_bench(tmp_path_factory: pytest.TempPathFactory, moby_dick: Path) -> tu
 
 
 def expected_items() -> list[str]:
+    from jobs.bench import scale
     from jobs.bench.overhead import ITEMS
     from jobs.bench.run import item_keys
     from jobs.bench.sizes import QUICK
 
-    return [key for keys in item_keys(QUICK).values() for key in keys] + ITEMS
+    return [key for keys in item_keys(QUICK).values() for key in keys] + ITEMS + scale.item_keys(QUICK)
 
 
 @pytest.mark.slow

@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 from jobs.bench.harness import Row, Target, alternate, repeat, timed
 from jobs.bench.sizes import Sizes
@@ -169,13 +170,8 @@ def _reaped(pid: int) -> bool:
     return done == pid
 
 
-def fabricate_runs(work: Path, corpus: Path, count: int) -> Path:
-    """``count`` run folders (10 sweeps), byte-for-byte copies of one real completed Markov run.
-
-    Copies, not edits: every record of a run is written by
-    :mod:`seqtasks.rundir` alone, and reading the same run a thousand times
-    costs what reading a thousand runs does.
-    """
+def template_run(work: Path, corpus: Path) -> Path:
+    """One real completed Markov run at ``work/template``, made by seqjobs' debug executor."""
     template = work / "template"
     with contextlib.redirect_stdout(io.StringIO()):  # the Markov task prints its sample
         submit_runs([RunSpec("markov", {"corpus": str(corpus), "length": 100}, str(template))],
@@ -183,6 +179,17 @@ def fabricate_runs(work: Path, corpus: Path, count: int) -> Path:
     result = read_json(template / "result.json")
     if not result or result.get("status") != "completed":
         raise RuntimeError(f"the template Markov run did not complete: {result}")
+    return template
+
+
+def fabricate_runs(work: Path, corpus: Path, count: int) -> Path:
+    """``count`` run folders (10 sweeps), byte-for-byte copies of one real completed Markov run.
+
+    Copies, not edits: every record of a run is written by
+    :mod:`seqtasks.rundir` alone, and reading the same run a thousand times
+    costs what reading a thousand runs does.
+    """
+    template = template_run(work, corpus)
     root = work / "many"
     for i in range(count):
         shutil.copytree(template, root / f"sweep-{i % 10}" / f"run-{i}", ignore=shutil.ignore_patterns(".submitit"))
@@ -234,12 +241,18 @@ def cli_rows(sizes: Sizes, work: Path, corpus: Path) -> list[Row]:
     return rows
 
 
-def job_rows(sizes: Sizes) -> list[Row]:
-    """Every job-overhead row, in :data:`ITEMS` order; temporary files are removed after."""
-    runs = Path("runs")  # where seqjobs keeps run folders: visible to SLURM nodes, ignored by git
+@contextlib.contextmanager
+def bench_folder() -> Iterator[Path]:
+    """A temporary folder under ``runs/`` (visible to SLURM nodes, ignored by git), removed after."""
+    runs = Path("runs")
     runs.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".bench-", dir=runs) as tmp:
-        work = Path(tmp).resolve()
+        yield Path(tmp).resolve()
+
+
+def job_rows(sizes: Sizes) -> list[Row]:
+    """Every job-overhead row, in :data:`ITEMS` order; temporary files are removed after."""
+    with bench_folder() as work:
         corpus = cheap_corpus(work)
         return [
             trivial_job_row("local", sizes, work),
@@ -248,3 +261,11 @@ def job_rows(sizes: Sizes) -> list[Row]:
             collect_row(sizes, work, corpus),
             *cli_rows(sizes, work, corpus),
         ]
+
+
+def scale_group_rows(sizes: Sizes) -> list[Row]:
+    """``status`` and ``collect`` over the sweeps of :attr:`Sizes.scale_runs` (:mod:`jobs.bench.scale`)."""
+    from jobs.bench.scale import scale_rows
+
+    with bench_folder() as work:
+        return scale_rows(sizes, work, template_run(work, cheap_corpus(work)))

@@ -28,11 +28,15 @@ def stand_ins(sizes: Sizes) -> str:
 
 
 def group_rows(group: str, sizes: Sizes) -> list[Row]:
-    """Rows of one group: a task-level one (markov, charlm or imdb) in :func:`item_keys` order, or jobs."""
+    """Rows of one group: a task-level one (markov, charlm or imdb) in :func:`item_keys` order, jobs or scale."""
     if group == "jobs":
         from jobs.bench.overhead import job_rows  # submitit: only when the job items run
 
         return job_rows(sizes)
+    if group == "scale":
+        from jobs.bench.overhead import scale_group_rows
+
+        return scale_group_rows(sizes)
     if group == "markov":
         from jobs.bench.markov_items import markov_rows
 

@@ -34,6 +34,7 @@ class Sizes:
     review_maxlen: int
     sweep_runs: int
     collect_runs: int
+    scale_runs: tuple[int, ...]  # sweeps that status and collect are timed on
 
 
 FULL = Sizes(
@@ -55,6 +56,7 @@ FULL = Sizes(
     review_maxlen=500,
     sweep_runs=100,
     collect_runs=1000,
+    scale_runs=(10_000, 100_000),
 )
 
 QUICK = Sizes(
@@ -76,4 +78,5 @@ QUICK = Sizes(
     review_maxlen=500,
     sweep_runs=10,
     collect_runs=100,
+    scale_runs=(1_000,),
 )

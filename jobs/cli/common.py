@@ -60,16 +60,14 @@ def fresh_run_dir(task: str, root: Path = RUNS) -> Path:
     return root / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(2).hex()}"
 
 
-def existing_runs(path: Path) -> list[Path]:
-    """The run folders under a PATH argument; a missing path, or one without runs, is the user's mistake."""
-    from jobs.monitor.status import find_runs  # not for --help: only commands that read runs pay for it
+def check_runs(path: Path) -> None:
+    """Refuse a PATH argument that is missing or holds no run folder: the user's mistake, said in one line."""
+    from jobs.monitor.status import any_runs  # not for --help: only commands that read runs pay for it
 
     if not path.exists():
         raise UserError(f"{path} does not exist; give a run or sweep folder (e.g. runs/NAME)")
-    runs = find_runs(path)
-    if not runs:
+    if not any_runs(path):
         raise UserError(f"no run folders under {path} (a run folder holds config.json)")
-    return runs
 
 
 def check_output_folder(flag: str, path: Path) -> None:

@@ -12,14 +12,14 @@ from typing import Annotated
 
 import typer
 
-from jobs.cli.common import PathArg, existing_runs
+from jobs.cli.common import PathArg, check_runs
 from jobs.engine.control import FAILED, MISSING, cancel_runs, resubmit_runs
 from jobs.text import count
 
 
 def cancel(path: PathArg) -> None:
     """Cancel every run under PATH that has not ended (scancel, or stop the local process)."""
-    existing_runs(path)
+    check_runs(path)
     typer.echo(f"cancelled {count(cancel_runs(path), 'run')} under {path}")
 
 
@@ -32,7 +32,7 @@ def resubmit(
     """Submit again the failed and/or missing runs under PATH, with their original executor settings."""
     from jobs.monitor.waiting import report_end
 
-    existing_runs(path)
+    check_runs(path)
     if not failed and not missing:
         failed = missing = True
     total = resubmit_runs(path, (FAILED if failed else set()) | (MISSING if missing else set()))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Callable, Optional
 
 import typer
 
-from jobs.cli.common import PathArg, check_output_file, existing_runs
+from jobs.cli.common import PathArg, check_output_file, check_runs
 from jobs.monitor.overview import SMALL, groups, states_present, sweep_name, to_look_at
 from jobs.monitor.status import RunStatus, as_dicts, check_readable, statuses, summary, warnings
 from jobs.text import count
@@ -120,7 +120,7 @@ def status(
     or has stayed unknown, missing, stuck or unreadable for 15 refreshes.
     """
     _check_interval(interval)
-    existing_runs(path)
+    check_runs(path)
     from rich.console import Console
 
     console = Console() if sys.stdout.isatty() else Console(width=200)
@@ -178,7 +178,7 @@ def collect(
     for target in targets.paths():
         check_output_file("-o", target)
     for p in paths:
-        existing_runs(p)
+        check_runs(p)
 
     found = coll.collect(paths, per_epoch=per_epoch)
     _warn(found.states)

@@ -95,10 +95,11 @@ def collect(paths: list[Path], per_epoch: bool = True) -> Collection:
     seen: set[str] = set()
     for root in paths:
         for run in survey(root, "full" if per_epoch else "collect"):
-            key = os.path.realpath(run.status.path)
-            if key in seen:
-                continue
-            seen.add(key)
+            if len(paths) > 1:  # overlapping paths: each folder once
+                key = os.path.realpath(run.status.path)
+                if key in seen:
+                    continue
+                seen.add(key)
             states.append(run.status)
             if run.status.state != "completed" or run.files is None:
                 continue

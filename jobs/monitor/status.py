@@ -134,8 +134,20 @@ def find_runs(root: Path) -> list[Path]:
     return sorted(found, key=str)
 
 
-def _find_below(folder: Path, found: list[Path]) -> None:
-    """Add the runs below ``folder`` to ``found``; symlinked folders are not entered, hidden ones not looked at."""
+def any_runs(root: Path) -> bool:
+    """Is there a run folder at or below ``root``? (Stops at the first: a check before the real read.)"""
+    root = Path(root)
+    if not root.is_dir():
+        return False
+    if _looks_like_run(root):
+        return True
+    found: list[Path] = []
+    _find_below(root, found, first=True)
+    return bool(found)
+
+
+def _find_below(folder: Path, found: list[Path], first: bool = False) -> None:
+    """Add the runs below ``folder`` to ``found`` (``first``: stop at one); symlinked and hidden folders are skipped."""
     try:
         with os.scandir(folder) as listing:
             entries = [entry for entry in listing if not entry.name.startswith(".")]
@@ -152,7 +164,9 @@ def _find_below(folder: Path, found: list[Path]) -> None:
         if _looks_like_run(path):
             found.append(path)
         elif not entry.is_symlink():
-            _find_below(path, found)
+            _find_below(path, found, first)
+        if first and found:
+            return
 
 
 def _looks_like_run(folder: Path) -> bool:

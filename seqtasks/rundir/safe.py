@@ -79,11 +79,12 @@ def read_bytes(path: Path | str, root: Path | str | None = None, limit: int = MA
             raise Damaged(path, f"is {info.st_size} bytes, more than the {limit} a seqjobs file can have")
         chunks, size = [], 0
         while size <= limit:  # a file that grows while it is read is still cut at the limit
-            chunk = os.read(fd, max(info.st_size - size, 0) + 1)
-            if not chunk:
-                break
+            wanted = max(info.st_size - size, 0) + 1
+            chunk = os.read(fd, wanted)
             chunks.append(chunk)
             size += len(chunk)
+            if len(chunk) < wanted:  # the end of the file (one read for a record that did not change)
+                break
         return b"".join(chunks)
     except OSError as err:
         raise Damaged(path, f"cannot be read ({err.strerror})") from None

@@ -1,0 +1,87 @@
+"""``seqjobs bench``'s scale items: ``status`` and ``collect`` over sweeps of 10,000 and 100,000 runs.
+
+Each size is one sweep folder of copies of one real completed Markov run (made
+by seqjobs' own debug executor, as the job items make theirs). The copies are
+hard links: a view reads them exactly as it reads separate files, and 100,000
+runs then take seconds to lay out and no disk. Each command is timed as a
+user runs it -- a whole ``python -m jobs`` process, wall time, output to a
+file -- and checked: the table names the right count of runs, ``--json`` has
+a line per run, ``collect`` writes a row per run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from jobs.bench.harness import Row, Stat, Target
+from jobs.bench.sizes import Sizes
+
+#: the goals, in seconds per 10,000 runs (issue 14): the table, --json, collect; a smaller (quick) sweep
+#: is held to the 10,000-run goal
+GOALS_PER_10K = {"status": 1.0, "status_json": 2.0, "collect": 2.0}
+TIMEOUT_S = 1800
+
+
+def item_keys(sizes: Sizes) -> list[str]:
+    """The rows this group reports, in order."""
+    return [f"{kind}_{n}" for n in sizes.scale_runs for kind in GOALS_PER_10K]
+
+
+def lay_out(template: Path, sweep: Path, count: int) -> Path:
+    """``count`` run folders in ``sweep``: hard-linked copies of ``template`` (its ``.submitit`` logs left out)."""
+    for i in range(count):
+        shutil.copytree(template, sweep / f"run-{i}", copy_function=os.link, ignore=shutil.ignore_patterns(".submitit"))
+    return sweep
+
+
+def timed_command(args: list[str], out: Path, repeats: int) -> Stat:
+    """Wall seconds of ``python -m jobs ARGS`` (stdout to ``out``), ``repeats`` times."""
+    seconds = []
+    for _ in range(repeats):
+        with out.open("wb") as sink:
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "jobs", *args], stdout=sink, stderr=subprocess.DEVNULL, check=True,
+                           timeout=TIMEOUT_S)
+            seconds.append(time.perf_counter() - start)
+    return Stat.of(seconds)
+
+
+def scale_rows(sizes: Sizes, work: Path, template: Path) -> list[Row]:
+    """Rows for every size of :attr:`Sizes.scale_runs`; each sweep is removed once measured."""
+    rows = []
+    for n in sizes.scale_runs:
+        sweep = lay_out(template, work / f"sweep-{n}", n)
+        repeats = max(1, sizes.repeats // 2) if n >= 100_000 else sizes.repeats
+        out = work / "out.txt"
+        commands = {
+            "status": (["status", str(sweep)], f"{n:,} runs: {n:,} completed"),
+            "status_json": (["status", str(sweep), "--json"], None),
+            "collect": (["collect", str(sweep), "-o", str(work / "collected.csv")], None),
+        }
+        for kind, (args, expect) in commands.items():
+            stat = timed_command(args, out, repeats)
+            checks = {"output": _output_ok(kind, out, work / "collected.csv", n, expect)}
+            goal = GOALS_PER_10K[kind] * max(n, 10_000) / 10_000  # goals exist for 10,000 runs and up
+            title = {"status": "status, table", "status_json": "status --json", "collect": "collect -o CSV"}[kind]
+            rows.append(Row(f"{kind}_{n}", f"{title}, {n:,} runs", "s", None, stat,
+                            Target(f"<= {goal:g} s", max_value=goal), checks,
+                            note="one sweep folder of hard-linked copies of a real completed Markov run; whole "
+                                 f"process, wall time, {stat.n} repeat(s)"))
+        shutil.rmtree(sweep)
+    return rows
+
+
+def _output_ok(kind: str, out: Path, csv_path: Path, n: int, expect: str | None) -> bool:
+    """Did the command show what it should (every run counted, listed or collected)?"""
+    if kind == "status":
+        return expect is not None and expect in out.read_text(encoding="utf-8")
+    if kind == "status_json":
+        with out.open("rb") as fh:
+            return sum(1 for _ in fh) == n
+    with csv_path.open("rb") as fh:
+        return sum(1 for _ in fh) == n + 1
