@@ -84,6 +84,11 @@ def cli() -> Callable[..., Result]:
 def live_process() -> Iterator[subprocess.Popen[bytes]]:
     """A live process whose command line names jobs.engine.local_controller, as a local job's controller does."""
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "jobs.engine.local_controller"])
+    import psutil
+
+    # until the child has exec'd, it is a copy of this process, with pytest's command line
+    helpers.wait_until(lambda: "jobs.engine.local_controller" in psutil.Process(proc.pid).cmdline(), 60, 0.05,
+                       "the live process to start")
     try:
         yield proc
     finally:

@@ -207,7 +207,7 @@ def test_cancel_stops_a_local_run(tmp_path: Path, moby_dick: Path) -> None:
     wait_until(lambda: (run / "state.json").exists(), 120, 0.5, "the job to start")
     assert "cancelled 1 run under" in seqjobs("cancel", "runs/c", cwd=tmp_path, check=True).stdout
     job = json.loads((run / "job.json").read_text())
-    wait_until(lambda: not pid_alive(int(job["job_id"])), 30, 0.5, "the local job to end after cancel")
+    wait_until(lambda: not pid_alive(int(job["job_id"])), 120, 0.5, "the local job to end after cancel")
     status = json_lines(seqjobs("status", "runs/c", "--json", cwd=tmp_path, check=True).stdout)
     assert status[0]["state"] == "cancelled"
 

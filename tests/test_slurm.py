@@ -155,7 +155,7 @@ def test_single_jobs_on_cpu_and_gpu_partitions(tmp_path: Path, text: str) -> Non
     assert gpu_state["cuda_visible_devices"] == "0" and gpu_state["job_id"]
     assert json.loads((tmp_path / "runs/cpu/state.json").read_text()).get("cuda_visible_devices") in (None, "")
     job = json.loads((tmp_path / "runs/gpu/job.json").read_text())
-    wait_until(lambda: sacct_field(job["job_id"], "Partition") == ["gpu"], 30, what="sacct to list the job on the gpu partition")
+    wait_until(lambda: sacct_field(job["job_id"], "Partition") == ["gpu"], 120, what="sacct to list the job on the gpu partition")
     seqjobs("collect", "runs", "-o", "all.csv", cwd=tmp_path, check=True)
     assert len((tmp_path / "all.csv").read_text().splitlines()) == 3  # header + 2 runs
 

@@ -75,14 +75,26 @@ def same_start(a: str, b: str) -> bool:
 
 
 def pid_alive(pid: int) -> bool:
-    """Does a process with this pid exist (on this host)?"""
+    """Does a process with this pid run (on this host)?
+
+    A zombie -- ended, not yet reaped by a parent that may never reap it (a
+    detached job's controller is adopted by init) -- does not: it holds no
+    claim and runs no job.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    import psutil  # only once a process is there to look at
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:
+        return True
 
 
 def owner_alive(record: ClaimRecord, job_alive: JobAlive | None = None) -> bool | None:
