@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Callable
 
 import psutil
 import pytest
@@ -22,15 +21,7 @@ from jobs.engine import control
 from jobs.engine.executors import DetachedLocalExecutor
 from jobs.monitor import status
 from seqtasks.rundir import RunDir
-from tests.helpers import json_lines, seqjobs
-
-
-def wait_for(what: str, check: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still waiting after {timeout:.0f} s for {what}")
-        time.sleep(0.3)
+from tests.helpers import json_lines, seqjobs, wait_until
 
 
 #: what a job sees: its thread count, the variable behind it, its session
@@ -105,12 +96,12 @@ def test_cancelling_one_run_of_a_local_stripe_stops_only_that_run(tmp_path: Path
     def training() -> bool:
         return len(RunDir(long_run).metrics_rows()) >= 1
 
-    wait_for("the first epoch of the long run", training, 300)
+    wait_until(training, 300, 0.3, "the first epoch of the long run")
     worker = psutil.Process(RunDir(long_run).claim_record().pid)  # type: ignore[union-attr]
     assert worker.environ().get("SEQJOBS_THREADS") == "1"  # --cpus-per-task reached the job
 
     assert "cancelled 1 run under" in seqjobs("cancel", str(long_run), cwd=tmp_path, check=True).stdout
-    wait_for("the local job to end", lambda: not status.local_job_alive(job["job_id"]), 300)
+    wait_until(lambda: not status.local_job_alive(job["job_id"]), 300, 0.3, "the local job to end")
 
     rows = {r["run"]: r for r in json_lines(seqjobs("status", str(sweep), "--json", cwd=tmp_path, check=True).stdout)}
     assert rows["epochs=500"]["state"] == "cancelled"
@@ -133,3 +124,22 @@ def test_a_worker_skips_a_run_cancelled_before_it_got_there(tmp_path: Path, smal
     records = RunJob([RunSpec("markov", params, str(skipped)), RunSpec("markov", params, str(done))], False)()
     assert [r["status"] for r in records] == ["cancelled", "completed"]
     assert sorted(p.name for p in skipped.iterdir()) == ["state.json"]  # untouched, resumable
+
+
+def test_a_job_submitted_from_a_background_shell_is_cancelled(tmp_path: Path, small_text: Path) -> None:
+    """A shell's background job (``&``, nohup, cron) starts with SIGINT ignored, and its children inherit that:
+    the local controller restores SIGINT, which is how ``seqjobs cancel`` stops it."""
+    def as_background(*args: str) -> str:
+        proc = subprocess.run([sys.executable, "-m", "jobs", *args], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=300, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    as_background("submit", "charlm", "--corpus", str(small_text), "--maxlen", "10", "--units", "8",
+                  "--sample-length", "10", "--epochs", "500", "--executor", "local", "--out", "runs/bg")
+    run = tmp_path / "runs/bg"
+    job = json.loads((run / "job.json").read_text())
+    wait_until(lambda: len(RunDir(run).metrics_rows()) >= 1, 300, 0.3, "the first epoch")
+    assert "cancelled 1 run under" in as_background("cancel", "runs/bg")
+    wait_until(lambda: not status.local_job_alive(job["job_id"]), 120, 0.3, "the local job to end")
+    assert json_lines(seqjobs("status", "runs/bg", "--json", cwd=tmp_path, check=True).stdout)[0]["state"] == "cancelled"

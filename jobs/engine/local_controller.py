@@ -14,6 +14,7 @@ command line (:func:`jobs.monitor.status.local_job_alive`).
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -31,6 +32,9 @@ def main() -> None:
     would create it literally, leaving an empty ``%j`` folder beside the
     jobs' own. The controller's pid is the job id, so it is filled in here.
     """
+    # `seqjobs cancel` stops the job with SIGINT; a job submitted from a background shell (`&`, nohup, cron)
+    # inherits SIGINT ignored, and Python then installs no handler: without this, such a job could not be cancelled
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     controller = Controller(Path(sys.argv[1]))
     controller.folder = JobPaths(controller.folder, job_id=controller.pid).folder
     controller.run(max_retry=MAX_RESTARTS)

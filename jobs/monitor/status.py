@@ -570,7 +570,7 @@ def check_readable(rows: list[RunStatus], where: str) -> None:
     """Refuse (one line) when every run under ``where`` is unreadable: there is nothing to show."""
     if rows and all(r.state == "unreadable" for r in rows):
         raise UserError(
-            f"nothing readable under {where}: all {len(rows)} run folder(s) are damaged (see the warnings above)"
+            f"nothing readable under {where}: all {count(len(rows), 'run folder')} are damaged (see the warnings above)"
         )
 
 
