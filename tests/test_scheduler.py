@@ -164,7 +164,7 @@ def test_pending_array_elements_missing_from_sacct_come_from_squeue(monkeypatch:
     assert {j: i["state"] for j, i in states.items()} == {"8_3": "pending", "8_6": "pending"}
     assert {i["source"] for i in states.values()} == {"squeue"}
     sacct_call, squeue_call = fake.calls
-    assert sacct_call[-1] == "8,8_3,8_6"  # the array's own id too: its record lists pending elements
+    assert sacct_call[-1] == "8"  # the array's own id only: its record lists every element, pending ones included
     assert squeue_call[:2] == ["squeue", "-h"] and "-r" in squeue_call and squeue_call[-1] == "8_3,8_6"
 
 
