@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from seqtasks.errors import UserError
 from seqtasks.kneser_ney import KneserNey, discounts
 from seqtasks.markov import MarkovChain, encode_with, tokens, vocabulary
 from tests.helpers import assert_one_line_error, seqjobs
@@ -208,3 +209,20 @@ def test_a_sweep_over_smoothing_methods_collects_into_one_table(tmp_path: Path, 
     summary = pd.read_csv(tmp_path / "results/kn.summary.csv")
     assert sorted(runs["smoothing_method"]) == ["dirichlet", "kneser-ney"]
     assert summary["smoothing_method"].tolist() == ["kneser-ney", "dirichlet"]  # best (fewest bits) first
+
+
+def test_a_run_made_before_the_option_existed_means_dirichlet(cli, small_text: Path, tmp_path: Path) -> None:
+    """An older config.json has no smoothing_method: it resumes as the same config and collects as dirichlet."""
+    from jobs.monitor.collect import collect
+    from seqtasks.markov_config import MarkovConfig
+    from seqtasks.rundir import RunDir
+
+    out = tmp_path / "sweep" / "old"
+    assert cli("run", "markov", "--corpus", str(small_text), "--out", str(out)).exit_code == 0
+    record = json.loads((out / "config.json").read_text())
+    del record["config"]["smoothing_method"]
+    (out / "config.json").write_text(json.dumps(record))
+    assert RunDir(out).check_compatible("markov", MarkovConfig(corpus=str(small_text))) is not None
+    with pytest.raises(UserError, match="smoothing-method: 'dirichlet' -> 'kneser-ney'"):
+        RunDir(out).check_compatible("markov", MarkovConfig(corpus=str(small_text), smoothing_method="kneser-ney"))
+    assert collect([tmp_path / "sweep"], per_epoch=False).runs["smoothing_method"].tolist() == ["dirichlet"]
