@@ -169,6 +169,22 @@ def to_dict(config: Any) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
 
 
+@functools.cache
+def _defaults(cls: type) -> dict[str, Any]:
+    return to_dict(cls())
+
+
+def with_defaults(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` (a run's stored parameters), plus the default of every field they lack.
+
+    A field added to a config after a run was made defaults to what runs did
+    before it existed, so an older ``config.json`` means the same run with it
+    filled in: resuming it is not "a different config", and ``collect``
+    shows its value instead of a blank.
+    """
+    return {**_defaults(cls), **values}
+
+
 def resumable_fields(cls: type) -> set[str]:
     """Fields allowed to differ when an existing run folder is resumed."""
     return {n for n, f in fields(cls).items() if f.metadata.get("resumable")}

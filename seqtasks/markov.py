@@ -1,15 +1,17 @@
 """Markov chains over characters or words, counted with numpy (the tutorial's first part).
 
 The tutorial counts transitions with a dictionary loop over the text; here the
-same counts come from integer keys: each (context, next) window becomes one
-mixed-radix integer, counted with ``bincount`` (small key spaces) or
-``unique`` (large ones). Counts are identical to the loop's -- a test checks
-that -- and a 600k-character text fits in milliseconds.
+same counts come from integer keys (:mod:`seqtasks.ngrams`): each (context,
+next) window becomes one mixed-radix integer, counted with ``bincount`` (small
+key spaces) or ``unique`` (large ones). Counts are identical to the loop's --
+a test checks that -- and a 600k-character text fits in milliseconds.
 
 Held-out bits per symbol use Dirichlet smoothing towards the unigram
-distribution, so unseen transitions, unseen contexts and unseen symbols all
-keep a finite cost. Sampling follows the tutorial: it draws from the
-unsmoothed transition frequencies of the current context.
+distribution (the default), so unseen transitions, unseen contexts and unseen
+symbols all keep a finite cost; sampling then follows the tutorial and draws
+from the unsmoothed transition frequencies of the current context. With
+``--smoothing-method kneser-ney`` the counts are smoothed by
+:mod:`seqtasks.kneser_ney` instead, for scoring and sampling alike.
 """
 
 from __future__ import annotations
@@ -25,11 +27,10 @@ import numpy as np
 
 from seqtasks.data import load_text
 from seqtasks.errors import UserError
+from seqtasks.kneser_ney import KneserNey
 from seqtasks.markov_config import MarkovConfig
+from seqtasks.ngrams import Counts, windows
 from seqtasks.rundir import RunDir
-
-DENSE_KEYS = 1 << 24  # count with bincount below this many possible (context, next) keys
-INT64_KEYS = 1 << 62  # mixed-radix keys must stay below this to fit an int64
 
 
 def tokens(text: str, level: str) -> np.ndarray:
@@ -58,14 +59,6 @@ def encode_with(symbols: np.ndarray, items: np.ndarray) -> np.ndarray:
     return np.where(symbols[idx] == items, idx, len(symbols)).astype(np.int64)
 
 
-def radix_keys(rows: np.ndarray, base: int) -> np.ndarray:
-    """One int64 per row: the row's digits read in base ``base``."""
-    keys = np.zeros(rows.shape[0], dtype=np.int64)
-    for col in range(rows.shape[1]):
-        keys = keys * base + rows[:, col]
-    return keys
-
-
 @dataclass(eq=False)
 class MarkovChain:
     """Transition counts in CSR form: context ``c`` owns ``next[indptr[c]:indptr[c+1]]``."""
@@ -86,54 +79,25 @@ class MarkovChain:
     @classmethod
     def fit(cls, codes: np.ndarray, symbols: np.ndarray, order: int) -> "MarkovChain":
         """Count every (context, next) window of ``codes`` (indices into ``symbols``)."""
-        v = len(symbols)
         if len(codes) <= order:
             raise UserError(f"the text has {len(codes)} symbols; order {order} needs more than {order}")
-        rows = np.lib.stride_tricks.sliding_window_view(codes, order + 1)
-        if v ** (order + 1) < INT64_KEYS:
-            keys = radix_keys(rows, v)
-            if v ** (order + 1) <= DENSE_KEYS:
-                dense = np.bincount(keys, minlength=v ** (order + 1))
-                pair_keys = np.flatnonzero(dense)
-                counts = dense[pair_keys]
-            else:
-                pair_keys, counts = np.unique(keys, return_counts=True)
-            ctx_keys, nxt = np.divmod(pair_keys, v)
-            uniq_ctx, trans_ctx = np.unique(ctx_keys, return_inverse=True)
-            contexts = np.stack([(uniq_ctx // v**p) % v for p in range(order - 1, -1, -1)], axis=1)
-        else:  # huge word vocabularies at high order: unique rows instead of integer keys
-            pairs, counts = np.unique(rows, axis=0, return_counts=True)
-            contexts, trans_ctx = np.unique(pairs[:, :order], axis=0, return_inverse=True)
-            nxt = pairs[:, order]
-        indptr = np.searchsorted(trans_ctx.reshape(-1), np.arange(len(contexts) + 1))
+        table = Counts.of_rows(np.lib.stride_tricks.sliding_window_view(codes, order + 1), len(symbols))
         return cls(
             order=order,
             symbols=symbols,
-            contexts=contexts.astype(np.int64),
-            indptr=indptr.astype(np.int64),
-            next=nxt.astype(np.int64),
-            count=counts.astype(np.int64),
-            unigram=np.bincount(codes, minlength=v).astype(np.int64),
+            contexts=table.contexts,
+            indptr=table.indptr,
+            next=table.next,
+            count=table.count,
+            unigram=np.bincount(codes, minlength=len(symbols)).astype(np.int64),
         )
 
-    # -- lookups ---------------------------------------------------------------------
-    def context_index(self, queries: np.ndarray) -> np.ndarray:
-        """Index of each query context row in ``contexts``, or -1 when never seen."""
-        if len(queries) == 0:
-            return np.zeros(0, dtype=np.int64)
-        base = self.vocab_size + 1  # + 1: the "unknown symbol" code never matches
-        if base**self.order < INT64_KEYS:
-            known = radix_keys(self.contexts, base)
-            asked = radix_keys(queries, base)
-            pos = np.clip(np.searchsorted(known, asked), 0, len(known) - 1)
-            return np.where(known[pos] == asked, pos, -1)
-        both = np.concatenate([self.contexts, queries])
-        _, inverse = np.unique(both, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        owner = np.full(inverse.max() + 1, -1, dtype=np.int64)
-        owner[inverse[: len(self.contexts)]] = np.arange(len(self.contexts))
-        return owner[inverse[len(self.contexts) :]]
+    @functools.cached_property
+    def counts(self) -> Counts:
+        """The transition counts as a searchable table."""
+        return Counts(self.vocab_size, self.contexts, self.indptr, self.next, self.count)
 
+    # -- lookups ---------------------------------------------------------------------
     def counts_dict(self) -> dict[tuple[Any, ...], dict[Any, int]]:
         """``{context symbols: {next symbol: count}}``, the tutorial's data structure."""
         syms = self.symbols.tolist()
@@ -147,7 +111,7 @@ class MarkovChain:
 
     def distribution(self, context: np.ndarray) -> list[tuple[int, float]]:
         """``(symbol index, probability)`` after ``context``, most probable first (unsmoothed)."""
-        c = int(self.context_index(context.reshape(1, -1))[0])
+        c = int(self.counts.find(context.reshape(1, -1))[0])
         if c < 0:
             return []
         lo, hi = self.indptr[c], self.indptr[c + 1]
@@ -164,21 +128,11 @@ class MarkovChain:
         P = (count(ctx, x) + a * U(x)) / (count(ctx) + a), with U the add-one
         unigram distribution over the vocabulary plus one unknown slot.
         """
-        v = self.vocab_size
-        seq = np.concatenate([history, scored])
-        rows = np.lib.stride_tricks.sliding_window_view(seq, self.order + 1)
-        ctx = self.context_index(rows[:, : self.order])
-        x = rows[:, self.order]
+        rows = windows(history, scored, self.order)
+        ctx, pair_count = self.counts.lookup(rows)
         unigram = np.append(self.unigram, 0) + 1.0
-        uni_p = unigram[x] / unigram.sum()
-        trans_ctx = np.repeat(np.arange(len(self.contexts)), np.diff(self.indptr))
-        totals = np.bincount(trans_ctx, weights=self.count, minlength=len(self.contexts))
-        ctx_total = np.where(ctx >= 0, totals[np.maximum(ctx, 0)], 0)
-        pair_known = trans_ctx * (v + 1) + self.next
-        pair_asked = np.maximum(ctx, 0) * (v + 1) + x
-        pos = np.clip(np.searchsorted(pair_known, pair_asked), 0, len(pair_known) - 1)
-        hit = (ctx >= 0) & (pair_known[pos] == pair_asked)
-        pair_count = np.where(hit, self.count[pos], 0)
+        uni_p = unigram[rows[:, self.order]] / unigram.sum()
+        ctx_total = np.where(ctx >= 0, self.counts.totals[np.maximum(ctx, 0)], 0)
         p = (pair_count + smoothing * uni_p) / (ctx_total + smoothing)
         return float(-np.log2(p).mean())
 
@@ -232,7 +186,7 @@ class MarkovChain:
         microsecond a symbol.
         """
         sizes = np.diff(self.indptr)
-        totals = np.repeat(np.add.reduceat(self.count, self.indptr[:-1]) if len(self.count) else self.count, sizes)
+        totals = np.repeat(self.counts.totals, sizes)
         csum = np.cumsum(self.count)
         before = np.repeat(csum[self.indptr[:-1]] - self.count[self.indptr[:-1]], sizes)
         cum = (csum - before) / totals
@@ -286,7 +240,7 @@ def escape(symbol: str) -> str:
     return symbol.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
 
 
-def _context(model: MarkovChain, text: str, level: str, what: str) -> np.ndarray:
+def _context(model: MarkovChain | KneserNey, text: str, level: str, what: str) -> np.ndarray:
     """The last ``order`` symbols of ``text`` as indices; a clear error when impossible."""
     items = tokens(text, level)
     if len(items) < model.order:
@@ -310,11 +264,16 @@ def run(config: MarkovConfig, run_dir: RunDir) -> dict[str, Any]:
         )
     t0 = time.perf_counter()
     symbols, train = vocabulary(items[:n_train])
-    model = MarkovChain.fit(train, symbols, config.order)
+    chain = MarkovChain.fit(train, symbols, config.order)
+    model = KneserNey.from_chain(chain) if config.smoothing_method == "kneser-ney" else chain
     fit_s = time.perf_counter() - t0
     val = encode_with(symbols, items[n_train:])
-    bits = model.bits_per_symbol(train[-config.order :], val, config.smoothing)
-    run_dir.write_bytes("model.npz", model.to_bytes())
+    history = train[-config.order :]
+    if isinstance(model, KneserNey):
+        bits = model.bits_per_symbol(history, val)
+    else:
+        bits = model.bits_per_symbol(history, val, config.smoothing)
+    run_dir.write_bytes("model.npz", chain.to_bytes())
 
     if config.show:
         context = _context(model, config.show, config.level, "--show context")
@@ -339,8 +298,8 @@ def run(config: MarkovConfig, run_dir: RunDir) -> dict[str, Any]:
         "level": config.level,
         "order": config.order,
         "vocab_size": model.vocab_size,
-        "contexts": len(model.contexts),
-        "transitions": len(model.next),
+        "contexts": len(chain.contexts),
+        "transitions": len(chain.next),
         "train_symbols": int(n_train),
         "heldout_symbols": int(len(items) - n_train),
         "fit_seconds": round(fit_s, 4),

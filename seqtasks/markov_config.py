@@ -22,7 +22,14 @@ class MarkovConfig:
     level: Literal["char", "word"] = option("char", "Symbols are characters, or whitespace-separated words.")
     keep_case: bool = option(False, "Keep upper case (the tutorial lowercases the text).")
     val_fraction: float = option(0.1, "Last fraction of the text held out to measure bits per symbol.")
-    smoothing: float = option(1.0, "Pseudo-count of the back-off to unigram frequencies (keeps held-out bits finite).")
+    smoothing_method: Literal["dirichlet", "kneser-ney"] = option(
+        "dirichlet",
+        "How held-out bits smooth the counts: dirichlet (towards unigram frequencies, --smoothing) or kneser-ney "
+        "(interpolated modified Kneser-Ney; sampling and --show then use the smoothed distribution too).",
+    )
+    smoothing: float = option(
+        1.0, "Dirichlet pseudo-count of the back-off to unigram frequencies (keeps held-out bits finite; unused by kneser-ney)."
+    )
     length: int = option(1000, "Number of symbols to sample.")
     start: str = option("", "Text to start sampling from (its last k symbols); default: the text's first k symbols.")
     show: str = option("", "Print the next-symbol distribution after this context, most probable first.")

@@ -60,7 +60,7 @@ TASKS: dict[str, TaskSpec] = {
     ),
     "imdb": TaskSpec(
         name="imdb",
-        summary="Train and evaluate an Embedding + LSTM sentiment classifier.",
+        summary="Train and evaluate a sentiment classifier: Embedding + LSTM (the tutorial's), a BiLSTM or a bag of n-grams.",
         config_cls=ImdbConfig,
         entry="seqtasks.imdb.train:run",
         main_metric="test_accuracy",

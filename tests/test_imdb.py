@@ -167,6 +167,36 @@ def test_bucketed_model_reads_each_review_at_its_last_word_as_masking_would() ->
     np.testing.assert_allclose(np.asarray(ours(batch[1:2, :7])), expected[1:2], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("model", ["bilstm", "bow"])
+def test_padding_never_changes_a_baselines_score(model: str) -> None:
+    """A review scores the same alone, post-padded in a bucket, or pre-padded: bilstm masks padding, bow averages around it."""
+    from seqtasks import tfsetup
+
+    tfsetup.setup(0)
+    from seqtasks.imdb.model import build_model
+
+    net = build_model(ImdbConfig(model=model, top_words=50, embedding_dim=4, units=5, layers=2, bigram_buckets=97))
+    rng = np.random.default_rng(0)
+    reviews = [rng.integers(1, 50, n) for n in (1, 7, 12, 12, 3)]
+    alone = np.concatenate([np.asarray(net(r[None, :].astype(np.int32))) for r in reviews])
+    for padded in (pad(reviews, 12, post=True), pad(reviews, 16)):
+        np.testing.assert_allclose(np.asarray(net(padded)), alone, rtol=1e-5, atol=1e-6)
+
+
+def test_hashed_bigrams_follow_the_words_and_skip_padding() -> None:
+    """Bigram (a, b) gets top_words + (a * 116049371 + b) % buckets; a pair with padding gets 0."""
+    from seqtasks import tfsetup
+
+    tfsetup.setup(0)
+    from seqtasks.imdb.model import HashedBigrams
+
+    ids = np.array([[1, 5, 7, 0], [0, 0, 3, 4]], dtype=np.int32)
+    got = np.asarray(HashedBigrams(10, 13)(ids)).tolist()
+    h = lambda a, b: 10 + (a * 116049371 + b) % 13  # noqa: E731
+    assert got == [[1, 5, 7, 0, h(1, 5), h(5, 7), 0], [0, 0, 3, 4, 0, 0, h(3, 4)]]
+    assert np.asarray(HashedBigrams(10, 0)(ids)).tolist() == ids.tolist()
+
+
 def run_result(out: Path) -> dict[str, Any]:
     return json.loads((out / "result.json").read_text())
 
@@ -188,6 +218,24 @@ def test_real_rt_snippets_training_output_is_sane(cli: Callable[..., Any], rt_sn
     assert 1 <= res["best_epoch"] <= 2 and (out / "best.keras").is_file()
     assert json.loads((out / "config.json").read_text())["data"]["name"] == "rt-snippets"
     assert set(json.loads((out / "vocab.json").read_text())["word_index"].values()) == set(range(1, 197))
+
+
+@pytest.mark.parametrize(
+    ("model", "params"),
+    [
+        ("bilstm", 200 * 8 + 2 * 4 * (8 * 8 + 8 * 8 + 8) + 17),  # two directions, their 16 outputs into Dense(1)
+        ("bow", (200 + 1000) * 8 + 9),  # word and bigram-bucket embeddings, Dense(1)
+    ],
+)
+def test_baselines_train_on_rt_snippets(cli: Callable[..., Any], rt_snippets: Path, tmp_path: Path, model: str, params: int) -> None:
+    out = tmp_path / model
+    result = cli("run", "imdb", "--dataset", "rt-snippets", "--limit", "300", *TINY, "--epochs", "2", "--model", model,
+                 "--bigram-buckets", "1000", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    res = run_result(out)
+    assert res["status"] == "completed" and res["epochs_done"] == 2 and metric_epochs(out) == [1, 2]
+    assert res["param_count"] == params and 0 < res["test_accuracy"] <= 1 and (out / "best.keras").is_file()
+    assert json.loads((out / "config.json").read_text())["config"]["model"] == model
 
 
 @pytest.fixture(scope="module")
@@ -223,6 +271,54 @@ def test_learns_a_learnable_set_then_eval_and_predict(cli: Callable[..., Any], l
     assert metric_epochs(out) == [1, 2, 3, 4, 5, 6] and run_result(out)["attempt"] == 2
 
 
+@pytest.fixture(scope="module")
+def separable_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """600 reviews of 3-14 filler words with 1-3 label words, all of the review's own sentiment: trivially learnable."""
+    rng = np.random.default_rng(5)
+    rows = ["text,label"]
+    for i in range(600):
+        label = i % 2
+        words = [f"w{k}" for k in rng.integers(0, 60, rng.integers(3, 15))]
+        for k in rng.integers(0, 20, rng.integers(1, 4)):
+            words.insert(int(rng.integers(0, len(words) + 1)), f"{'good' if label else 'bad'}{k}")
+        rows.append(f"{' '.join(words)},{label}")
+    path = tmp_path_factory.mktemp("separable") / "reviews.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_bow_learns_a_separable_set_then_eval_predict_and_resume(cli: Callable[..., Any], separable_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bow"
+    args = ["run", "imdb", "--dataset", str(separable_csv), *TINY, "--model", "bow", "--bigram-buckets", "500",
+            "--lr", "0.02", "--out", str(out)]
+    result = cli(*args, "--epochs", "8")
+    assert result.exit_code == 0, result.output
+    res = run_result(out)
+    assert res["test_accuracy"] > 0.95, res
+
+    evaluated = cli("eval", str(out))  # best.keras loads back, its HashedBigrams layer with it
+    assert evaluated.exit_code == 0 and f"accuracy {res['test_accuracy']:.4f}" in evaluated.output, evaluated.output
+    predicted = cli("predict", str(out), "good1 good2 good3 w1 good4", "bad1 bad2 w1 bad3 bad4")
+    probs = [float(line.split("\t")[0]) for line in predicted.output.strip().splitlines()]
+    assert probs[0] > 0.5 > probs[1]
+
+    longer = cli(*args, "--epochs", "9")  # trains on from the last checkpoint
+    assert longer.exit_code == 0, longer.output
+    assert metric_epochs(out) == list(range(1, 10)) and run_result(out)["attempt"] == 2
+
+
+def test_a_model_sweep_collects_into_one_table(learnable_csv: Path, tmp_path: Path) -> None:
+    seqjobs("sweep", "imdb", "--dataset", str(learnable_csv), *TINY, "--epochs", "1", "--bigram-buckets", "500",
+            "--grid", "model=lstm,bow", "--executor", "debug", "--name", "models", "--wait", cwd=tmp_path, check=True)
+    seqjobs("collect", "runs/models", "-o", "results/models.csv", cwd=tmp_path, check=True)
+    import pandas as pd
+
+    runs = pd.read_csv(tmp_path / "results/models.csv")
+    summary = pd.read_csv(tmp_path / "results/models.summary.csv")
+    assert sorted(runs["model"]) == ["bow", "lstm"] and runs["test_accuracy"].between(0, 1).all()
+    assert sorted(summary["model"]) == ["bow", "lstm"] and (summary["test_accuracy_count"] == 1).all()
+
+
 def test_killed_run_resumes_with_one_metrics_row_per_epoch(cli: Callable[..., Any], learnable_csv: Path, tmp_path: Path) -> None:
     out = tmp_path / "resume"
     args = ["run", "imdb", "--dataset", str(learnable_csv), *TINY, "--no-bucket", "--out", str(out)]
@@ -252,6 +348,8 @@ def test_killed_run_resumes_with_one_metrics_row_per_epoch(cli: Callable[..., An
     [
         (None, ["--top-words", "3"], ["--top-words must be >= 4"]),
         (None, ["--maxlen", "0"], ["--maxlen must be >= 1"]),
+        (None, ["--model", "gru"], ["--model", "'gru'", "lstm|bilstm|bow"]),
+        (None, ["--bigram-buckets", "-1"], ["--bigram-buckets must be >= 0"]),
         ("text,stars\nfine,5\n", [], ["no label column"]),
         ("text,label\nfine,1\nbad,0\nodd,maybe\n", [], ["data row 3", "'maybe'"]),
         ("text,label\n", [], ["0 labelled reviews"]),

@@ -9,13 +9,14 @@ check the invariants, and that its rows equal those of an uninterrupted run.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import pytest
 
@@ -113,16 +114,18 @@ def check_invariants(folder: Path, epochs: int) -> dict[str, Any]:
 
 
 def kill_everywhere(
-    faults: Faults, tmp_path: Path, task: str, config: Any, keep: tuple[str, ...], extra: Callable[[Path], Any]
+    faults: Faults, tmp_path: Path, task: str, config: Any, keep: tuple[str, ...], extra: Callable[[Path], Any],
+    kill_at: Callable[[int], Iterable[int]] = lambda changes: range(1, changes + 1),
 ) -> int:
-    """Run once straight through, then once killed at each change; resume each and compare. Returns the count."""
+    """Run once straight through, then once killed at each change (or those ``kill_at`` picks of the count);
+    resume each and compare. Returns the count."""
     reference = tmp_path / "reference"
     faults.arm(None)
     execute(task, config, reference)
     changes = faults.count
     expected_rows, expected_extra = stable_rows(reference, keep), extra(reference)
     check_invariants(reference, config.epochs)
-    for k in range(1, changes + 1):
+    for k in kill_at(changes):
         folder = tmp_path / f"killed-at-{k:02d}"
         faults.arm(k)
         with pytest.raises(Killed):
@@ -152,14 +155,29 @@ def test_charlm_killed_at_every_change_resumes_to_the_same_rows(faults: Faults, 
     assert changes >= 16  # config, claim, state, vocab, 2 x (samples, metrics, model, best, commit, ...), result
 
 
-def test_imdb_killed_at_every_change_resumes_to_the_same_rows(faults: Faults, tmp_path: Path, rt_snippets: Path) -> None:
-    config = ImdbConfig(dataset="rt-snippets", limit=600, top_words=300, embedding_dim=8, units=8, batch_size=64,
+IMDB_ROWS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")
+SMALL_IMDB = ImdbConfig(dataset="rt-snippets", limit=600, top_words=300, embedding_dim=8, units=8, batch_size=64,
                         maxlen=30, epochs=2)
-    changes = kill_everywhere(
-        faults, tmp_path, "imdb", config, ("epoch", "loss", "accuracy", "val_loss", "val_accuracy"),
-        lambda folder: {k: json.loads((folder / "result.json").read_text())[k] for k in ("test_accuracy", "test_loss")},
-    )
+
+
+def imdb_test_figures(folder: Path) -> dict[str, float]:
+    return {k: json.loads((folder / "result.json").read_text())[k] for k in ("test_accuracy", "test_loss")}
+
+
+def test_imdb_killed_at_every_change_resumes_to_the_same_rows(faults: Faults, tmp_path: Path, rt_snippets: Path) -> None:
+    changes = kill_everywhere(faults, tmp_path, "imdb", SMALL_IMDB, IMDB_ROWS, imdb_test_figures)
     assert changes >= 12
+
+
+@pytest.mark.parametrize("model", ["bilstm", "bow"])
+def test_imdb_baselines_killed_in_epoch_two_resume_to_the_same_rows(
+    faults: Faults, tmp_path: Path, rt_snippets: Path, model: str
+) -> None:
+    """A resume loads epoch 1's checkpoint -- Bidirectional layers, HashedBigrams, optimizer state -- and goes on exactly."""
+    config = dataclasses.replace(SMALL_IMDB, model=model, bigram_buckets=500)
+    # changes 1-10: claim, config, state, config (data), vocab, epoch 1's row, checkpoint, best and commit, state;
+    # 11: epoch 2's row; 12: its checkpoint -- killed there, the row is rolled back and epoch 2 trained again
+    kill_everywhere(faults, tmp_path, "imdb", config, IMDB_ROWS, imdb_test_figures, kill_at=lambda changes: [12])
 
 
 def test_a_resume_in_epoch_one_never_writes_a_second_header(tmp_path: Path, small_text: Path) -> None:

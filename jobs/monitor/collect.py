@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobs.monitor.status import RunFiles, RunStatus, survey
 from seqtasks import atomic
+from seqtasks.config import with_defaults
 from seqtasks.tasks import TASKS
 
 if TYPE_CHECKING:
@@ -51,7 +52,8 @@ def _flat(value: Any) -> Any:
 
 def run_row(f: RunFiles) -> dict[str, Any]:
     """The table row of a completed run: parameters, figures, provenance."""
-    config = f.config
+    spec = TASKS.get(f.task)
+    config = with_defaults(spec.config_cls, f.config) if spec else f.config
     result = f.result or {}
     row: dict[str, Any] = {"run": f.path.name, "sweep": f.path.parent.name, "task": f.task}
     row.update({k: _flat(v) for k, v in config.items()})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from seqtasks.config import check_fraction, check_positive, check_range, check_seed, option
 from seqtasks.errors import UserError
@@ -15,16 +16,24 @@ MAX_WIDTH = 16_384
 MAX_LAYERS = 64
 MAX_BATCH = 1 << 20
 MAX_EPOCHS = 1_000_000
+MAX_BUCKETS = 100_000_000  # word ids and bigram ids share one int32 embedding index
 
 
 @dataclass(frozen=True)
 class ImdbConfig:
-    """Embedding -> stacked LSTM -> Dense(1, sigmoid), trained with Adam on binary labels."""
+    """Embedding -> stacked LSTM (or a BiLSTM, or a bag of n-grams) -> Dense(1, sigmoid), trained with Adam on binary labels."""
 
     dataset: str = option("rt-snippets", "imdb, aclimdb, rt-snippets, or a CSV/TSV file with text and label columns.")
     top_words: int = option(5000, "Vocabulary size: words ranked beyond this become out-of-vocabulary.")
     skip_top: int = option(0, "Also treat the N most frequent words as out-of-vocabulary (Keras' skip_top).")
     maxlen: int = option(500, "Pad/truncate reviews to this many words (as pad_sequences does: pre).")
+    model: Literal["lstm", "bilstm", "bow"] = option(
+        "lstm",
+        "lstm: the tutorial's stacked LSTM; bilstm: stacked Bidirectional LSTMs (--layers, --units); "
+        "bow: fastText-style average of word and hashed word-bigram embeddings, then Dense(1) "
+        "(--layers, --units and --dropout unused).",
+    )
+    bigram_buckets: int = option(100_000, "--model bow: hash buckets of word bigrams, added after the word ids (0: words only).")
     embedding_dim: int = option(32, "Embedding vector length (the tutorial's exercise).")
     layers: int = option(1, "Stacked LSTM layers.")
     units: int = option(100, "LSTM units per layer.")
@@ -51,6 +60,7 @@ class ImdbConfig:
                                   ("--batch-size", self.batch_size, MAX_BATCH), ("--epochs", self.epochs, MAX_EPOCHS)):
             check_range(flag, value, 1, high)
         check_range("--skip-top", self.skip_top, 0)
+        check_range("--bigram-buckets", self.bigram_buckets, 0, MAX_BUCKETS)
         if self.skip_top >= self.top_words:
             raise UserError(f"--skip-top {self.skip_top} leaves no word of the --top-words {self.top_words}; make it smaller")
         check_range("--limit", self.limit, 0)

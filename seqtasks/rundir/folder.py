@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from seqtasks import atomic
-from seqtasks.config import cli_name, resumable_fields, to_dict
+from seqtasks.config import cli_name, resumable_fields, to_dict, with_defaults
 from seqtasks.errors import UserError
 from seqtasks.rundir.claim import JobAlive, OwnerFile, current_job_id
 from seqtasks.rundir.records import (
@@ -155,8 +155,9 @@ class RunDir:
         if old.task != task:
             raise UserError(f"{self.path} holds a '{old.task}' run, not '{task}'; choose another --out")
         skip = resumable_fields(type(config))
-        diff = [f"{cli_name(k)}: {old.config.get(k)!r} -> {v!r}" for k, v in params.items()
-                if k not in skip and old.config.get(k) != v]
+        before = with_defaults(type(config), old.config)
+        diff = [f"{cli_name(k)}: {before.get(k)!r} -> {v!r}" for k, v in params.items()
+                if k not in skip and before.get(k) != v]
         if diff:
             raise UserError(
                 f"{self.path} was made with a different config ({'; '.join(diff)}); "
