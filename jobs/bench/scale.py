@@ -25,6 +25,8 @@ from jobs.bench.sizes import Sizes
 #: is held to the 10,000-run goal
 GOALS_PER_10K = {"status": 1.0, "status_json": 2.0, "collect": 2.0}
 TIMEOUT_S = 1800
+#: links made to one file before the next runs link to a fresh copy (ext4 allows 65,000)
+LINKS_PER_SOURCE = 50_000
 
 
 def item_keys(sizes: Sizes) -> list[str]:
@@ -33,9 +35,19 @@ def item_keys(sizes: Sizes) -> list[str]:
 
 
 def lay_out(template: Path, sweep: Path, count: int) -> Path:
-    """``count`` run folders in ``sweep``: hard-linked copies of ``template`` (its ``.submitit`` logs left out)."""
+    """``count`` run folders in ``sweep``: hard-linked copies of ``template`` (its ``.submitit`` logs left out).
+
+    A file may have at most 65,000 links on ext4: every :data:`LINKS_PER_SOURCE`
+    runs, the next ones link to a real copy of the previous run instead.
+    """
+    source = template
     for i in range(count):
-        shutil.copytree(template, sweep / f"run-{i}", copy_function=os.link, ignore=shutil.ignore_patterns(".submitit"))
+        run = sweep / f"run-{i}"
+        fresh = i and i % LINKS_PER_SOURCE == 0
+        shutil.copytree(source, run, copy_function=shutil.copy2 if fresh else os.link,
+                        ignore=shutil.ignore_patterns(".submitit"))
+        if fresh:
+            source = run
     return sweep
 
 
