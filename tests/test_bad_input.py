@@ -132,6 +132,8 @@ CASES = [
     case("submit", "markov", *MK, *LOCAL, "--time", "abc", fragments=("--time",), id="submit-time-abc"),
     case("submit", "markov", *MK, *LOCAL, "--time", "99999999999", fragments=("--time",), id="submit-time-huge"),
     case("submit", "markov", *MK, *LOCAL, "--gpus-per-node", "-1", fragments=("--gpus-per-node",), id="submit-gpus-negative"),
+    case("submit", "markov", *MK, *LOCAL, "--runs-per-task", "0", fragments=("--runs-per-task must be an integer >= 1",),
+         id="submit-runs-per-task-zero"),
     case("submit", "markov", *MK, "--executor", "cloud", fragments=("cloud",), id="submit-executor-unknown"),
     case("submit", "markov", *MK, "--profile", "nope", fragments=("nope",), id="submit-profile-unknown"),
     case("submit", "markov", *MK, "--profile", "badtime", fragments=("time", "badtime"), id="submit-profile-time-abc"),

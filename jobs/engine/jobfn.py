@@ -78,9 +78,10 @@ def scheduler_job_alive(job_id: str) -> bool | None:
 class RunJob(submitit.helpers.Checkpointable):
     """Execute ``runs`` in order; with ``raise_errors`` a failing run fails the job.
 
-    A SLURM array element holds one run and raises, so the scheduler marks it
-    FAILED too; a local worker holds a stripe of a sweep and keeps going past
-    a failure (the run's own ``result.json`` records it). A run owned by
+    A SLURM array element of one run raises, so the scheduler marks it
+    FAILED too; a packed one (``--runs-per-task``), like a local worker with
+    its stripe of a sweep, keeps going past a failure (the run's own
+    ``result.json`` records it). A run owned by
     another live process (a second submission of the same sweep) is skipped
     and left untouched.
     """

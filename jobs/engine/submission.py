@@ -1,6 +1,7 @@
-"""Submitting runs: one job per run on SLURM (as arrays), striped workers locally.
+"""Submitting runs: array tasks on SLURM, striped workers locally.
 
-SLURM: a sweep goes in as job arrays of at most MaxArraySize elements (read
+SLURM: each array task holds ``--runs-per-task`` runs (default 1), run one
+after another in one process. A sweep goes in as job arrays of at most MaxArraySize elements (read
 from ``scontrol show config``). With ``--array-parallelism`` the arrays are
 chained (``afterany``) so the limit holds for the whole sweep, not per array.
 Every job has a time limit chosen here (``--time``, else the partition's
@@ -39,6 +40,7 @@ class HasJobId(Protocol):
 
 
 JobT = TypeVar("JobT", bound=HasJobId)
+ItemT = TypeVar("ItemT")
 
 
 def slurm_max_array_size() -> int:
@@ -57,20 +59,20 @@ def chunks(items: list[Any], size: int) -> list[list[Any]]:
 
 
 def submit_arrays(
-    specs: list[RunSpec],
+    items: list[ItemT],
     max_array: int,
     chained: bool,
-    submit_array: Callable[[list[RunSpec], Optional[str]], list[JobT]],
-) -> list[tuple[RunSpec, JobT]]:
-    """Submit ``specs`` as arrays of at most ``max_array``; ``chained``: each after the previous one.
+    submit_array: Callable[[list[ItemT], Optional[str]], list[JobT]],
+) -> list[tuple[ItemT, JobT]]:
+    """Submit ``items`` (one array task each) as arrays of at most ``max_array``; ``chained``: each after the previous one.
 
     ``submit_array(chunk, dependency)`` submits one array (``dependency`` is
     an sbatch ``--dependency`` value or ``None``) and returns its jobs, one
-    per spec. Kept free of submitit so the plan can be tested without a cluster.
+    per item. Kept free of submitit so the plan can be tested without a cluster.
     """
-    placed: list[tuple[RunSpec, JobT]] = []
+    placed: list[tuple[ItemT, JobT]] = []
     dependency: Optional[str] = None
-    for chunk in chunks(specs, max_array):
+    for chunk in chunks(items, max_array):
         jobs = submit_array(chunk, dependency)
         placed += zip(chunk, jobs)
         if chained:
@@ -125,17 +127,17 @@ def _submit(specs: list[RunSpec], opts: ExecutorOptions, log_root: Path) -> list
     """Submit; ``opts.time`` is already the limit to use. Returns each job with the runs it holds."""
     kind = opts.resolved_executor()
     executor = make_executor(opts, Path(log_root) / ".submitit")
-    if kind == "slurm":
+    if kind == "slurm":  # a task of one run raises when it fails (SLURM marks it FAILED); a packed one goes on
 
-        def submit_array(chunk: list[RunSpec], dependency: Optional[str]) -> list[submitit.Job[Any]]:
+        def submit_array(chunk: list[list[RunSpec]], dependency: Optional[str]) -> list[submitit.Job[Any]]:
             if dependency:
                 executor.update_parameters(dependency=dependency)
             with executor.batch():  # the ids are set when the batch is submitted, on leaving the block
-                jobs = [executor.submit(RunJob([s], True, opts.max_stalled)) for s in chunk]
+                jobs = [executor.submit(RunJob(group, len(group) == 1, opts.max_stalled)) for group in chunk]
             return jobs
 
-        placed = submit_arrays(specs, slurm_max_array_size(), bool(opts.array_parallelism), submit_array)
-        return [([spec], job) for spec, job in placed]
+        groups = chunks(specs, opts.runs_per_task or 1)
+        return submit_arrays(groups, slurm_max_array_size(), bool(opts.array_parallelism), submit_array)
     width = 1 if kind == "debug" else min(opts.parallelism(), len(specs))
     stripes = [specs[i::width] for i in range(width)]
     raise_errors = all(len(s) == 1 for s in stripes)
