@@ -134,6 +134,7 @@ CASES = [
     case("submit", "markov", *MK, *LOCAL, "--gpus-per-node", "-1", fragments=("--gpus-per-node",), id="submit-gpus-negative"),
     case("submit", "markov", *MK, *LOCAL, "--runs-per-task", "0", fragments=("--runs-per-task must be an integer >= 1",),
          id="submit-runs-per-task-zero"),
+    case("submit", "markov", *MK, *LOCAL, "--max-submit", "x", fragments=("--max-submit",), id="submit-max-submit-text"),
     case("submit", "markov", *MK, "--executor", "cloud", fragments=("cloud",), id="submit-executor-unknown"),
     case("submit", "markov", *MK, "--profile", "nope", fragments=("nope",), id="submit-profile-unknown"),
     case("submit", "markov", *MK, "--profile", "badtime", fragments=("time", "badtime"), id="submit-profile-time-abc"),

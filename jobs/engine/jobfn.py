@@ -32,6 +32,7 @@ from typing import Any, Iterator
 
 import submitit
 
+from jobs.engine.fanout import each
 from seqtasks.config import from_dict
 from seqtasks.rundir import Claimed, Damaged, RunDir
 from seqtasks.rundir.records import dump
@@ -155,9 +156,9 @@ class RunJob(submitit.helpers.Checkpointable):
         with that reason instead (its ``result.json`` says so); the job is
         requeued only while it has runs left to do.
         """
+        interrupted = [spec for spec in self.runs if spec.run_dir == self.current and spec.run_dir not in self.finished]
         left = [spec for spec in self.runs if spec.run_dir not in self.finished]
-        current = next((spec for spec in left if spec.run_dir == self.current), None)
-        if current is not None:
+        for current in interrupted:
             run = RunDir(current.run_dir)
             state = run.mark_requeued()
             if state is not None and state.stalled_attempts >= self.max_stalled:
@@ -174,6 +175,7 @@ class RunJob(submitit.helpers.Checkpointable):
         return submitit.helpers.DelayedSubmission(self, *args, **kwargs)
 
 
+
 def write_job_record(run_dir: Path, job: submitit.Job[Any], options: dict[str, Any]) -> dict[str, Any]:
     """Record in the run folder which job runs it, where its logs are, and how it was submitted.
 
@@ -186,6 +188,13 @@ def write_job_record(run_dir: Path, job: submitit.Job[Any], options: dict[str, A
         options = {**options, "controller_started": process_started(int(job.job_id))}
     paths = {"stdout": str(job.paths.stdout), "stderr": str(job.paths.stderr), "submitit_folder": str(job.paths.folder)}
     return dump(RunDir(run_dir).record_job(str(job.job_id), options["executor"], options, paths))
+
+
+def record_jobs(placed: list[tuple[list[RunSpec], submitit.Job[Any]]], options: dict[str, Any]) -> dict[str, str]:
+    """:func:`write_job_record` for every run of every job; returns ``{run_dir: job_id}``."""
+    pairs = [(spec, job) for runs, job in placed for spec in runs]
+    each(lambda pair: write_job_record(Path(pair[0].run_dir), pair[1], options), pairs)
+    return {spec.run_dir: str(job.job_id) for spec, job in pairs}
 
 
 def process_started(pid: int) -> float | None:

@@ -69,6 +69,11 @@ class ExecutorOptions:
         "local workers already run many runs each.",
         slurm=None,
     )
+    max_submit: Optional[int] = setting(
+        "SLURM: most jobs of yours queued at once (default: the limit sacctmgr shows for your association "
+        "and QOS); a larger sweep is submitted chunk by chunk from the cluster.",
+        slurm=None,
+    )
     max_stalled: Optional[int] = setting(
         "Fail a run after this many attempts in a row (time limits, preemptions) that commit no epoch (default 3).",
         slurm=None,
