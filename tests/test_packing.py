@@ -86,3 +86,31 @@ def test_a_preempted_packed_task_resumes_its_unfinished_runs_only(tmp_path: Path
     assert sorted(attempts) == [1, 2], attempts  # the run it was on (the second, or the third) ran again
     assert {row["state"] for row in states(tmp_path / "runs/pre", tmp_path).values()} == {"completed"}
 
+
+def test_a_packed_task_on_two_gpus_runs_two_at_a_time_each_on_one_gpu(tmp_path: Path, small_text: Path) -> None:
+    """Four runs in one task with the test cluster's two (stand-in) GPUs: two workers, one device each."""
+    seqjobs("sweep", "markov", "--corpus", str(small_text), "--length", "6000000", "--grid", "order=1,2,3,4",
+            "--executor", "slurm", "--partition", "gpu", "--gpus-per-node", "2", "--runs-per-task", "4", "--name", "gp",
+            "--wait", cwd=tmp_path, check=True, timeout=300)
+    sweep = tmp_path / "runs/gp"
+    assert len(set(job_ids(sweep).values())) == 1
+    seen = {n: read_state(sweep / f"order={n}") for n in (1, 2, 3, 4)}
+    assert {n: s["cuda_visible_devices"] for n, s in seen.items()} == {1: "0", 2: "1", 3: "0", 4: "1"}, seen
+    assert seen[1]["started_at"] < seen[2]["ended_at"] and seen[2]["started_at"] < seen[1]["ended_at"], seen  # side by side
+    assert {row["state"] for row in states(sweep, tmp_path).values()} == {"completed"}
+
+
+def test_a_preempted_task_on_two_gpus_resumes_the_runs_it_was_on(tmp_path: Path, small_text: Path) -> None:
+    """Preempted while its workers run: the runs they were on run again, the others once."""
+    seqjobs("sweep", "markov", "--corpus", str(small_text), "--length", "10000000", "--grid", "order=1,2,3,4",
+            "--executor", "slurm", "--partition", "gpu", "--gpus-per-node", "2", "--runs-per-task", "4", "--name", "gpre",
+            cwd=tmp_path, check=True, timeout=120)
+    runs = [tmp_path / f"runs/gpre/order={n}" for n in (1, 2, 3, 4)]
+    wait_until(lambda: all(read_state(run).get("state") == "running" for run in runs[:2]), 300, interval=0.2,
+               what="both workers to start their first run")
+    preempt()
+    wait_until(lambda: all(read_state(run).get("state") == "completed" for run in runs), 600, interval=0.5,
+               what=lambda: f"every run to complete (states: {[read_state(run).get('state') for run in runs]})")
+    attempts = [read_state(run)["attempt"] for run in runs]
+    assert set(attempts) == {1, 2} and attempts.count(2) <= 2, attempts  # at most one run per worker ran again
+    assert {row["state"] for row in states(tmp_path / "runs/gpre", tmp_path).values()} == {"completed"}

@@ -13,6 +13,10 @@ the worker :data:`CANCEL_RUN_SIGNAL`: the worker stops that run only (raising
 the folder stays resumable) and goes on with the next; a run cancelled
 before the worker reaches it is skipped.
 
+A SLURM array task holds one run, or ``--runs-per-task`` of them, run the
+same way; given several GPUs, it shares them out, one run per GPU at a time
+(:mod:`jobs.engine.gpushare`).
+
 Requeues are limited by progress, not by count: an attempt that committed an
 epoch may be followed by any number of others (a three-day run on a 4-hour
 partition needs eighteen), while ``max_stalled`` attempts in a row that
@@ -23,6 +27,7 @@ is therefore set out of reach by the executors (:mod:`jobs.engine.executors`).
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from dataclasses import dataclass
@@ -42,6 +47,8 @@ from seqtasks.tasks import get_task
 DEFAULT_MAX_STALLED = 3
 #: ``seqjobs cancel`` sends it to the local worker that owns a cancelled run (submitit uses SIGUSR2 and SIGTERM)
 CANCEL_RUN_SIGNAL = signal.SIGUSR1
+#: states after which a run is not resumed
+ENDED = ("completed", "failed", "cancelled")
 
 
 class RunCancelled(KeyboardInterrupt):
@@ -93,10 +100,17 @@ class RunJob(submitit.helpers.Checkpointable):
         self.max_stalled = max_stalled or DEFAULT_MAX_STALLED
         self.finished: set[str] = set()  # run folders this job has seen end (survives requeues: it is pickled)
         self.current: str | None = None  # the run folder being executed now
+        self.workers: Any = None  # the worker processes while the runs are shared out to several GPUs
 
     def __call__(self) -> list[dict[str, Any]]:
         from seqtasks.runner import execute
 
+        devices = slurm_gpus()
+        if len(self.runs) > 1 and len(devices) > 1:  # one run per GPU at a time
+            from jobs.engine.gpushare import Workers  # it imports this module
+
+            self.workers = Workers(devices)
+            return self.workers.run(self.runs, self.max_stalled)
         records = []
         with self._cancellable():
             for spec in self.runs:
@@ -156,7 +170,13 @@ class RunJob(submitit.helpers.Checkpointable):
         with that reason instead (its ``result.json`` says so); the job is
         requeued only while it has runs left to do.
         """
-        interrupted = [spec for spec in self.runs if spec.run_dir == self.current and spec.run_dir not in self.finished]
+        if self.workers is not None:  # shared out to several GPUs: stop the workers, then ask the folders
+            self.workers.stop()
+            self.workers = None
+            self.finished |= {spec.run_dir for spec in self.runs if _recorded_state(spec.run_dir) in ENDED}
+            interrupted = [spec for spec in self.runs if _recorded_state(spec.run_dir) == "running"]
+        else:
+            interrupted = [spec for spec in self.runs if spec.run_dir == self.current and spec.run_dir not in self.finished]
         left = [spec for spec in self.runs if spec.run_dir not in self.finished]
         for current in interrupted:
             run = RunDir(current.run_dir)
@@ -174,6 +194,26 @@ class RunJob(submitit.helpers.Checkpointable):
         self.runs = left
         return submitit.helpers.DelayedSubmission(self, *args, **kwargs)
 
+
+
+def slurm_gpus() -> list[str]:
+    """The GPUs SLURM gave this job (``CUDA_VISIBLE_DEVICES``); none outside a SLURM job.
+
+    Local workers get their devices from ``--gpus-per-node`` too, but already
+    run side by side, as many as ``--array-parallelism`` says.
+    """
+    if os.environ.get("SUBMITIT_EXECUTOR") != "slurm":
+        return []
+    return [d for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
+
+
+def _recorded_state(run_dir: str) -> str | None:
+    """The state ``state.json`` records (``None``: none yet, or unreadable)."""
+    try:
+        state = RunDir(run_dir).state_record()
+    except Damaged:
+        return None
+    return state.state if state else None
 
 
 def write_job_record(run_dir: Path, job: submitit.Job[Any], options: dict[str, Any]) -> dict[str, Any]:
