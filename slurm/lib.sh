@@ -9,9 +9,12 @@ STATE=${SEQJOBS_SLURM_STATE:-/var/lib/seqjobs-slurm}
 MAX_ARRAY_SIZE=${SEQJOBS_SLURM_MAX_ARRAY_SIZE:-16}
 DB_PORT=${SEQJOBS_SLURM_DB_PORT:-3307}        # private MariaDB, 127.0.0.1 only
 PREEMPT_GRACE=${SEQJOBS_SLURM_PREEMPT_GRACE:-30} # GraceTime of preempted jobs
+LIMITED_MAX_SUBMIT=${SEQJOBS_SLURM_LIMITED_MAX_SUBMIT:-12} # MaxSubmitJobsPerUser of QOS seqjobs-limited
 TIMEOUT=${SEQJOBS_SLURM_TIMEOUT:-90}          # seconds to wait for each step
 
 CLUSTER=seqjobs
+# A QOS that caps each user's queued jobs; only jobs that ask for it (--qos) are capped.
+LIMITED_QOS=seqjobs-limited
 CONF_DIR=/etc/slurm
 # Marker written into every config file we own: we never overwrite a
 # slurm.conf that somebody else wrote (unless SEQJOBS_SLURM_FORCE=1).

@@ -12,6 +12,7 @@
 #   SEQJOBS_SLURM_MAX_ARRAY_SIZE  slurm MaxArraySize  [16]
 #   SEQJOBS_SLURM_DB_PORT         private MariaDB TCP port on 127.0.0.1 [3307]
 #   SEQJOBS_SLURM_PREEMPT_GRACE   GraceTime (s) of preempted cpu/gpu jobs [30]
+#   SEQJOBS_SLURM_LIMITED_MAX_SUBMIT  MaxSubmitJobsPerUser of QOS seqjobs-limited [12]
 #   SEQJOBS_SLURM_TIMEOUT         seconds to wait for each daemon [90]
 #   SEQJOBS_SLURM_FORCE=1         overwrite /etc/slurm configs not written here
 set -euo pipefail
@@ -25,6 +26,8 @@ require_root
 [[ $MAX_ARRAY_SIZE =~ ^[0-9]+$ ]] && ((MAX_ARRAY_SIZE >= 1)) ||
     die "SEQJOBS_SLURM_MAX_ARRAY_SIZE must be a positive integer (got '$MAX_ARRAY_SIZE')"
 [[ $DB_PORT =~ ^[0-9]+$ ]] || die "SEQJOBS_SLURM_DB_PORT must be a port number (got '$DB_PORT')"
+[[ $LIMITED_MAX_SUBMIT =~ ^[0-9]+$ ]] && ((LIMITED_MAX_SUBMIT >= 1)) ||
+    die "SEQJOBS_SLURM_LIMITED_MAX_SUBMIT must be a positive integer (got '$LIMITED_MAX_SUBMIT')"
 [[ $PREEMPT_GRACE =~ ^[0-9]+$ ]] || die "SEQJOBS_SLURM_PREEMPT_GRACE must be a number of seconds (got '$PREEMPT_GRACE')"
 
 take_lock
@@ -181,6 +184,10 @@ SlurmctldParameters=preempt_send_user_signal
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=127.0.0.1
 AccountingStorageTRES=gres/gpu
+# Enforce association and QOS limits (read only at slurmctld start): QOS
+# $LIMITED_QOS caps queued jobs per user. Jobs that do not ask for it get the
+# QOS normal, which sets no limit.
+AccountingStorageEnforce=associations,limits,qos
 JobCompType=jobcomp/none
 
 GresTypes=gpu
@@ -312,6 +319,21 @@ user=${SUDO_USER:-root}
 if ! sacctmgr -n -P list assoc cluster="$CLUSTER" account=seqjobs user="$user" format=user | grep -qx "$user"; then
     sacctmgr -i add user "$user" Account=seqjobs Cluster="$CLUSTER" >/dev/null
     log "accounting: added user $user to account seqjobs"
+fi
+
+# QOS $LIMITED_QOS (MaxSubmitJobsPerUser, every array task counting), allowed
+# to the user; the tests of submission within a job limit select it with --qos.
+if ! sacctmgr -n -P show qos format=name | grep -qx "$LIMITED_QOS"; then
+    sacctmgr -i add qos "$LIMITED_QOS" >/dev/null
+    log "accounting: added QOS $LIMITED_QOS"
+fi
+if [[ $(sacctmgr -n -P show qos where name="$LIMITED_QOS" format=MaxSubmitPU) != "$LIMITED_MAX_SUBMIT" ]]; then
+    sacctmgr -i modify qos "$LIMITED_QOS" set MaxSubmitJobsPerUser="$LIMITED_MAX_SUBMIT" >/dev/null
+    log "accounting: QOS $LIMITED_QOS allows $LIMITED_MAX_SUBMIT queued jobs per user"
+fi
+if sacctmgr -n -P show assoc user="$user" format=qos | grep -qvw "$LIMITED_QOS"; then
+    sacctmgr -i modify user "$user" set qos+="$LIMITED_QOS" defaultqos=normal >/dev/null
+    log "accounting: user $user may use QOS $LIMITED_QOS"
 fi
 
 if pid=$(pid_of slurmctld "$CTLD_PID"); then

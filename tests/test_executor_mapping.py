@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import submitit
 
-from jobs.engine import executors, submission
+from jobs.engine import arrays, executors
 from jobs.engine.options import ExecutorOptions
 from seqtasks.errors import UserError
 
@@ -44,14 +44,14 @@ def scontrol(monkeypatch: pytest.MonkeyPatch, stdout: str | None) -> list[list[s
 
 def test_max_array_size_is_the_clusters(monkeypatch: pytest.MonkeyPatch) -> None:
     asked = scontrol(monkeypatch, SCONTROL_SHOW_CONFIG)
-    assert submission.slurm_max_array_size() == 16
+    assert arrays.slurm_max_array_size() == 16
     assert asked == [["scontrol", "show", "config"]]
 
 
 @pytest.mark.parametrize("stdout", [None, "", "MaxArraySizeLimit = 3\nMaxJobCount = 10\n"])
 def test_without_an_answer_the_array_size_is_slurms_default(monkeypatch: pytest.MonkeyPatch, stdout: str | None) -> None:
     scontrol(monkeypatch, stdout)
-    assert submission.slurm_max_array_size() == submission.DEFAULT_MAX_ARRAY == 1001
+    assert arrays.slurm_max_array_size() == arrays.DEFAULT_MAX_ARRAY == 1001
 
 
 def test_a_sweep_over_max_array_size_is_cut_and_chained(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -67,7 +67,7 @@ def test_a_sweep_over_max_array_size_is_cut_and_chained(monkeypatch: pytest.Monk
         submitted.append((len(chunk), dependency))
         return [Job(f"{50 + len(submitted)}_{i}") for i in range(len(chunk))]
 
-    placed = submission.submit_arrays(list(range(40)), submission.slurm_max_array_size(), True, submit_array)
+    placed = arrays.submit_arrays(list(range(40)), arrays.slurm_max_array_size(), True, submit_array)
     assert submitted == [(16, None), (16, "afterany:51"), (8, "afterany:52")]
     assert [run for run, _ in placed] == list(range(40))
     assert placed[16][1].job_id == "52_0"

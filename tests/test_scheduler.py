@@ -16,7 +16,7 @@ from typing import Optional
 import pytest
 from submitit.slurm.slurm import _make_sbatch_string
 
-from jobs.engine import executors, submission
+from jobs.engine import arrays, executors, jobfn, submission
 from jobs.engine.jobfn import RunSpec
 from jobs.engine.options import ExecutorOptions
 from jobs.monitor import scheduler
@@ -364,7 +364,7 @@ def specs(n: int) -> list[RunSpec]:
 )
 def test_sweeps_are_cut_into_arrays_of_at_most_max_array_size(n: int, max_array: int, sizes: list[int]) -> None:
     fake = FakeArrays()
-    placed = submission.submit_arrays(specs(n), max_array, chained=False, submit_array=fake)
+    placed = arrays.submit_arrays(specs(n), max_array, chained=False, submit_array=fake)
     assert [len(chunk) for chunk, _ in fake.submitted] == sizes
     assert [s.run_dir for s, _ in placed] == [s.run_dir for s in specs(n)]  # every run once, in order
     assert all(dep is None for _, dep in fake.submitted)  # unthrottled: all arrays at once
@@ -372,20 +372,20 @@ def test_sweeps_are_cut_into_arrays_of_at_most_max_array_size(n: int, max_array:
 
 def test_throttled_arrays_are_chained_afterany_on_the_previous_array() -> None:
     fake = FakeArrays()
-    placed = submission.submit_arrays(specs(33), 16, chained=True, submit_array=fake)
+    placed = arrays.submit_arrays(specs(33), 16, chained=True, submit_array=fake)
     assert [dep for _, dep in fake.submitted] == [None, "afterany:100", "afterany:101"]
     assert [job.job_id for _, job in placed][:2] == ["100_0", "100_1"] and placed[-1][1].job_id == "102"
 
 
 def test_a_chain_after_a_one_run_array_depends_on_that_plain_job() -> None:
     fake = FakeArrays()
-    submission.submit_arrays(specs(3), 1, chained=True, submit_array=fake)
+    arrays.submit_arrays(specs(3), 1, chained=True, submit_array=fake)
     assert [dep for _, dep in fake.submitted] == [None, "afterany:100", "afterany:101"]
 
 
 def test_chunks() -> None:
-    assert submission.chunks(list(range(5)), 2) == [[0, 1], [2, 3], [4]]
-    assert submission.chunks([], 3) == []
+    assert arrays.chunks(list(range(5)), 2) == [[0, 1], [2, 3], [4]]
+    assert arrays.chunks([], 3) == []
 
 
 def test_job_records_carry_the_limit_the_executor_got(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -394,12 +394,12 @@ def test_job_records_carry_the_limit_the_executor_got(monkeypatch: pytest.Monkey
     built: list[ExecutorOptions] = []
     recorded: list[dict] = []
 
-    def fake_submit(runs: list[RunSpec], opts: ExecutorOptions, log_root: Path) -> list:
+    def fake_submit(runs: list[RunSpec], opts: ExecutorOptions, log_root: Path, options: dict) -> list:
         built.append(opts)
         return [([spec], FakeJob(f"7_{i}")) for i, spec in enumerate(runs)]
 
     monkeypatch.setattr(submission, "_submit", fake_submit)
-    monkeypatch.setattr(submission, "write_job_record", lambda run_dir, job, options: recorded.append(options))
+    monkeypatch.setattr(jobfn, "write_job_record", lambda run_dir, job, options: recorded.append(options))
     ids = submission.submit_runs(specs(2), ExecutorOptions(executor="slurm", partition="gpu"), Path("runs/s"))
     assert ids == {"runs/s/r0": "7_0", "runs/s/r1": "7_1"}
     assert built[0].time == 120

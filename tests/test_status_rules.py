@@ -96,6 +96,7 @@ CASES = [
     Case("slurm-requeued", "requeued", recorded="requeued", job="slurm", sacct="REQUEUED"),
     Case("slurm-failed", "failed", recorded="running", job="slurm", sacct="TIMEOUT"),
     Case("slurm-cancelled", "cancelled", recorded="running", job="slurm", sacct="CANCELLED by 0"),
+    Case("slurm-packed-task-not-yet-on-it", "pending", job="slurm", sacct="RUNNING"),
     Case("local-worker-not-yet-on-it", "pending", job="local", local_alive=True),
     Case("local-worker-between-attempts", "requeued", recorded="requeued", job="local", local_alive=True),
     Case("local-worker-alive-but-no-owner", "requeued", recorded="running", job="local", local_alive=True),

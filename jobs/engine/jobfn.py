@@ -13,6 +13,10 @@ the worker :data:`CANCEL_RUN_SIGNAL`: the worker stops that run only (raising
 the folder stays resumable) and goes on with the next; a run cancelled
 before the worker reaches it is skipped.
 
+A SLURM array task holds one run, or ``--runs-per-task`` of them, run the
+same way; given several GPUs, it shares them out, one run per GPU at a time
+(:mod:`jobs.engine.gpushare`).
+
 Requeues are limited by progress, not by count: an attempt that committed an
 epoch may be followed by any number of others (a three-day run on a 4-hour
 partition needs eighteen), while ``max_stalled`` attempts in a row that
@@ -23,6 +27,7 @@ is therefore set out of reach by the executors (:mod:`jobs.engine.executors`).
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from dataclasses import dataclass
@@ -32,6 +37,7 @@ from typing import Any, Iterator
 
 import submitit
 
+from jobs.engine.fanout import each
 from seqtasks.config import from_dict
 from seqtasks.rundir import Claimed, Damaged, RunDir
 from seqtasks.rundir.records import dump
@@ -41,6 +47,8 @@ from seqtasks.tasks import get_task
 DEFAULT_MAX_STALLED = 3
 #: ``seqjobs cancel`` sends it to the local worker that owns a cancelled run (submitit uses SIGUSR2 and SIGTERM)
 CANCEL_RUN_SIGNAL = signal.SIGUSR1
+#: states after which a run is not resumed
+ENDED = ("completed", "failed", "cancelled")
 
 
 class RunCancelled(KeyboardInterrupt):
@@ -78,9 +86,10 @@ def scheduler_job_alive(job_id: str) -> bool | None:
 class RunJob(submitit.helpers.Checkpointable):
     """Execute ``runs`` in order; with ``raise_errors`` a failing run fails the job.
 
-    A SLURM array element holds one run and raises, so the scheduler marks it
-    FAILED too; a local worker holds a stripe of a sweep and keeps going past
-    a failure (the run's own ``result.json`` records it). A run owned by
+    A SLURM array element of one run raises, so the scheduler marks it
+    FAILED too; a packed one (``--runs-per-task``), like a local worker with
+    its stripe of a sweep, keeps going past a failure (the run's own
+    ``result.json`` records it). A run owned by
     another live process (a second submission of the same sweep) is skipped
     and left untouched.
     """
@@ -91,10 +100,17 @@ class RunJob(submitit.helpers.Checkpointable):
         self.max_stalled = max_stalled or DEFAULT_MAX_STALLED
         self.finished: set[str] = set()  # run folders this job has seen end (survives requeues: it is pickled)
         self.current: str | None = None  # the run folder being executed now
+        self.workers: Any = None  # the worker processes while the runs are shared out to several GPUs
 
     def __call__(self) -> list[dict[str, Any]]:
         from seqtasks.runner import execute
 
+        devices = slurm_gpus()
+        if len(self.runs) > 1 and len(devices) > 1:  # one run per GPU at a time
+            from jobs.engine.gpushare import Workers  # it imports this module
+
+            self.workers = Workers(devices)
+            return self.workers.run(self.runs, self.max_stalled)
         records = []
         with self._cancellable():
             for spec in self.runs:
@@ -154,9 +170,15 @@ class RunJob(submitit.helpers.Checkpointable):
         with that reason instead (its ``result.json`` says so); the job is
         requeued only while it has runs left to do.
         """
+        if self.workers is not None:  # shared out to several GPUs: stop the workers, then ask the folders
+            self.workers.stop()
+            self.workers = None
+            self.finished |= {spec.run_dir for spec in self.runs if _recorded_state(spec.run_dir) in ENDED}
+            interrupted = [spec for spec in self.runs if _recorded_state(spec.run_dir) == "running"]
+        else:
+            interrupted = [spec for spec in self.runs if spec.run_dir == self.current and spec.run_dir not in self.finished]
         left = [spec for spec in self.runs if spec.run_dir not in self.finished]
-        current = next((spec for spec in left if spec.run_dir == self.current), None)
-        if current is not None:
+        for current in interrupted:
             run = RunDir(current.run_dir)
             state = run.mark_requeued()
             if state is not None and state.stalled_attempts >= self.max_stalled:
@@ -173,6 +195,27 @@ class RunJob(submitit.helpers.Checkpointable):
         return submitit.helpers.DelayedSubmission(self, *args, **kwargs)
 
 
+
+def slurm_gpus() -> list[str]:
+    """The GPUs SLURM gave this job (``CUDA_VISIBLE_DEVICES``); none outside a SLURM job.
+
+    Local workers get their devices from ``--gpus-per-node`` too, but already
+    run side by side, as many as ``--array-parallelism`` says.
+    """
+    if os.environ.get("SUBMITIT_EXECUTOR") != "slurm":
+        return []
+    return [d for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
+
+
+def _recorded_state(run_dir: str) -> str | None:
+    """The state ``state.json`` records (``None``: none yet, or unreadable)."""
+    try:
+        state = RunDir(run_dir).state_record()
+    except Damaged:
+        return None
+    return state.state if state else None
+
+
 def write_job_record(run_dir: Path, job: submitit.Job[Any], options: dict[str, Any]) -> dict[str, Any]:
     """Record in the run folder which job runs it, where its logs are, and how it was submitted.
 
@@ -185,6 +228,13 @@ def write_job_record(run_dir: Path, job: submitit.Job[Any], options: dict[str, A
         options = {**options, "controller_started": process_started(int(job.job_id))}
     paths = {"stdout": str(job.paths.stdout), "stderr": str(job.paths.stderr), "submitit_folder": str(job.paths.folder)}
     return dump(RunDir(run_dir).record_job(str(job.job_id), options["executor"], options, paths))
+
+
+def record_jobs(placed: list[tuple[list[RunSpec], submitit.Job[Any]]], options: dict[str, Any]) -> dict[str, str]:
+    """:func:`write_job_record` for every run of every job; returns ``{run_dir: job_id}``."""
+    pairs = [(spec, job) for runs, job in placed for spec in runs]
+    each(lambda pair: write_job_record(Path(pair[0].run_dir), pair[1], options), pairs)
+    return {spec.run_dir: str(job.job_id) for spec, job in pairs}
 
 
 def process_started(pid: int) -> float | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jobs.engine.fanout import each
 from jobs.engine.jobfn import RunSpec
 from jobs.engine.options import ExecutorOptions
 from jobs.engine.submission import submit_runs
@@ -56,7 +57,8 @@ def launch(task: str, runs: list[tuple[Path, Any]], opts: ExecutorOptions, log_r
             active.append(str(folder))
         else:
             todo.append((folder, config))
-    created = [folder for folder, config in todo if _initialise(RunDir(folder), task, config)]
+    fresh = each(lambda run: _initialise(RunDir(run[0]), task, run[1]), todo)  # many runs: see jobs.engine.fanout
+    created = [folder for (folder, _), new in zip(todo, fresh) if new]
     try:
         jobs = submit_runs([RunSpec(task, to_dict(c), str(f)) for f, c in todo], opts, log_root) if todo else {}
     except BaseException:

@@ -64,6 +64,16 @@ class ExecutorOptions:
     array_parallelism: Optional[int] = setting("Most runs at once (local default: cores / cpus-per-task).")
     signal_delay: Optional[int] = setting("Seconds before the time limit at which the job checkpoints.",
                                           slurm="signal_delay_s")
+    runs_per_task: Optional[int] = setting(
+        "SLURM: runs per array task, run one after another in one process (default 1); "
+        "local workers already run many runs each.",
+        slurm=None,
+    )
+    max_submit: Optional[int] = setting(
+        "SLURM: most jobs of yours queued at once (default: the limit sacctmgr shows for your association "
+        "and QOS); a larger sweep is submitted chunk by chunk from the cluster.",
+        slurm=None,
+    )
     max_stalled: Optional[int] = setting(
         "Fail a run after this many attempts in a row (time limits, preemptions) that commit no epoch (default 3).",
         slurm=None,

@@ -1,9 +1,8 @@
-"""Submitting runs: one job per run on SLURM (as arrays), striped workers locally.
+"""Submitting runs: array tasks on SLURM, striped workers locally.
 
-SLURM: a sweep goes in as job arrays of at most MaxArraySize elements (read
-from ``scontrol show config``). With ``--array-parallelism`` the arrays are
-chained (``afterany``) so the limit holds for the whole sweep, not per array.
-Every job has a time limit chosen here (``--time``, else the partition's
+SLURM: each array task holds ``--runs-per-task`` runs (default 1), run one
+after another in one process; the tasks go in as job arrays within the
+cluster's limits (:mod:`jobs.engine.progressive`). Every job has a time limit chosen here (``--time``, else the partition's
 own), recorded in each run's ``job.json`` with where it came from.
 
 Local: submitit's local executor starts every job at once, so a sweep of fifty
@@ -14,68 +13,20 @@ jobs each run a stripe of the sweep one after the other.
 from __future__ import annotations
 
 import dataclasses
-import re
-import subprocess
 from pathlib import Path
-from typing import Any, Callable, Optional, Protocol, TypeVar
+from typing import Any
 
 import submitit
 from submitit.core.utils import FailedJobError, FailedSubmissionError
 
+from jobs.engine.arrays import chunks
 from jobs.engine.executors import LOCAL_DEFAULT_MINUTES, make_executor
-from jobs.engine.jobfn import RunJob, RunSpec, write_job_record
+from jobs.engine.jobfn import RunJob, RunSpec, record_jobs
 from jobs.engine.options import ExecutorOptions
+from jobs.engine.progressive import submit_slurm
 from jobs.monitor import scheduler
 from jobs.monitor.scheduler import TimeLimit
 from seqtasks.errors import UserError
-
-DEFAULT_MAX_ARRAY = 1001  # SLURM's own default
-
-
-class HasJobId(Protocol):
-    """What chaining needs of a submitted job: its id."""
-
-    job_id: str
-
-
-JobT = TypeVar("JobT", bound=HasJobId)
-
-
-def slurm_max_array_size() -> int:
-    """The cluster's MaxArraySize (array indices must stay below it)."""
-    try:
-        out = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True, timeout=20).stdout
-    except (OSError, subprocess.SubprocessError):
-        return DEFAULT_MAX_ARRAY
-    match = re.search(r"^MaxArraySize\s*=\s*(\d+)", out, re.MULTILINE)
-    return int(match.group(1)) if match else DEFAULT_MAX_ARRAY
-
-
-def chunks(items: list[Any], size: int) -> list[list[Any]]:
-    """``items`` cut into lists of at most ``size``."""
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def submit_arrays(
-    specs: list[RunSpec],
-    max_array: int,
-    chained: bool,
-    submit_array: Callable[[list[RunSpec], Optional[str]], list[JobT]],
-) -> list[tuple[RunSpec, JobT]]:
-    """Submit ``specs`` as arrays of at most ``max_array``; ``chained``: each after the previous one.
-
-    ``submit_array(chunk, dependency)`` submits one array (``dependency`` is
-    an sbatch ``--dependency`` value or ``None``) and returns its jobs, one
-    per spec. Kept free of submitit so the plan can be tested without a cluster.
-    """
-    placed: list[tuple[RunSpec, JobT]] = []
-    dependency: Optional[str] = None
-    for chunk in chunks(specs, max_array):
-        jobs = submit_array(chunk, dependency)
-        placed += zip(chunk, jobs)
-        if chained:
-            dependency = "afterany:" + scheduler.array_base(str(jobs[0].job_id))
-    return placed
 
 
 def time_limit(opts: ExecutorOptions) -> TimeLimit | None:
@@ -108,34 +59,22 @@ def submit_runs(specs: list[RunSpec], opts: ExecutorOptions, log_root: Path) -> 
         options.update(time_limit_min=limit.minutes, time_limit_source=limit.source)
         opts = dataclasses.replace(opts, time=limit.minutes)
     try:
-        placed = _submit(specs, opts, log_root)
+        placed = _submit(specs, opts, log_root, options)
     except (FailedJobError, FailedSubmissionError) as err:
         lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
         reason = lines[-1] if lines else type(err).__name__
         raise UserError(f"the scheduler refused the submission: {reason}; check the executor options (or --profile)") from None
-    out = {}
-    for stripe, job in placed:
-        for spec in stripe:
-            write_job_record(Path(spec.run_dir), job, options)
-            out[spec.run_dir] = str(job.job_id)
-    return out
+    return record_jobs(placed, options)
 
 
-def _submit(specs: list[RunSpec], opts: ExecutorOptions, log_root: Path) -> list[tuple[list[RunSpec], submitit.Job[Any]]]:
+def _submit(
+    specs: list[RunSpec], opts: ExecutorOptions, log_root: Path, options: dict[str, Any]
+) -> list[tuple[list[RunSpec], submitit.Job[Any]]]:
     """Submit; ``opts.time`` is already the limit to use. Returns each job with the runs it holds."""
     kind = opts.resolved_executor()
-    executor = make_executor(opts, Path(log_root) / ".submitit")
     if kind == "slurm":
-
-        def submit_array(chunk: list[RunSpec], dependency: Optional[str]) -> list[submitit.Job[Any]]:
-            if dependency:
-                executor.update_parameters(dependency=dependency)
-            with executor.batch():  # the ids are set when the batch is submitted, on leaving the block
-                jobs = [executor.submit(RunJob([s], True, opts.max_stalled)) for s in chunk]
-            return jobs
-
-        placed = submit_arrays(specs, slurm_max_array_size(), bool(opts.array_parallelism), submit_array)
-        return [([spec], job) for spec, job in placed]
+        return submit_slurm(chunks(specs, opts.runs_per_task or 1), opts, Path(log_root), options)
+    executor = make_executor(opts, Path(log_root) / ".submitit")
     width = 1 if kind == "debug" else min(opts.parallelism(), len(specs))
     stripes = [specs[i::width] for i in range(width)]
     raise_errors = all(len(s) == 1 for s in stripes)

@@ -240,3 +240,72 @@ def slurm_time_limit(requested: str | None) -> TimeLimit:
     if out is None:
         raise UserError("cannot read the partitions' time limits ('sinfo' failed); give the job's limit with --time MINUTES")
     return partition_time_limit(parse_partitions(out), requested)
+
+
+# -- how many jobs a user may have queued ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubmitLimit:
+    """The most jobs (array tasks each count) a user may have pending or running, and which rule says so."""
+
+    jobs: int
+    source: str
+
+
+def _number(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isdigit() else None
+
+
+def parse_associations(text: str) -> list[dict[str, str]]:
+    """``sacctmgr -n -P show assoc format=Account,Partition,MaxSubmit,QOS,DefaultQOS`` -> one dict per line."""
+    names = ("account", "partition", "max_submit", "qos", "default_qos")
+    return [dict(zip(names, line.split("|"))) for line in text.splitlines() if line.count("|") == len(names) - 1]
+
+
+def parse_qos_limits(text: str) -> dict[str, list[int]]:
+    """``sacctmgr -n -P show qos format=Name,MaxSubmitPU,MaxSubmitPA`` -> each QOS's submit limits that are set."""
+    found: dict[str, list[int]] = {}
+    for line in text.splitlines():
+        parts = line.split("|")
+        if len(parts) == 3 and parts[0].strip():
+            found[parts[0].strip()] = [n for n in map(_number, parts[1:]) if n is not None]
+    return found
+
+
+def submit_limit(
+    associations: list[dict[str, str]], qos_limits: dict[str, list[int]], account: str | None, qos: str | None,
+) -> SubmitLimit | None:
+    """The smallest submit limit that applies to a job of ``account`` (``None``: any of the user's) and ``qos``.
+
+    The association's MaxSubmitJobs, and the QOS's MaxSubmitJobsPerUser and
+    PerAccount; the QOS is ``qos``, else the association's default QOS (else
+    its only one). ``None`` when no limit is set: the sweep goes in at once.
+    """
+    rows = [a for a in associations if account is None or a["account"] == account]
+    limits: list[SubmitLimit] = []
+    for row in rows:
+        n = _number(row["max_submit"])
+        if n is not None:
+            limits.append(SubmitLimit(n, f"association {row['account']} MaxSubmitJobs"))
+        allowed = [q for q in row["qos"].split(",") if q]
+        chosen = qos or row["default_qos"] or (allowed[0] if len(allowed) == 1 else None)
+        limits += [SubmitLimit(n, f"QOS {chosen} MaxSubmitJobsPer(User|Account)") for n in qos_limits.get(chosen or "", [])]
+    return min(limits, key=lambda limit: limit.jobs) if limits else None
+
+
+def slurm_submit_limit(user: str, account: str | None, qos: str | None) -> SubmitLimit | None:
+    """:func:`submit_limit` with what ``sacctmgr`` says now; ``None`` where it says nothing (or is missing)."""
+    assoc = _query(["sacctmgr", "-n", "-P", "show", "assoc", f"user={user}",
+                    "format=Account,Partition,MaxSubmit,QOS,DefaultQOS"])
+    qos_out = _query(["sacctmgr", "-n", "-P", "show", "qos", "format=Name,MaxSubmitPU,MaxSubmitPA"])
+    if assoc is None:
+        return None
+    return submit_limit(parse_associations(assoc), parse_qos_limits(qos_out or ""), account, qos)
+
+
+def queued_jobs(user: str) -> int:
+    """How many jobs (array tasks each count) ``user`` has pending or running now; 0 where squeue fails."""
+    out = _query(["squeue", "-h", "-r", "-u", user, "-o", "%i"])
+    return len(out.split()) if out else 0

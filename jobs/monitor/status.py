@@ -413,6 +413,8 @@ def _active(job: str, recorded: str | None, owner: bool | None) -> str:
         return "requeued" if recorded in ("running", "requeued") else "pending"
     if job == "pending" and recorded in ("running", "requeued"):
         return "requeued"
+    if job == "running" and owner is False and recorded is None:  # a packed task, on another of its runs
+        return "pending"
     return job
 
 

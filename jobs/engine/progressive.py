@@ -1,0 +1,161 @@
+"""SLURM submission within the cluster's limits: what fits now goes in, a small job submits the rest later.
+
+A sweep goes in as array tasks (each holds ``--runs-per-task`` runs), cut
+into arrays of at most MaxArraySize. A scheduler also caps how many jobs a
+user may have pending or running (``MaxSubmitJobs`` of the association,
+``MaxSubmitJobsPerUser`` of the QOS; each array task counts): a sweep larger
+than the room left would be refused whole. So the tasks that fit go in now,
+with one place kept for a small follow-up job (:class:`NextStep`) that
+depends on them (``afterany``) and, once they have all ended, submits the
+next share the same way, from the cluster. Nothing waits on the login node,
+and since each share starts after the previous one ended,
+``--array-parallelism`` holds across the whole sweep.
+
+Runs not yet submitted point their ``job.json`` at the follow-up job, so
+``status`` shows them pending (and failed, with its log line, if it fails),
+``cancel`` stops the chain, and a second identical sweep command leaves
+them alone. Each follow-up rewrites ``job.json`` of the runs it submits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+from pathlib import Path
+from typing import Any, Optional
+
+import submitit
+
+from jobs.engine.arrays import slurm_max_array_size, submit_arrays
+from jobs.engine.executors import make_executor
+from jobs.engine.jobfn import RunJob, RunSpec, record_jobs, run_cancelled
+from jobs.engine.options import ExecutorOptions
+from jobs.monitor import scheduler
+from jobs.monitor.scheduler import SubmitLimit
+from seqtasks.errors import UserError
+from seqtasks.rundir import Damaged, RunDir
+
+#: time limit of a follow-up job: it only submits
+NEXT_STEP_MINUTES = 10
+#: when a follow-up finds no room at all for tasks, the next one starts this much later
+RETRY_LATER = "now+60"
+
+Placed = list[tuple[list[RunSpec], "submitit.Job[Any]"]]
+
+
+def tasks_now(tasks: int, limit: SubmitLimit | None, queued: int) -> int:
+    """How many of ``tasks`` array tasks to submit now, with ``queued`` jobs of the user already in.
+
+    All of them when they fit; else as many as fit with one place kept for the
+    follow-up job that submits the rest (possibly none: then only the
+    follow-up goes in, and tries again later). Raises :class:`UserError` when
+    not even the follow-up fits.
+    """
+    if limit is None or tasks <= limit.jobs - queued:
+        return tasks
+    free = limit.jobs - queued
+    if limit.jobs < 2:
+        raise UserError(
+            f"{limit.source} allows {limit.jobs} queued job, which leaves no room for the job that submits the rest; "
+            "pack the sweep into one task with --runs-per-task"
+        )
+    if free < 1:
+        raise UserError(
+            f"no room to submit: {queued} of your jobs are queued and {limit.source} allows {limit.jobs}; "
+            "wait for some to end, or pack more runs per job with --runs-per-task"
+        )
+    return free - 1
+
+
+def submit_limit(opts: ExecutorOptions) -> SubmitLimit | None:
+    """``--max-submit``, else the limit sacctmgr shows for the user's association and QOS (``None``: none)."""
+    if opts.max_submit is not None:
+        return SubmitLimit(opts.max_submit, "--max-submit")
+    return scheduler.slurm_submit_limit(getpass.getuser(), opts.account, opts.qos)
+
+
+def submit_slurm(groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: Path, options: dict[str, Any]) -> Placed:
+    """Submit each group of runs as one array task, as many as the limits allow now, the rest by a follow-up job.
+
+    Returns each job with the runs it holds (the follow-up with every run it
+    will submit). ``options`` is what each run's ``job.json`` records.
+    """
+    limit = submit_limit(opts)
+    now = tasks_now(len(groups), limit, scheduler.queued_jobs(getpass.getuser()) if limit else 0)
+    placed = _submit_tasks(groups[:now], opts, log_root)
+    rest = groups[now:]
+    if rest:
+        bases = sorted({scheduler.array_base(str(job.job_id)) for _, job in placed})
+        follow_up = _submit_next_step(NextStep(rest, opts, log_root, options), opts, log_root, bases)
+        placed.append(([spec for group in rest for spec in group], follow_up))
+    return placed
+
+
+def _submit_tasks(groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: Path) -> Placed:
+    """Array tasks, one per group, in arrays of at most MaxArraySize (chained under ``--array-parallelism``).
+
+    A task of one run raises when the run fails, so SLURM marks it FAILED
+    too; a packed task keeps going (each run's own ``result.json`` says how it
+    ended).
+    """
+    if not groups:
+        return []
+    executor = make_executor(opts, log_root / ".submitit")
+
+    def submit_array(chunk: list[list[RunSpec]], dependency: Optional[str]) -> list[submitit.Job[Any]]:
+        if dependency:
+            executor.update_parameters(dependency=dependency)
+        with executor.batch():  # the ids are set when the batch is submitted, on leaving the block
+            return [executor.submit(RunJob(group, len(group) == 1, opts.max_stalled)) for group in chunk]
+
+    return submit_arrays(groups, slurm_max_array_size(), bool(opts.array_parallelism), submit_array)
+
+
+def _submit_next_step(step: NextStep, opts: ExecutorOptions, log_root: Path, after: list[str]) -> submitit.Job[Any]:
+    """The follow-up job: one core, no GPU, a short limit; after the ``after`` jobs, else a minute from now."""
+    small = dataclasses.replace(
+        opts, gpus_per_node=None, gres=None, cpus_per_task=None, mem=None, time=NEXT_STEP_MINUTES, array_parallelism=None,
+    )
+    executor = make_executor(small, log_root / ".submitit")
+    if after:
+        executor.update_parameters(job_name="seqjobs-next", dependency="afterany:" + ":".join(after))
+    else:
+        executor.update_parameters(job_name="seqjobs-next", additional_parameters={"begin": RETRY_LATER})
+    return executor.submit(step)
+
+
+class NextStep:
+    """The follow-up job: submit the next share of a sweep (and, if some is left, the next follow-up).
+
+    Only runs still waiting for this very job are submitted: not those
+    cancelled meanwhile (``seqjobs cancel`` marks them), nor those whose
+    ``job.json`` names another job (submitted again by hand, or by an
+    earlier attempt of this job that was requeued part-way). Returns how many
+    runs it submitted.
+    """
+
+    def __init__(self, groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: Path, options: dict[str, Any]) -> None:
+        self.groups = groups
+        self.opts = opts
+        self.log_root = log_root
+        self.options = options
+
+    def __call__(self) -> int:
+        me = own_job_id()
+        groups = [kept for kept in ([s for s in group if waiting_for(s, me)] for group in self.groups) if kept]
+        return len(record_jobs(submit_slurm(groups, self.opts, self.log_root, self.options), self.options))
+
+
+def own_job_id() -> str:
+    """The SLURM job id of the job running this code."""
+    return str(submitit.JobEnvironment().job_id)
+
+
+def waiting_for(spec: RunSpec, job_id: str) -> bool:
+    """Does the run's ``job.json`` name job ``job_id``, and is the run not cancelled?"""
+    run = RunDir(spec.run_dir)
+    try:
+        job = run.job_record()
+    except Damaged:
+        return False
+    return job is not None and job.job_id == job_id and not run_cancelled(spec.run_dir)
