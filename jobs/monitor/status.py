@@ -114,6 +114,11 @@ class Run:
     status: RunStatus
     files: RunFiles | None
 
+    @property
+    def status_path(self) -> Path:
+        """The run folder."""
+        return Path(self.status.path)
+
 
 def find_runs(root: Path) -> list[Path]:
     """Run folders at or below ``root`` (a run, a sweep, or a folder of sweeps).
@@ -280,22 +285,32 @@ def survey(root: Path, depth: Depth = "status") -> list[Run]:
     an ended run's result outranks whatever the scheduler says.
     """
     root = Path(root)
-    read: dict[Path, RunFiles | str] = {}
-    for path in find_runs(root):
-        try:
-            if path != root and path.is_symlink():  # the path given may be a link; one found below it is not followed
-                raise Damaged(path, "the run folder is a symbolic link (not followed)")
-            read[path] = read_run(path, depth)
-        except Damaged as err:
-            read[path] = problem(err, path)
+    read = {path: _read_one(path, root, depth) for path in find_runs(root)}
     slurm_ids = sorted({f.job["job_id"] for f in read.values()
                         if isinstance(f, RunFiles) and f.job and f.job["executor"] == "slurm" and not _ended(f)})
     sched = scheduler.job_states(slurm_ids)
     here = socket.gethostname()
-    return [
-        Run(_status(files, sched, here), files) if isinstance(files, RunFiles) else Run(_unreadable(path, files), None)
-        for path, files in read.items()
-    ]
+    runs = [_run(path, files, sched, here) for path, files in read.items()]
+    # The folders were read before the scheduler answered: a job that ended in between (its run wrote its result)
+    # would look stuck. Such runs are read again, now that the answer is older than the folder.
+    return [_run(run_.status_path, _read_one(run_.status_path, root, depth), sched, here)
+            if run_.status.state == "stuck" else run_ for run_ in runs]
+
+
+def _read_one(path: Path, root: Path, depth: Depth) -> RunFiles | str:
+    """The run's files, or what is wrong with them."""
+    try:
+        if path != root and path.is_symlink():  # the path given may be a link; one found below it is not followed
+            raise Damaged(path, "the run folder is a symbolic link (not followed)")
+        return read_run(path, depth)
+    except Damaged as err:
+        return problem(err, path)
+
+
+def _run(path: Path, files: RunFiles | str, sched: dict[str, scheduler.JobInfo], here: str) -> Run:
+    if isinstance(files, RunFiles):
+        return Run(_status(files, sched, here), files)
+    return Run(_unreadable(path, files), None)
 
 
 def statuses(root: Path) -> list[RunStatus]:
