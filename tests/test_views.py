@@ -513,6 +513,21 @@ def test_slurm_states_map(sweep: Path, monkeypatch: pytest.MonkeyPatch, slurm: s
     assert _row(sweep).state == shown
 
 
+def test_a_run_that_ends_while_the_scheduler_is_asked_is_not_stuck(sweep: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folders are read, then sacct answers "completed": a run that wrote its result in between is read again."""
+    run = sweep / DAMAGED
+    result = (run / "result.json").read_bytes()
+    _unfinished(run, "running", started_at=_stamp(100))
+    (run / "job.json").write_text(json.dumps({"job_id": "75_3", "executor": "slurm", "submitted_at": _stamp(200)}))
+
+    def job_ends_meanwhile(ids: list[str]) -> dict:
+        (run / "result.json").write_bytes(result)  # the run's last act, as its job ends
+        return {"75_3": {"state": "completed", "node": "", "source": "sacct"}}
+
+    monkeypatch.setattr(st.scheduler, "job_states", job_ends_meanwhile)
+    assert _row(sweep).state == "completed"
+
+
 def test_a_resubmitted_failed_run_asks_its_new_job(sweep: Path, live_process: subprocess.Popen[bytes]) -> None:
     run = sweep / DAMAGED
     _edit("result.json", lambda r: r.update(status="failed", error="Traceback\nValueError: bad", ended_at=_stamp(100)))(run)
