@@ -126,6 +126,7 @@ def test_a_worker_skips_a_run_cancelled_before_it_got_there(tmp_path: Path, smal
     assert sorted(p.name for p in skipped.iterdir()) == ["state.json"]  # untouched, resumable
 
 
+@pytest.mark.slow
 def test_a_job_submitted_from_a_background_shell_is_cancelled(tmp_path: Path, small_text: Path) -> None:
     """A shell's background job (``&``, nohup, cron) starts with SIGINT ignored, and its children inherit that:
     the local controller restores SIGINT, which is how ``seqjobs cancel`` stops it."""
