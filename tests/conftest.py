@@ -8,6 +8,7 @@ Set ``SEQJOBS_TEST_DATA_CACHE`` to a folder to keep that cache across runs
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -25,28 +26,38 @@ def data_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The session's data cache, exported as ``SEQJOBS_DATA`` (in os.environ, so subprocesses inherit it)."""
     persistent = os.environ.get("SEQJOBS_TEST_DATA_CACHE")
     cache = Path(persistent) if persistent else tmp_path_factory.mktemp("data-cache")
-    previous = os.environ.get("SEQJOBS_DATA")
-    os.environ["SEQJOBS_DATA"] = str(cache)
-    yield cache
-    if previous is None:
-        os.environ.pop("SEQJOBS_DATA", None)
-    else:
-        os.environ["SEQJOBS_DATA"] = previous
+    with _exported("SEQJOBS_DATA", cache):
+        yield cache
+
+
+@pytest.fixture(scope="session", autouse=True)
+def index_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The session's own cache folder for the views' index of ended runs (never the user's ``~/.cache``)."""
+    folder = tmp_path_factory.mktemp("seqjobs-cache")
+    with _exported("SEQJOBS_CACHE_DIR", folder):
+        yield folder
+
+
+@contextlib.contextmanager
+def _exported(name: str, value: Path) -> Iterator[None]:
+    """``os.environ[name] = value`` for the block (subprocesses inherit it), then as before."""
+    previous = os.environ.get(name)
+    os.environ[name] = str(value)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
 
 
 def _ensure_in(cache: Path, name: str) -> Path:
     """``ensure(name)`` in the session cache, even if the requesting test pointed SEQJOBS_DATA elsewhere."""
     from seqtasks.data import ensure
 
-    current = os.environ.get("SEQJOBS_DATA")
-    os.environ["SEQJOBS_DATA"] = str(cache)
-    try:
+    with _exported("SEQJOBS_DATA", cache):
         return ensure(name)
-    finally:
-        if current is None:
-            os.environ.pop("SEQJOBS_DATA", None)
-        else:
-            os.environ["SEQJOBS_DATA"] = current
 
 
 @pytest.fixture(scope="session")

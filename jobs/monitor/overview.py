@@ -11,6 +11,7 @@ requeued ones. ``status --all`` lists every run.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +45,13 @@ class Group:
 
 def sweep_name(row: RunStatus, root: str) -> str:
     """The folder that holds the run, relative to the path ``status`` was given (``""``: that path itself)."""
-    holder = os.path.relpath(Path(row.path).parent, root)
+    return _holder(os.path.dirname(row.path), root)
+
+
+@functools.lru_cache(maxsize=1024)
+def _holder(parent: str, root: str) -> str:
+    """Once per sweep folder: ``relpath`` asks for the working directory each time (10,000 runs, 10,000 asks)."""
+    holder = os.path.relpath(parent or ".", root)
     return "" if holder == "." or holder.startswith("..") else holder
 
 

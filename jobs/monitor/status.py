@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Iterable, Literal
 
 from jobs.monitor import scheduler
+from jobs.monitor.index import EndedIndex, Signature, signature
 from jobs.text import count, shown
 from seqtasks.config import fields, parse_value
 from seqtasks.errors import UserError
@@ -100,6 +101,8 @@ class RunFiles:
     metrics: list[dict[str, str]]
     epochs: int
     claim: ClaimRecord | None
+    #: read by :func:`read_ended` (or taken from the index of such reads): the run's end decides its state
+    ended_only: bool = False
 
     @property
     def config(self) -> dict[str, Any]:
@@ -109,7 +112,11 @@ class RunFiles:
 
 @dataclass
 class Run:
-    """A run's status, with its files when they could be read (``None``: unreadable)."""
+    """A run's status, with its files when they could be read.
+
+    ``files`` is ``None`` for an unreadable run, and for an ended run that
+    ``status`` took from the index (:mod:`jobs.monitor.index`): its status is all it needs.
+    """
 
     status: RunStatus
     files: RunFiles | None
@@ -226,7 +233,8 @@ def read_ended(run: RunDir, with_config: bool) -> RunFiles | None:
     if record is not None and record.task != spec.name:
         raise Damaged(run.file("result.json"), f"is a '{spec.name}' result in a '{record.task}' run")
     epochs = result.get("epochs_done")
-    return RunFiles(run.path, spec.name, record, None, job, result, [], epochs if isinstance(epochs, int) else 0, None)
+    return RunFiles(run.path, spec.name, record, None, job, result, [], epochs if isinstance(epochs, int) else 0, None,
+                    ended_only=True)
 
 
 def _config(run: RunDir) -> ConfigRecord:
@@ -285,16 +293,34 @@ def survey(root: Path, depth: Depth = "status") -> list[Run]:
     an ended run's result outranks whatever the scheduler says.
     """
     root = Path(root)
-    read = {path: _read_one(path, root, depth) for path in find_runs(root)}
+    paths = find_runs(root)
+    index = EndedIndex.for_root(root, len(paths), depth) if depth != "full" else None
+    keys = [_index_key(path, root) for path in paths] if index is not None else []
+    runs: list[Run | None] = [None] * len(paths)
+    read: dict[int, RunFiles | str] = {}  # by position in paths: hashing 10,000 Paths costs more than reading them
+    signatures: dict[int, Signature | None] = {}
+    for i, path in enumerate(paths):
+        if index is not None and not path.is_symlink():
+            signatures[i] = signature(str(path))  # before the files are read: a change while reading shows next time
+            runs[i] = _from_index(path, index.lookup(keys[i], signatures[i]), depth)
+            if runs[i] is not None:
+                continue
+        read[i] = _read_one(path, root, depth)
     slurm_ids = sorted({f.job["job_id"] for f in read.values()
                         if isinstance(f, RunFiles) and f.job and f.job["executor"] == "slurm" and not _ended(f)})
     sched = scheduler.job_states(slurm_ids)
     here = socket.gethostname()
-    runs = [_run(path, files, sched, here) for path, files in read.items()]
+    for i, files in read.items():
+        runs[i] = _run(paths[i], files, sched, here)
+    done = [run_ for run_ in runs if run_ is not None]
+    if index is not None:
+        _update_index(index, [(keys[i], done[i], signatures.get(i)) for i in read], depth)
+        index.forget_except(set(keys))
+        index.save()
     # The folders were read before the scheduler answered: a job that ended in between (its run wrote its result)
     # would look stuck. Such runs are read again, now that the answer is older than the folder.
     return [_run(run_.status_path, _read_one(run_.status_path, root, depth), sched, here)
-            if run_.status.state == "stuck" else run_ for run_ in runs]
+            if run_.status.state == "stuck" else run_ for run_ in done]
 
 
 def _read_one(path: Path, root: Path, depth: Depth) -> RunFiles | str:
@@ -305,6 +331,43 @@ def _read_one(path: Path, root: Path, depth: Depth) -> RunFiles | str:
         return read_run(path, depth)
     except Damaged as err:
         return problem(err, path)
+
+
+def _index_key(path: Path, root: Path) -> str:
+    """The run's path relative to ``root`` (found below it by joining names, so mostly a slice)."""
+    run, top = os.fspath(path), os.fspath(root)
+    return run[len(top) + 1:] if top != "." and run.startswith(top + os.sep) else os.path.relpath(run, top)
+
+
+def _update_index(index: EndedIndex, fresh: list[tuple[str, Run, Signature | None]], depth: Depth) -> None:
+    """Keep the runs just read that ended: their status, and for ``collect`` the files it tabulates."""
+    for key, run_, sig in fresh:
+        f = run_.files
+        if f is None or not f.ended_only:
+            continue
+        files = [f.task, f.result, f.job, asdict(f.record), f.epochs] if depth == "collect" and f.record else None
+        index.remember(key, sig, [asdict(run_.status), files])
+
+
+def _from_index(path: Path, kept: list[Any] | None, depth: Depth) -> Run | None:
+    """The :class:`Run` of an index entry (made by :func:`_update_index`); ``None`` when there is none that fits.
+
+    At ``status`` depth only the status is kept, so the run has no files.
+    """
+    if kept is None:
+        return None
+    try:
+        status, files = kept
+        row = RunStatus(**{**status, "run": path.name, "path": str(path)})
+        if depth == "status":
+            return Run(row, None)
+        task, result, job, config, epochs = files
+        record = ConfigRecord(**config)
+    except (TypeError, ValueError):
+        return None
+    if task not in TASKS or not isinstance(result, dict) or not isinstance(job, (dict, type(None))):
+        return None
+    return Run(row, RunFiles(path, task, record, None, job, result, [], epochs, None, ended_only=True))
 
 
 def _run(path: Path, files: RunFiles | str, sched: dict[str, scheduler.JobInfo], here: str) -> Run:
