@@ -23,6 +23,8 @@ from typing import Any
 MAX_RECORD_BYTES = 4 << 20
 #: one row an epoch: even a long run's metrics stay far below this
 MAX_TABLE_BYTES = 64 << 20
+#: a sweep manifest holds every run's parameters: about 0.5 KB a run, 100,000 runs at most
+MAX_MANIFEST_BYTES = 256 << 20
 
 
 class Damaged(Exception):
@@ -105,9 +107,9 @@ def read_text(path: Path | str, root: Path | str | None = None, limit: int = MAX
         raise Damaged(path, "is not UTF-8 text") from None
 
 
-def read_object(path: Path | str, root: Path | str | None = None) -> dict[str, Any] | None:
+def read_object(path: Path | str, root: Path | str | None = None, limit: int = MAX_RECORD_BYTES) -> dict[str, Any] | None:
     """A JSON object from ``path`` (``None`` when missing); :class:`Damaged` for anything else."""
-    text = read_text(path, root)
+    text = read_text(path, root, limit)
     if text is None:
         return None
     try:

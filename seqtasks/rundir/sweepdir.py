@@ -18,7 +18,7 @@ from seqtasks import atomic
 from seqtasks.errors import UserError
 from seqtasks.rundir.claim import OwnerFile
 from seqtasks.rundir.records import Manifest, dump, load
-from seqtasks.rundir.safe import Damaged, read_object
+from seqtasks.rundir.safe import MAX_MANIFEST_BYTES, Damaged, read_object
 from seqtasks.rundir.time import now_iso
 
 MANIFEST = "sweep.json"
@@ -35,7 +35,7 @@ class SweepDir:
 
     def manifest(self) -> Manifest | None:
         """``sweep.json``; ``None`` when missing, :class:`Damaged` when unreadable."""
-        obj = read_object(self.path / MANIFEST, self.path)
+        obj = read_object(self.path / MANIFEST, self.path, MAX_MANIFEST_BYTES)
         if obj is None:
             return None
         try:
