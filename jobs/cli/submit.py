@@ -18,6 +18,7 @@ from jobs.cli.common import RUNS, check_output_folder, fresh_run_dir
 from jobs.cli.options import executor_parameters, option, task_command
 from jobs.engine import options as executor_opts
 from jobs.engine.launch import launch, launch_sweep
+from jobs.engine.sampling import sample_runs
 from jobs.engine.submission import time_limit
 from jobs.engine.sweep import expand, parse_assignments
 from jobs.monitor.waiting import report_end
@@ -80,6 +81,9 @@ def _sweep(
     grid: Optional[list[str]],
     zip_: Optional[list[str]],
     seeds: int,
+    sample: Optional[list[str]],
+    trials: Optional[int],
+    sampler_seed: Optional[int],
     name: Optional[str],
     root: Path,
     wait: bool,
@@ -95,9 +99,10 @@ def _sweep(
     sweep_dir = root / (name or f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     check_output_folder("--root", root)
     check_output_folder("--name", sweep_dir)
+    runs, sampled = sample_runs(base, runs, sample or [], trials, sampler_seed, {*grid_values, *zip_values}, sweep_dir)
     for _, config in runs:
         check_data(config)
-    sweep_options = {"grid": grid or [], "zip": zip_ or [], "seeds": seeds}
+    sweep_options = {"grid": grid or [], "zip": zip_ or [], "seeds": seeds, **sampled}
     done = launch_sweep(spec.name, sweep_dir, runs, opts, base, sweep_options)
     counts = f"{len(done.completed)} completed, {len(done.active)} active"
     if not done.jobs:
@@ -108,6 +113,9 @@ def _sweep(
             f"{opts.resolved_executor()}; sweep folder: {sweep_dir}"
         )
         typer.echo(f"follow it with: seqjobs status {sweep_dir}", err=True)
+    if sampled:
+        typer.echo(f"random search: {count(sampled['trials'], 'trial')} drawn with --sampler-seed {sampled['sampler_seed']} "
+                   f"(recorded in {sweep_dir}/sweep.json)")
     if wait:
         report_end(sweep_dir)
 
@@ -126,6 +134,11 @@ SWEEP_PARAMS = [
     option("grid", Optional[list[str]], None, "NAME=V1,V2,...: values to cross with every other --grid (repeatable).", SWEEP),
     option("zip_", Optional[list[str]], None, "NAME=V1,V2,...: lists varied together, position by position (repeatable).", SWEEP, "--zip"),
     option("seeds", int, 1, "Repeat every combination with seeds seed, seed+1, ... (N runs each).", SWEEP),
+    option("sample", Optional[list[str]], None, "NAME=DIST, DIST one of uniform(a,b), loguniform(a,b), int(a,b), "
+           "choice(v1,v2,...): random search, drawn --trials times, crossed with the grid (repeatable; quote it).", SWEEP),
+    option("trials", Optional[int], None, "How many draws of the --sample parameters (raise it to extend a search).", SWEEP),
+    option("sampler_seed", Optional[int], None, "Seed of the --sample draws. Default: the one the sweep's sweep.json "
+           "records, else a fresh one (then recorded).", SWEEP),
     option("name", Optional[str], None, "Sweep name: its folder is ROOT/NAME. Default: TASK-TIMESTAMP.", SWEEP),
     ROOT,
 ]
