@@ -269,3 +269,11 @@ def scale_group_rows(sizes: Sizes) -> list[Row]:
 
     with bench_folder() as work:
         return scale_rows(sizes, work, template_run(work, cheap_corpus(work)))
+
+
+def packing_group_rows(sizes: Sizes) -> list[Row]:
+    """One sweep on SLURM with each ``--runs-per-task`` of :attr:`Sizes.packing_per_task` (:mod:`jobs.bench.packing`)."""
+    from jobs.bench.packing import packing_rows
+
+    with bench_folder() as work:
+        return packing_rows(sizes, work, cheap_corpus(work), cluster_answers())

@@ -28,7 +28,7 @@ def stand_ins(sizes: Sizes) -> str:
 
 
 def group_rows(group: str, sizes: Sizes) -> list[Row]:
-    """Rows of one group: a task-level one (markov, charlm or imdb) in :func:`item_keys` order, jobs or scale."""
+    """Rows of one group: a task-level one (markov, charlm or imdb) in :func:`item_keys` order, jobs, scale or packing."""
     if group == "jobs":
         from jobs.bench.overhead import job_rows  # submitit: only when the job items run
 
@@ -37,6 +37,10 @@ def group_rows(group: str, sizes: Sizes) -> list[Row]:
         from jobs.bench.overhead import scale_group_rows
 
         return scale_group_rows(sizes)
+    if group == "packing":
+        from jobs.bench.overhead import packing_group_rows
+
+        return packing_group_rows(sizes)
     if group == "markov":
         from jobs.bench.markov_items import markov_rows
 

@@ -35,6 +35,8 @@ class Sizes:
     sweep_runs: int
     collect_runs: int
     scale_runs: tuple[int, ...]  # sweeps that status and collect are timed on
+    packing_runs: int  # runs of the SLURM sweep timed with each --runs-per-task
+    packing_per_task: tuple[int, ...]  # the --runs-per-task values compared
 
 
 FULL = Sizes(
@@ -57,6 +59,8 @@ FULL = Sizes(
     sweep_runs=100,
     collect_runs=1000,
     scale_runs=(10_000, 100_000),
+    packing_runs=10_000,
+    packing_per_task=(1, 100),
 )
 
 QUICK = Sizes(
@@ -79,4 +83,6 @@ QUICK = Sizes(
     sweep_runs=10,
     collect_runs=100,
     scale_runs=(1_000,),
+    packing_runs=20,
+    packing_per_task=(1, 10),
 )

@@ -19,7 +19,7 @@ import typer
 from jobs.cli.common import check_output_file
 from seqtasks.errors import UserError
 
-GROUPS = ("markov", "charlm", "imdb", "jobs", "scale")
+GROUPS = ("markov", "charlm", "imdb", "jobs", "scale", "packing")
 METHOD = (
     "every item alternates baseline and seqjobs runs in one process (peak RSS: fresh child processes); "
     "figures are medians with min-max; char-LSTM training speed is timed on a fixed number of steps after "
@@ -32,7 +32,7 @@ def bench(
     output: Annotated[Path, typer.Option("-o", "--output", help="CSV to write; the Markdown table goes beside it (.md).")] = Path("results/bench.csv"),
     only: Annotated[Optional[list[str]], typer.Option("--only", help=f"Run only these groups (repeatable): {', '.join(GROUPS)}.")] = None,
 ) -> None:
-    """Benchmark seqjobs against the tutorial's way: Markov, char-LSTM, IMDB, job overhead and views at scale."""
+    """Benchmark seqjobs against the tutorial's way: Markov, char-LSTM, IMDB, job overhead, views at scale, packed runs."""
     groups = list(only or GROUPS)
     unknown = sorted(set(groups) - set(GROUPS))
     if unknown:
