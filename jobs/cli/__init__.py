@@ -47,7 +47,7 @@ COMMANDS: dict[str, Entry] = {
     "generate": Entry("jobs.cli.generate", "generate",
                       "Generate text from a trained char-LSTM run folder: the seed text, then the sampled characters."),
     "bench": Entry("jobs.cli.bench", "bench",
-                   "Benchmark seqjobs against the tutorial's way: Markov, char-LSTM, IMDB, job overhead and views at scale."),
+                   "Benchmark seqjobs against the tutorial's way: Markov, char-LSTM, IMDB, job overhead, views at scale, packed runs."),
 }
 
 

@@ -105,10 +105,11 @@ def _owned(run: RunDir) -> bool:
 def _initialise(run: RunDir, task: str, config: Any) -> bool:
     """Write ``config.json`` of a run about to be submitted, so ``status`` lists it before its job
     starts; True when the folder is new (and so may be removed again if the submission is refused)."""
-    new = not run.path.exists()
+    if run.prepare_new(task, config):
+        return True
     try:
         with run.claim():
             run.prepare(task, config)
     except Claimed:
-        return False  # its job has started and prepares it itself
-    return new
+        pass  # its job has started and prepares it itself
+    return False

@@ -192,6 +192,27 @@ class RunDir:
         )
         atomic.write_json(self.file(CONFIG), dump(record))
 
+    def prepare_new(self, task: str, config: Any) -> bool:
+        """Create the folder and its ``config.json`` if the folder does not exist yet; ``False`` when it does.
+
+        A folder this call creates (``mkdir`` fails when it exists) belongs to no
+        one else yet, so its config is written without taking the run's claim: a
+        submission of 10,000 new runs then writes 10,000 files fewer, each flushed
+        to disk and removed again.
+        """
+        try:
+            try:
+                self.path.mkdir()
+            except FileNotFoundError:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.path.mkdir()
+        except FileExistsError:
+            return False
+        except OSError as err:
+            raise UserError(f"cannot create run folder {self.path}: {err.strerror}; choose another --out") from None
+        self.prepare(task, config)
+        return True
+
     def record_data(self, name: str, sha256: str, **extra: Any) -> None:
         """Add the data set's name and checksum to ``config.json``."""
         record = self.config_record()
