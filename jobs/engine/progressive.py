@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import getpass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import submitit
 
@@ -112,15 +112,31 @@ def _submit_tasks(groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: 
 
 
 def _submit_next_step(step: NextStep, opts: ExecutorOptions, log_root: Path, after: list[str]) -> submitit.Job[Any]:
-    """The follow-up job: one core, no GPU, a short limit; after the ``after`` jobs, else a minute from now."""
+    """The follow-up job that submits the next share."""
+    return submit_follow_up(step, opts, log_root, after, "seqjobs-next")
+
+
+def submit_follow_up(
+    step: Callable[[], Any], opts: ExecutorOptions, log_root: Path, after: list[str], name: str,
+    partition: Optional[str] = None,
+) -> submitit.Job[Any]:
+    """A small job that acts on a sweep once jobs have ended: one core, no GPU, a short limit.
+
+    On SLURM it starts after the ``after`` jobs (``afterany``: failed or
+    cancelled ones count as ended), else a minute from now; ``partition``
+    overrides the sweep's. A local job starts at once (local executors have
+    no dependencies: the step itself waits) and has no short limit.
+    """
+    slurm = opts.resolved_executor() == "slurm"
     small = dataclasses.replace(
-        opts, gpus_per_node=None, gres=None, cpus_per_task=None, mem=None, time=NEXT_STEP_MINUTES, array_parallelism=None,
+        opts, gpus_per_node=None, gres=None, cpus_per_task=1, mem=None, array_parallelism=None,
+        time=NEXT_STEP_MINUTES if slurm else None, partition=partition or opts.partition,
     )
     executor = make_executor(small, log_root / ".submitit")
-    if after:
-        executor.update_parameters(job_name="seqjobs-next", dependency="afterany:" + ":".join(after))
-    else:
-        executor.update_parameters(job_name="seqjobs-next", additional_parameters={"begin": RETRY_LATER})
+    if slurm and after:
+        executor.update_parameters(job_name=name, dependency="afterany:" + ":".join(after))
+    elif slurm:
+        executor.update_parameters(job_name=name, additional_parameters={"begin": RETRY_LATER})
     return executor.submit(step)
 
 
