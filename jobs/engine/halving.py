@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -65,11 +64,6 @@ def validation_metric(task: TaskSpec, name: Optional[str]) -> tuple[str, bool]:
 def configuration(params: dict[str, Any]) -> str:
     """The key of a run's configuration: its parameters but seed and epochs, as sorted JSON."""
     return json.dumps({k: v for k, v in params.items() if k not in NOT_CONFIGURATION}, sort_keys=True)
-
-
-def configuration_label(run: str) -> str:
-    """A run's folder name without its ``seed=N`` part: one label per configuration (``run`` when nothing else is left)."""
-    return re.sub(r"(^|_)seed=[^_]*", "", run).strip("_") or "run"
 
 
 def run_score(rows: list[dict[str, str]], metric: str, higher: bool, epochs: int) -> float | None:
