@@ -19,10 +19,12 @@ them alone. Each follow-up rewrites ``job.json`` of the runs it submits.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import getpass
+import os
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import submitit
 
@@ -159,7 +161,26 @@ class NextStep:
     def __call__(self) -> int:
         me = own_job_id()
         groups = [kept for kept in ([s for s in group if waiting_for(s, me)] for group in self.groups) if kept]
-        return len(record_jobs(submit_slurm(groups, self.opts, self.log_root, self.options), self.options))
+        with as_from_login_node():
+            return len(record_jobs(submit_slurm(groups, self.opts, self.log_root, self.options), self.options))
+
+
+@contextlib.contextmanager
+def as_from_login_node() -> Iterator[None]:
+    """Submit from inside a job as from a login node: without this job's ``SLURM_*`` variables.
+
+    sbatch and srun read such variables as options, and sbatch passes the
+    environment on: a job submitted from a job inherits its
+    ``SLURM_MEM_PER_CPU``, which srun refuses beside the new job's own
+    ``--mem`` ("mutually exclusive"), failing every task at once.
+    """
+    saved = {k: v for k, v in os.environ.items() if k.startswith(("SLURM_", "SBATCH_", "SRUN_", "SALLOC_"))}
+    for key in saved:
+        del os.environ[key]
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
 
 def own_job_id() -> str:

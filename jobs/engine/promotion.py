@@ -30,7 +30,7 @@ from jobs.engine import halving
 from jobs.engine.jobfn import process_started
 from jobs.engine.launch import ACTIVE, launch_recorded, run_states
 from jobs.engine.options import ExecutorOptions
-from jobs.engine.progressive import own_job_id, submit_follow_up
+from jobs.engine.progressive import as_from_login_node, own_job_id, submit_follow_up
 from jobs.monitor import scheduler
 from jobs.monitor.status import local_job_alive
 from seqtasks.config import from_dict, to_dict
@@ -240,8 +240,9 @@ class Promote:
         sweep = SweepDir(self.sweep_dir)
         if self.opts.resolved_executor() != "slurm":
             _wait_for_rung(sweep)
-        with sweep.locked():
-            step = advance(sweep, self.opts, own_job_id())
+        me = own_job_id()
+        with sweep.locked(), as_from_login_node():
+            step = advance(sweep, self.opts, me)
         return dataclasses.asdict(step)
 
 
