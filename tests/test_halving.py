@@ -210,8 +210,8 @@ def test_a_local_halving_sweep_completes_resumes_only_new_epochs_and_continues_a
     assert "halving: rung 0: 2 stopped; rung 1: 1 stopped; rung 2: 1 final" in status, status
 
     manifest = (sweep / "sweep.json").read_text()
-    third = seqjobs(*command, cwd=tmp_path, check=True, timeout=300)
-    assert "nothing to submit: the halving sweep" in third.stdout, third.stdout
+    third = seqjobs(*command, "--wait", cwd=tmp_path, check=True, timeout=300)
+    assert "nothing to submit: the halving sweep" in third.stdout and "4 runs: 4 completed" in third.stdout, third
     assert (sweep / "sweep.json").read_text() == manifest  # nothing submitted, nothing recorded
     grid = seqjobs(*command[:command.index("--halving")], "--executor", "local", "--name", "hv", cwd=tmp_path)
     assert_one_line_error(grid, "is a halving sweep")

@@ -30,14 +30,14 @@ if not shutil.which("sbatch") and os.environ.get("SEQJOBS_REQUIRE_SLURM") != "1"
     pytest.skip("no SLURM cluster here (start one: bash slurm/start-cluster.sh)", allow_module_level=True)
 
 
-def start_and_kill(tmp_path: Path, name: str) -> Path:
+def start_and_kill(tmp_path: Path, name: str, *extra: str) -> Path:
     """Start the halving sweep in a session of its own, wait for it to return, then kill whatever that session left."""
     data = write_csv(tmp_path / "reviews.csv", 300, median_len=12, seed=1, signal=0.4)
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "jobs", "sweep", "imdb", "--dataset", str(data), *TINY_IMDB, "--limit", "200",
          "--grid", "lr=0.001,0.003,0.01,0.03", "--halving", "--min-epochs", "1", "--max-epochs", "2", "--eta", "2",
-         "--executor", "slurm", "--name", name],
+         "--executor", "slurm", "--name", name, *extra],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
     out, err = proc.communicate(timeout=300)
@@ -70,7 +70,8 @@ def assert_completed(sweep: Path) -> dict[str, Any]:
 
 
 def test_a_halving_sweep_completes_with_the_submitting_process_gone(tmp_path: Path) -> None:
-    assert_completed(start_and_kill(tmp_path, "gone"))
+    """With --mem: rung 1, submitted from inside the promotion job, must not inherit that job's SLURM_MEM_PER_CPU."""
+    assert_completed(start_and_kill(tmp_path, "gone", "--mem", "1G"))
 
 
 def test_a_halving_sweep_completes_with_a_rung_job_preempted(tmp_path: Path) -> None:

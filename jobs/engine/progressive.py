@@ -37,8 +37,9 @@ from jobs.monitor.scheduler import SubmitLimit
 from seqtasks.errors import UserError
 from seqtasks.rundir import Damaged, RunDir
 
-#: time limit of a follow-up job: it only submits
+#: time limit and memory of a follow-up job: it only reads folders and submits
 NEXT_STEP_MINUTES = 10
+NEXT_STEP_MEM = "1G"
 #: when a follow-up finds no room at all for tasks, the next one starts this much later
 RETRY_LATER = "now+60"
 
@@ -122,7 +123,7 @@ def submit_follow_up(
     step: Callable[[], Any], opts: ExecutorOptions, log_root: Path, after: list[str], name: str,
     partition: Optional[str] = None,
 ) -> submitit.Job[Any]:
-    """A small job that acts on a sweep once jobs have ended: one core, no GPU, a short limit.
+    """A small job that acts on a sweep once jobs have ended: one core, no GPU, little memory, a short limit.
 
     On SLURM it starts after the ``after`` jobs (``afterany``: failed or
     cancelled ones count as ended), else a minute from now; ``partition``
@@ -131,7 +132,7 @@ def submit_follow_up(
     """
     slurm = opts.resolved_executor() == "slurm"
     small = dataclasses.replace(
-        opts, gpus_per_node=None, gres=None, cpus_per_task=1, mem=None, array_parallelism=None,
+        opts, gpus_per_node=None, gres=None, cpus_per_task=1, mem=NEXT_STEP_MEM, array_parallelism=None,
         time=NEXT_STEP_MINUTES if slurm else None, partition=partition or opts.partition,
     )
     executor = make_executor(small, log_root / ".submitit")
