@@ -215,3 +215,25 @@ def test_a_local_halving_sweep_completes_resumes_only_new_epochs_and_continues_a
     assert (sweep / "sweep.json").read_text() == manifest  # nothing submitted, nothing recorded
     grid = seqjobs(*command[:command.index("--halving")], "--executor", "local", "--name", "hv", cwd=tmp_path)
     assert_one_line_error(grid, "is a halving sweep")
+
+
+def test_rung_marks_are_read_from_halving_manifests_only(tmp_path: Path) -> None:
+    """A decided rung marks its runs promoted or stopped (at the rung's epochs); a grid sweep's manifest gives none."""
+    from jobs.monitor.rungs import RungMark, halving_marks
+
+    plan = HalvingRecord(metric="val_accuracy", higher_is_better=True, min_epochs=1, max_epochs=2, eta=2, epochs=[1, 2],
+                         rungs=[RungRecord(rung=0, epochs=1, runs=["a", "b", "c"], decided_at="2026-01-01T00:00:00+00:00",
+                                           promoted=["a"], stopped=["b", "c"], failed=["c"]),
+                                RungRecord(rung=1, epochs=2, runs=["a"])])
+    halving, grid = SweepDir(tmp_path / "hv"), SweepDir(tmp_path / "grid")
+    with halving.locked():
+        halving.record("imdb", {n: {"lr": i} for i, n in enumerate("abc")}, {}, {}, {}, {}, plan)
+    with grid.locked():
+        grid.record("imdb", {"a": {"lr": 0.1}}, {}, {}, {}, {})
+    marks = halving_marks([str(halving.path), str(grid.path)])
+    assert marks == {
+        str(halving.path / "a"): RungMark(1, "training", None),
+        str(halving.path / "b"): RungMark(0, "stopped", 1),
+        str(halving.path / "c"): RungMark(0, "stopped", 1, failed=True),
+    }
+    assert marks[str(halving.path / "c")].label() == "0 stopped (failed)"
