@@ -208,6 +208,9 @@ def test_a_local_halving_sweep_completes_resumes_only_new_epochs_and_continues_a
         run: r["rung"] for r in record["rungs"] for run in r["runs"]}
     status = seqjobs("status", str(sweep), cwd=tmp_path, check=True).stdout
     assert "halving: rung 0: 2 stopped; rung 1: 1 stopped; rung 2: 1 final" in status, status
+    seqjobs("report", str(sweep), "-o", "report", cwd=tmp_path, check=True)
+    assert "(imdb_halving.png)" in (tmp_path / "report/report.md").read_text()
+    assert (tmp_path / "report/imdb_halving.png").read_bytes().startswith(b"\x89PNG")
 
     manifest = (sweep / "sweep.json").read_text()
     third = seqjobs(*command, "--wait", cwd=tmp_path, check=True, timeout=300)
@@ -237,3 +240,36 @@ def test_rung_marks_are_read_from_halving_manifests_only(tmp_path: Path) -> None
         str(halving.path / "c"): RungMark(0, "stopped", 1, failed=True),
     }
     assert marks[str(halving.path / "c")].label() == "0 stopped (failed)"
+
+
+def test_a_promotion_job_that_finds_its_rung_still_active_re_arms_instead_of_deciding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A requeued run can still be active when the promotion job starts: it submits a new one behind it, and
+    the sweep command does the same when the recorded promotion job is gone; a live one is left to do its work."""
+    from jobs.engine import promotion
+    from jobs.engine.options import ExecutorOptions
+
+    plan = HalvingRecord(metric="val_accuracy", higher_is_better=True, min_epochs=1, max_epochs=2, eta=2, epochs=[1, 2],
+                         rungs=[RungRecord(rung=0, epochs=1, runs=["a", "b"], submitted_at="2026-01-01T00:00:00+00:00",
+                                           promotion_job={"job_id": "41", "executor": "slurm"})])
+    sweep = SweepDir(tmp_path / "hv")
+    with sweep.locked():
+        sweep.record("imdb", {"a": {"lr": 0.1}, "b": {"lr": 0.2}}, {}, {}, {}, {}, plan)
+    monkeypatch.setattr(promotion, "run_states", lambda paths: {str(p): "requeued" for p in paths})
+    armed: list[list[str]] = []
+
+    def submit(sweep_: SweepDir, task: str, opts: ExecutorOptions, record: HalvingRecord, waiting: list[Path]) -> dict:
+        armed.append(sorted(p.name for p in waiting))
+        return {"job_id": str(42 + len(armed)), "executor": "slurm"}
+
+    monkeypatch.setattr(promotion, "_submit_promotion", submit)
+    monkeypatch.setattr(promotion, "_alive", lambda job, me: job is not None and job["job_id"] != me and job["job_id"] != "41")
+    with sweep.locked():
+        step = promotion.advance(sweep, ExecutorOptions(executor="slurm"), me="41")  # job 41 itself, as it ends
+    assert armed == [["a", "b"]] and step.promotion_job == "43" and step.decided == []
+    rung = sweep.halving().rungs[0]
+    assert rung.decided_at is None and rung.promotion_job == {"job_id": "43", "executor": "slurm"}
+    with sweep.locked():
+        again = promotion.advance(sweep, ExecutorOptions(executor="slurm"), me=None)  # 43 is alive: nothing to do
+    assert armed == [["a", "b"]] and again.promotion_job == "43"
