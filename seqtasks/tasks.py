@@ -24,6 +24,10 @@ class TaskSpec:
     ``ranked_apart`` names the config fields that change what the main figure
     measures (a Markov chain's level: bits per character or per word); runs
     are only ranked against runs with the same values of them.
+
+    ``val_metrics`` are the validation columns of ``metrics.csv`` that a
+    halving sweep may rank by, each with its direction (``True``: higher is
+    better), the default first; a task without epochs has none.
     """
 
     name: str
@@ -33,6 +37,7 @@ class TaskSpec:
     main_metric: str
     higher_is_better: bool
     ranked_apart: tuple[str, ...] = ()
+    val_metrics: tuple[tuple[str, bool], ...] = ()
 
     def load(self) -> Callable[[Any, Any], dict[str, Any]]:
         """Import and return the task's ``run(config, run_dir) -> dict`` function."""
@@ -57,6 +62,7 @@ TASKS: dict[str, TaskSpec] = {
         entry="seqtasks.charlm.train:run",
         main_metric="best_val_bits_per_char",
         higher_is_better=False,
+        val_metrics=(("val_bits_per_char", False), ("val_loss", False)),
     ),
     "imdb": TaskSpec(
         name="imdb",
@@ -65,6 +71,7 @@ TASKS: dict[str, TaskSpec] = {
         entry="seqtasks.imdb.train:run",
         main_metric="test_accuracy",
         higher_is_better=True,
+        val_metrics=(("val_accuracy", True), ("val_loss", False)),
     ),
 }
 

@@ -15,6 +15,7 @@ from typing import Any, Optional
 import typer
 
 from jobs.cli.common import RUNS, check_output_folder, fresh_run_dir
+from jobs.cli.halving import HALVING_PARAMS, check_varied, halving_plan, sweep_halving
 from jobs.cli.options import executor_parameters, option, task_command
 from jobs.engine import options as executor_opts
 from jobs.engine.launch import launch, launch_sweep
@@ -37,6 +38,7 @@ EXECUTOR_PARAMS = [
     *executor_parameters(EXEC),
     option("profile", Optional[str], None, "Named executor settings from a TOML file (see slurm/profiles.example.toml).", EXEC),
 ]
+HALVING_NAMES = [p.name for p in HALVING_PARAMS]
 WAIT = option("wait", bool, False, "Block with a progress bar until every run has ended.", "Run folder", "--wait/--no-wait")
 ROOT = option("root", Path, Path("runs"), "Folder that holds the sweeps.", SWEEP)
 
@@ -87,12 +89,15 @@ def _sweep(
     name: Optional[str],
     root: Path,
     wait: bool,
-    **exec_values: Any,
+    **values: Any,
 ) -> None:
-    opts = executor_options(exec_values)
+    plan = halving_plan(spec, {key: values.pop(key) for key in HALVING_NAMES})
+    opts = executor_options(values)
     cls = spec.config_cls
     grid_values = parse_assignments(grid or [], cls, "--grid")
     zip_values = parse_assignments(zip_ or [], cls, "--zip")
+    if plan is not None:
+        check_varied({*grid_values, *zip_values})
     runs = expand(cls, base, grid_values, zip_values, seeds)
     if name is not None:
         check_sweep_name(name)
@@ -103,6 +108,21 @@ def _sweep(
     for _, config in runs:
         check_data(config)
     sweep_options = {"grid": grid or [], "zip": zip_ or [], "seeds": seeds, **sampled}
+    if plan is not None:
+        sweep_halving(spec, sweep_dir, runs, opts, base, sweep_options, plan, wait)
+    else:
+        _sweep_grid(spec, sweep_dir, runs, opts, base, sweep_options)
+    if sampled:
+        typer.echo(f"random search: {count(sampled['trials'], 'trial')} drawn with --sampler-seed {sampled['sampler_seed']} "
+                   f"(recorded in {sweep_dir}/sweep.json)")
+    if wait:
+        report_end(sweep_dir)
+
+
+def _sweep_grid(
+    spec: TaskSpec, sweep_dir: Path, runs: list[tuple[str, Any]], opts: executor_opts.ExecutorOptions, base: Any,
+    sweep_options: dict[str, Any],
+) -> None:
     done = launch_sweep(spec.name, sweep_dir, runs, opts, base, sweep_options)
     counts = f"{len(done.completed)} completed, {len(done.active)} active"
     if not done.jobs:
@@ -113,11 +133,6 @@ def _sweep(
             f"{opts.resolved_executor()}; sweep folder: {sweep_dir}"
         )
         typer.echo(f"follow it with: seqjobs status {sweep_dir}", err=True)
-    if sampled:
-        typer.echo(f"random search: {count(sampled['trials'], 'trial')} drawn with --sampler-seed {sampled['sampler_seed']} "
-                   f"(recorded in {sweep_dir}/sweep.json)")
-    if wait:
-        report_end(sweep_dir)
 
 
 def check_sweep_name(name: str) -> None:
@@ -148,5 +163,5 @@ for _spec in TASKS.values():
         task_command(_spec, _submit, [OUT, WAIT, *EXECUTOR_PARAMS], doc=f"Submit one {_spec.name} run: {_spec.summary}")
     )
     sweep_app.command(_spec.name)(
-        task_command(_spec, _sweep, [*SWEEP_PARAMS, WAIT, *EXECUTOR_PARAMS], doc=f"Sweep {_spec.name}: {_spec.summary}")
+        task_command(_spec, _sweep, [*SWEEP_PARAMS, *HALVING_PARAMS, WAIT, *EXECUTOR_PARAMS], doc=f"Sweep {_spec.name}: {_spec.summary}")
     )

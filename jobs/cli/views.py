@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Callable, Optional
 import typer
 
 from jobs.cli.common import PathArg, check_output_file, check_runs
-from jobs.monitor.overview import SMALL, groups, states_present, sweep_name, to_look_at
+from jobs.monitor.overview import SMALL, groups, rung_line, states_present, sweep_name, to_look_at
 from jobs.monitor.status import RunStatus, as_dicts, check_readable, statuses, summary, warnings
 from jobs.text import count
 from seqtasks.errors import UserError
@@ -59,13 +59,15 @@ def status_table(rows: list[RunStatus], title: str) -> Table:
 
     sweeps = [sweep_name(r, title) for r in rows]
     several = len(set(sweeps)) > 1
+    halving = any(r.rung for r in rows)  # a halving sweep: each run's rung, and whether it went on
     table = Table(title=escape(title), title_justify="left")
-    for col in ("sweep",) * several + ("run", "state", "epoch", "last metric", "job", "node", "elapsed"):
+    for col in ("sweep",) * several + ("run", "state") + ("rung",) * halving + (
+            "epoch", "last metric", "job", "node", "elapsed"):
         table.add_column(col, overflow="fold")
     for r, sweep in zip(rows, sweeps):
-        cells = (r.run, r.epoch or "", r.last_metric, r.job_id, r.node, _fmt_elapsed(r.elapsed_s))
-        table.add_row(*(escape(sweep),) * several, escape(str(cells[0])), _coloured(r.state),
-                      *(escape(str(c)) for c in cells[1:]))
+        cells = (r.epoch or "", r.last_metric, r.job_id, r.node, _fmt_elapsed(r.elapsed_s))
+        table.add_row(*(escape(sweep),) * several, escape(r.run), _coloured(r.state), *(escape(r.rung),) * halving,
+                      *(escape(str(c)) for c in cells))
     return table
 
 
@@ -137,6 +139,8 @@ def status(
         if watch:
             console.clear()
         console.print(summary(rows), markup=False, highlight=False)
+        if rung_line(rows):
+            console.print("halving: " + rung_line(rows), markup=False, highlight=False)
         if all_runs or len(rows) <= SMALL:
             console.print(status_table(rows, str(path)))
             listed, hidden = rows, 0

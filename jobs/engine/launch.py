@@ -22,6 +22,7 @@ from jobs.engine.submission import submit_runs
 from jobs.monitor.status import statuses
 from seqtasks.config import to_dict
 from seqtasks.rundir import Claimed, Damaged, RunDir, SweepDir, owner_alive
+from seqtasks.errors import UserError
 from seqtasks.runner import is_done
 
 ACTIVE = ("pending", "running", "requeued")
@@ -47,7 +48,7 @@ def launch(task: str, runs: list[tuple[Path, Any]], opts: ExecutorOptions, log_r
     """
     for folder, config in runs:  # refuse conflicts before anything is written or submitted
         RunDir(folder).check_compatible(task, config)
-    states = _states([folder for folder, _ in runs])
+    states = run_states([folder for folder, _ in runs])
     completed, active, todo = [], [], []
     for folder, config in runs:
         state = states.get(str(folder))
@@ -75,14 +76,29 @@ def launch_sweep(
     """:func:`launch` for a sweep, under its lock, recording the runs and jobs in ``sweep.json``."""
     sweep = SweepDir(sweep_dir)
     with sweep.locked():
-        done = launch(task, [(sweep_dir / name, config) for name, config in runs], opts, sweep_dir)
-        executor = {**opts.to_dict(), "executor": opts.resolved_executor()}
-        sweep.record(task, {name: to_dict(c) for name, c in runs}, {Path(k).name: v for k, v in done.jobs.items()},
-                     to_dict(base), sweep_options, executor)
+        try:
+            halving = sweep.halving()
+        except Damaged as err:
+            raise UserError(f"{err}; repair or move it away before adding to this sweep") from None
+        if halving is not None:
+            raise UserError(f"{sweep_dir} is a halving sweep; continue it with the same --halving options, "
+                            "or give this sweep another --name")
+        return launch_recorded(sweep, task, runs, opts, to_dict(base), sweep_options)
+
+
+def launch_recorded(
+    sweep: SweepDir, task: str, runs: list[tuple[str, Any]], opts: ExecutorOptions,
+    base: dict[str, Any], sweep_options: dict[str, Any],
+) -> Launch:
+    """:func:`launch` of runs of ``sweep`` (by folder name), then ``sweep.json`` updated (call under its lock)."""
+    done = launch(task, [(sweep.path / name, config) for name, config in runs], opts, sweep.path)
+    executor = {**opts.to_dict(), "executor": opts.resolved_executor()}
+    sweep.record(task, {name: to_dict(c) for name, c in runs}, {Path(k).name: v for k, v in done.jobs.items()},
+                 base, sweep_options, executor)
     return done
 
 
-def _states(folders: list[Path]) -> dict[str, str]:
+def run_states(folders: list[Path]) -> dict[str, str]:
     """State of each existing run folder (a folder owned by a process that may be alive counts as running)."""
     existing = [folder for folder in folders if folder.exists()]
     roots = existing if len(existing) == 1 else sorted({folder.parent for folder in existing})

@@ -19,10 +19,12 @@ them alone. Each follow-up rewrites ``job.json`` of the runs it submits.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import getpass
+import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import submitit
 
@@ -35,8 +37,9 @@ from jobs.monitor.scheduler import SubmitLimit
 from seqtasks.errors import UserError
 from seqtasks.rundir import Damaged, RunDir
 
-#: time limit of a follow-up job: it only submits
+#: time limit and memory of a follow-up job: it only reads folders and submits
 NEXT_STEP_MINUTES = 10
+NEXT_STEP_MEM = "1G"
 #: when a follow-up finds no room at all for tasks, the next one starts this much later
 RETRY_LATER = "now+60"
 
@@ -112,15 +115,31 @@ def _submit_tasks(groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: 
 
 
 def _submit_next_step(step: NextStep, opts: ExecutorOptions, log_root: Path, after: list[str]) -> submitit.Job[Any]:
-    """The follow-up job: one core, no GPU, a short limit; after the ``after`` jobs, else a minute from now."""
+    """The follow-up job that submits the next share."""
+    return submit_follow_up(step, opts, log_root, after, "seqjobs-next")
+
+
+def submit_follow_up(
+    step: Callable[[], Any], opts: ExecutorOptions, log_root: Path, after: list[str], name: str,
+    partition: Optional[str] = None,
+) -> submitit.Job[Any]:
+    """A small job that acts on a sweep once jobs have ended: one core, no GPU, little memory, a short limit.
+
+    On SLURM it starts after the ``after`` jobs (``afterany``: failed or
+    cancelled ones count as ended), else a minute from now; ``partition``
+    overrides the sweep's. A local job starts at once (local executors have
+    no dependencies: the step itself waits) and has no short limit.
+    """
+    slurm = opts.resolved_executor() == "slurm"
     small = dataclasses.replace(
-        opts, gpus_per_node=None, gres=None, cpus_per_task=None, mem=None, time=NEXT_STEP_MINUTES, array_parallelism=None,
+        opts, gpus_per_node=None, gres=None, cpus_per_task=1, mem=NEXT_STEP_MEM, array_parallelism=None,
+        time=NEXT_STEP_MINUTES if slurm else None, partition=partition or opts.partition,
     )
     executor = make_executor(small, log_root / ".submitit")
-    if after:
-        executor.update_parameters(job_name="seqjobs-next", dependency="afterany:" + ":".join(after))
-    else:
-        executor.update_parameters(job_name="seqjobs-next", additional_parameters={"begin": RETRY_LATER})
+    if slurm and after:
+        executor.update_parameters(job_name=name, dependency="afterany:" + ":".join(after))
+    elif slurm:
+        executor.update_parameters(job_name=name, additional_parameters={"begin": RETRY_LATER})
     return executor.submit(step)
 
 
@@ -143,7 +162,26 @@ class NextStep:
     def __call__(self) -> int:
         me = own_job_id()
         groups = [kept for kept in ([s for s in group if waiting_for(s, me)] for group in self.groups) if kept]
-        return len(record_jobs(submit_slurm(groups, self.opts, self.log_root, self.options), self.options))
+        with as_from_login_node():
+            return len(record_jobs(submit_slurm(groups, self.opts, self.log_root, self.options), self.options))
+
+
+@contextlib.contextmanager
+def as_from_login_node() -> Iterator[None]:
+    """Submit from inside a job as from a login node: without this job's ``SLURM_*`` variables.
+
+    sbatch and srun read such variables as options, and sbatch passes the
+    environment on: a job submitted from a job inherits its
+    ``SLURM_MEM_PER_CPU``, which srun refuses beside the new job's own
+    ``--mem`` ("mutually exclusive"), failing every task at once.
+    """
+    saved = {k: v for k, v in os.environ.items() if k.startswith(("SLURM_", "SBATCH_", "SRUN_", "SALLOC_"))}
+    for key in saved:
+        del os.environ[key]
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
 
 def own_job_id() -> str:

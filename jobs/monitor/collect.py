@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jobs.monitor.rungs import RungMark
 from jobs.monitor.status import RunFiles, RunStatus, survey
 from seqtasks import atomic
 from seqtasks.config import with_defaults
@@ -59,6 +60,13 @@ def run_row(f: RunFiles) -> dict[str, Any]:
     row.update({k: _flat(v) for k, v in config.items()})
     row.update({k: v for k, v in result.items() if k not in SKIP_RESULT and not isinstance(v, (dict, list))})
     return row
+
+
+def _halving(mark: RungMark | None) -> dict[str, Any]:
+    """A halving sweep's run: the last rung it reached, and the epoch it stopped at (empty while it goes on)."""
+    if mark is None:
+        return {}
+    return {"rung": mark.rung, "stopped_at_epoch": mark.stopped_at_epoch}
 
 
 def _provenance(f: RunFiles) -> dict[str, Any]:
@@ -105,7 +113,7 @@ def collect(paths: list[Path], per_epoch: bool = True) -> Collection:
             states.append(run.status)
             if run.status.state != "completed" or run.files is None:
                 continue
-            row = {**run_row(run.files), **_provenance(run.files)}
+            row = {**run_row(run.files), **_halving(run.rung), **_provenance(run.files)}
             rows.append(row)
             if per_epoch:
                 epochs.extend(_epoch_rows(run.files, row))

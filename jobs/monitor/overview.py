@@ -76,6 +76,18 @@ def groups(rows: list[RunStatus], root: str) -> list[Group]:
     return sorted(found.values(), key=lambda g: g.name)
 
 
+def rung_line(rows: list[RunStatus]) -> str:
+    """A halving sweep's runs counted by rung and outcome (``rung 0: 32 stopped, 16 promoted; ...``); ``""``: none."""
+    counts: dict[int, dict[str, int]] = {}
+    for row in rows:
+        if row.rung:
+            rung, _, outcome = row.rung.partition(" ")
+            by_outcome = counts.setdefault(int(rung), {})
+            by_outcome[outcome] = by_outcome.get(outcome, 0) + 1
+    return "; ".join(f"rung {rung}: " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts[rung].items()))
+                     for rung in sorted(counts))
+
+
 def states_present(groups_: Iterable[Group]) -> list[str]:
     """The states any group has, in the order of :data:`STATES`: the columns of the group table."""
     seen = {state for g in groups_ for state in g.counts}

@@ -34,6 +34,7 @@ from typing import Any, Iterable, Literal
 
 from jobs.monitor import scheduler
 from jobs.monitor.index import EndedIndex, Signature, signature
+from jobs.monitor.rungs import RungMark, halving_marks
 from jobs.text import count, shown
 from seqtasks.config import fields, parse_value
 from seqtasks.errors import UserError
@@ -77,6 +78,8 @@ class RunStatus:
     elapsed_s: float | None
     error: str
     log: str
+    #: a halving sweep's run: its rung and what became of it there (``1 promoted``); empty otherwise
+    rung: str = ""
 
 
 #: how much of a run a view reads (:func:`read_run`): what ``status`` shows, what ``collect`` tabulates, every file
@@ -120,6 +123,8 @@ class Run:
 
     status: RunStatus
     files: RunFiles | None
+    #: where the run stands in a halving sweep (``None``: not in one)
+    rung: RungMark | None = None
 
     @property
     def status_path(self) -> Path:
@@ -319,8 +324,14 @@ def survey(root: Path, depth: Depth = "status") -> list[Run]:
         index.save()
     # The folders were read before the scheduler answered: a job that ended in between (its run wrote its result)
     # would look stuck. Such runs are read again, now that the answer is older than the folder.
-    return [_run(run_.status_path, _read_one(run_.status_path, root, depth), sched, here)
+    done = [_run(run_.status_path, _read_one(run_.status_path, root, depth), sched, here)
             if run_.status.state == "stuck" else run_ for run_ in done]
+    marks = halving_marks({os.path.dirname(os.fspath(path)) for path in paths} | {os.fspath(root)})
+    for run_ in done:
+        mark = marks.get(run_.status.path)
+        if mark is not None:
+            run_.rung, run_.status.rung = mark, mark.label()
+    return done
 
 
 def _read_one(path: Path, root: Path, depth: Depth) -> RunFiles | str:

@@ -127,6 +127,20 @@ def charlm_section(data: rd.ReportData, out: Path) -> list[str]:
     return lines + samples_block(runs)
 
 
+def halving_section(data: rd.ReportData, task: str, out: Path) -> list[str]:
+    """The halving picture of ``task``'s halving runs (none: nothing)."""
+    epochs = data.task_epochs(task)
+    if "rung" not in epochs or epochs["rung"].isna().all():
+        return []
+    epochs = epochs[epochs["rung"].notna()]
+    metric, higher = TASKS[task].val_metrics[0]
+    name = f"{task}_halving.png"
+    plots.halving_curves(epochs, rd.varied(epochs, task, exclude=("epochs",)), metric, higher, out / name)
+    return [f"### {task}: successive halving", "",
+            md.image(name, f"Validation {metric} by epoch, one line per configuration (mean over seeds), ending "
+                           "where halving stopped it; dotted lines: the rungs."), ""]
+
+
 def curves_block(
     task: str, runs: pd.DataFrame, epochs: pd.DataFrame, title: str, panels: list[plots.Panel], out: Path
 ) -> list[str]:
@@ -186,5 +200,5 @@ def render(data: rd.ReportData, out: Path) -> Path:
     else:
         lines += summary_tables(data) + left_out(data)
         for task in data.tasks():
-            lines += SECTIONS[task](data, out)
+            lines += SECTIONS[task](data, out) + halving_section(data, task, out)
     return atomic.write_text(out / PAGE, "\n".join(lines).rstrip() + "\n")

@@ -157,3 +157,33 @@ def heatmap(
     fig.colorbar(image, ax=ax, label=label)
     ax.set_title(title, fontsize="medium")
     return save(fig, path)
+
+
+def halving_curves(epochs: pd.DataFrame, params: list[str], metric: str, higher: bool, path: Path) -> Path:
+    """A halving sweep: ``metric`` against epochs, one line per configuration, ending where it stopped.
+
+    Dotted verticals mark the rungs' epochs; a configuration that reached the
+    last rung ends in a star, one stopped earlier in a cross.
+    """
+    fig = Figure(figsize=(8.5, 4.6), layout="constrained")
+    ax = fig.subplots()
+    parts = groups(epochs, params)
+    palette = colours(len(parts))
+    last = int(epochs["epoch"].max())
+    for (name, rows), colour in zip(parts, palette):
+        table = spread(rows, "epoch", metric)
+        if table.empty:
+            continue
+        band(ax, table, colour, "-", name)
+        end = table.index[-1]
+        ax.plot([end], [table["mean"].iloc[-1]], marker="*" if end == last else "x", markersize=10, color=colour)
+    for rung in sorted(pd.to_numeric(epochs["stopped_at_epoch"], errors="coerce").dropna().unique()):
+        ax.axvline(rung, color="grey", linestyle=":", linewidth=1)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"{metric} ({'higher' if higher else 'lower'} is better)")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(alpha=0.3)
+    legend(fig, [Line2D([], [], color=c, label=name) for (name, _), c in zip(parts, palette)])
+    fig.suptitle(f"Successive halving: validation {metric} by epoch, one line per configuration\n({BAND})",
+                 fontsize="medium")
+    return save(fig, path)

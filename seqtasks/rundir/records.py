@@ -181,6 +181,52 @@ class Manifest:
     sweep_options: dict[str, Any] = field(default_factory=dict)
     executor: dict[str, Any] = field(default_factory=dict)
     updated_at: Optional[str] = None
+    #: a halving sweep's plan and rungs (a :class:`HalvingRecord`); ``None`` for a grid
+    halving: Optional[dict[str, Any]] = None
+
+
+@dataclass
+class RungRecord:
+    """One rung of a halving sweep: the runs trained to ``epochs``, their jobs, and the decision after them.
+
+    ``decided_at`` is set once, when every run of the rung has ended and the
+    best were promoted; a rung with it is never submitted or decided again.
+    """
+
+    rung: int
+    epochs: int
+    #: run folder names (in the sweep folder) trained to ``epochs`` in this rung
+    runs: list[Any]
+    submitted_at: Optional[str] = None
+    #: the jobs (array bases) that ran them
+    job_ids: list[Any] = field(default_factory=list)
+    #: the job that decides after the rung: ``job_id``, ``executor``, ``started`` (a local controller's start time)
+    promotion_job: Optional[dict[str, Any]] = None
+    decided_at: Optional[str] = None
+    #: run name -> the run's ranking figure at this rung (``null``: failed, or no figure)
+    scores: dict[str, Any] = field(default_factory=dict)
+    promoted: list[Any] = field(default_factory=list)
+    stopped: list[Any] = field(default_factory=list)
+    failed: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class HalvingRecord:
+    """``sweep.json``'s ``halving``: the plan of a successive-halving sweep and its rungs so far."""
+
+    metric: str
+    higher_is_better: bool
+    min_epochs: int
+    max_epochs: int
+    eta: int
+    #: epochs each rung trains its runs to (the last is ``max_epochs``)
+    epochs: list[Any]
+    promote_partition: Optional[str] = None
+    #: :class:`RungRecord` dicts, rung 0 first
+    rungs: list[Any] = field(default_factory=list)
+    completed_at: Optional[str] = None
+    #: the runs (one per seed) of the configuration ranked first after the last rung
+    best: list[Any] = field(default_factory=list)
 
 
 def check_result(obj: dict[str, Any], main_metric: str | None) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 from seqtasks import atomic
 from seqtasks.errors import UserError
 from seqtasks.rundir.claim import OwnerFile
-from seqtasks.rundir.records import Manifest, dump, load
+from seqtasks.rundir.records import HalvingRecord, Manifest, RungRecord, dump, load
 from seqtasks.rundir.safe import MAX_MANIFEST_BYTES, Damaged, read_object
 from seqtasks.rundir.time import now_iso
 
@@ -32,6 +32,11 @@ class SweepDir:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+
+    def halving(self) -> HalvingRecord | None:
+        """The halving plan and rungs (``rungs`` as :class:`RungRecord`); ``None`` for a grid sweep or no manifest."""
+        manifest = self.manifest()
+        return None if manifest is None else halving_of(manifest, self.path / MANIFEST)
 
     def manifest(self) -> Manifest | None:
         """``sweep.json``; ``None`` when missing, :class:`Damaged` when unreadable."""
@@ -73,11 +78,13 @@ class SweepDir:
         base: dict[str, Any],
         sweep_options: dict[str, Any],
         executor: dict[str, Any],
+        halving: HalvingRecord | None = None,
     ) -> Manifest:
         """Merge a submission into ``sweep.json`` (call under :meth:`locked`).
 
         ``runs``: every run of the sweep command by name -> parameters;
-        ``jobs``: run name -> job id for the runs submitted now.
+        ``jobs``: run name -> job id for the runs submitted now; ``halving``:
+        the halving record as it stands after this submission (same write).
         """
         try:
             manifest = self.manifest()
@@ -98,5 +105,36 @@ class SweepDir:
         if jobs:
             manifest.executor = executor
             manifest.submissions.append({"at": now_iso(), "runs": len(jobs), "job_ids": sorted(set(jobs.values()))})
+        if halving is not None:
+            manifest.halving = dump_halving(halving)
         atomic.write_json(self.path / MANIFEST, dump(manifest))
         return manifest
+
+    def record_halving(self, halving: HalvingRecord) -> None:
+        """Write a halving decision into an existing ``sweep.json`` (call under :meth:`locked`)."""
+        manifest = self.manifest()
+        if manifest is None:
+            raise Damaged(self.path / MANIFEST, "missing: the sweep's first submission writes it")
+        manifest.halving, manifest.updated_at = dump_halving(halving), now_iso()
+        atomic.write_json(self.path / MANIFEST, dump(manifest))
+
+
+def halving_of(manifest: Manifest, where: Path) -> HalvingRecord | None:
+    """The manifest's halving record, checked field by field (rungs too); :class:`Damaged` names ``where``."""
+    if manifest.halving is None:
+        return None
+    try:
+        record = load(HalvingRecord, manifest.halving)
+        record.rungs = [load(RungRecord, rung) if isinstance(rung, dict) else _not_a_rung(rung) for rung in record.rungs]
+    except ValueError as err:
+        raise Damaged(where, f"halving: {err}") from None
+    return record
+
+
+def _not_a_rung(value: Any) -> RungRecord:
+    raise ValueError(f"a rung is {value!r:.60}, not an object")
+
+
+def dump_halving(halving: HalvingRecord) -> dict[str, Any]:
+    """A halving record as JSON-ready dict, its rungs too."""
+    return {**dump(halving), "rungs": [dump(rung) for rung in halving.rungs]}
