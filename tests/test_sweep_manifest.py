@@ -22,3 +22,13 @@ def test_the_manifest_of_a_10000_run_sweep_is_recorded_twice_and_read(tmp_path: 
         manifest = sweep.record("markov", runs, {}, params, {"seeds": runs_count}, {})
     assert len(manifest.runs) == runs_count and manifest.runs[-1]["job_id"] == f"77_{runs_count - 1}"
     assert len(manifest.submissions) == 1
+
+
+def test_a_later_command_keeps_the_options_an_earlier_one_recorded(tmp_path: Path) -> None:
+    params = to_dict(MarkovConfig())
+    sweep = SweepDir(tmp_path / "search")
+    with sweep.locked():
+        sweep.record("markov", {"trial=001": params}, {}, params, {"grid": [], "sampler_seed": 42, "trials": 1}, {})
+    with sweep.locked():  # a plain grid command on the same folder
+        manifest = sweep.record("markov", {"order=2": params}, {}, params, {"grid": ["order=2"], "seeds": 1}, {})
+    assert manifest.sweep_options == {"grid": ["order=2"], "sampler_seed": 42, "trials": 1, "seeds": 1}

@@ -83,7 +83,8 @@ class SweepDir:
         """Merge a submission into ``sweep.json`` (call under :meth:`locked`).
 
         ``runs``: every run of the sweep command by name -> parameters;
-        ``jobs``: run name -> job id for the runs submitted now; ``halving``:
+        ``jobs``: run name -> job id for the runs submitted now;
+        ``sweep_options``: the command's options, merged over those recorded before; ``halving``:
         the halving record as it stands after this submission (same write).
         """
         try:
@@ -101,7 +102,9 @@ class SweepDir:
             if name in jobs:
                 row["job_id"], row["submitted_at"] = jobs[name], now_iso()
         manifest.runs = list(by_name.values())
-        manifest.base, manifest.sweep_options, manifest.updated_at = base, sweep_options, now_iso()
+        # merged, not replaced: a plain grid command on a random search's folder must not drop its sampler seed
+        manifest.sweep_options = {**manifest.sweep_options, **sweep_options}
+        manifest.base, manifest.updated_at = base, now_iso()
         if jobs:
             manifest.executor = executor
             manifest.submissions.append({"at": now_iso(), "runs": len(jobs), "job_ids": sorted(set(jobs.values()))})
