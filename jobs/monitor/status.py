@@ -356,8 +356,9 @@ def _update_index(index: EndedIndex, fresh: list[tuple[str, Run, Signature | Non
         f = run_.files
         if f is None or not f.ended_only:
             continue
-        files = [f.task, f.result, f.job, asdict(f.record), f.epochs] if depth == "collect" and f.record else None
-        index.remember(key, sig, [asdict(run_.status), files])
+        # shallow copies (``vars``): only written out as JSON, and ``asdict`` deep-copies, ten times slower
+        files = [f.task, f.result, f.job, vars(f.record), f.epochs] if depth == "collect" and f.record else None
+        index.remember(key, sig, [vars(run_.status), files])
 
 
 def _from_index(path: Path, kept: list[Any] | None, depth: Depth) -> Run | None:
