@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 PATTERN = "the cat sat on the mat; the dog dug in the fog.\n"  # learnable: 12 characters fix the next one
 TINY = dict(maxlen=12, step=1, units=32, batch_size=64, sample_length=60, epochs=3)
-METRIC_COLUMNS = ["epoch", "loss", "val_loss", "val_bits_per_char", "seconds", "sample_seconds"]
+METRIC_COLUMNS = ["epoch", "loss", "val_loss", "val_bits_per_char", "seconds", "sample_seconds", "lr"]
 
 
 @pytest.fixture(scope="module")
