@@ -14,7 +14,11 @@ import csv
 import dataclasses
 import json
 import math
+import os
 import random
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,7 +32,7 @@ from seqtasks.imdb.synthetic import write_csv
 from seqtasks.rundir import RunDir
 from seqtasks.runner import execute
 from seqtasks.training_options import Monitor, cosine_lr, plateau, watch
-from tests.helpers import assert_one_line_error, seqjobs
+from tests.helpers import REPO, assert_one_line_error, seqjobs, wait_until
 
 SHARED = ("dropout", "recurrent_dropout", "clipnorm", "patience", "lr_schedule", "lr_factor", "lr_patience")
 CHARLM_TINY = dict(maxlen=8, step=2, units=8, batch_size=64, sample_length=5, temperatures=(0.5,), max_chars=2000)
@@ -318,3 +322,31 @@ def test_recurrent_dropout_trains(separable_csv: Path, tmp_path: Path) -> None:
     res = execute("imdb", imdb_config(separable_csv, model="lstm", units=4, dropout=0.2, recurrent_dropout=0.2,
                                       epochs=1), tmp_path / "run")
     assert res["status"] == "completed" and RunDir(tmp_path / "run").config()["config"]["recurrent_dropout"] == 0.2
+
+
+@pytest.mark.slow
+def test_a_sigkilled_run_resumes_its_patience_and_rate(small_text: Path, tmp_path: Path) -> None:
+    """A real kill of a ``seqjobs run`` process after its first commit; the resumed run stops where patience says.
+
+    The stalled run (``--lr 1e-9``) makes the stopping epoch and the rates
+    independent of the numbers either process computes.
+    """
+    out = tmp_path / "run"
+    options = dict(CHARLM_TINY, lr=1e-9, epochs=12, patience=5, lr_schedule="plateau", lr_patience=1, lr_factor=0.5)
+    args = [f"--{k.replace('_', '-')}={','.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in options.items()]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-c", "from jobs.cli import main; main()", "run", "charlm",
+                             "--corpus", str(small_text), *args, "--out", str(out)], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    commit = out / "checkpoints" / "state.json"
+    wait_until(lambda: commit.exists() or proc.poll() is not None, 120, 0.05, "the first committed epoch")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = json.loads(commit.read_text())["epoch"]
+    assert 1 <= done < 6 and not (out / "result.json").exists()  # really interrupted before the stop
+
+    res = execute("charlm", CharLMConfig(corpus=str(small_text), **options), out)
+    assert res["early_stopped_epoch"] == 6 and res["epochs_done"] == 6 and res["attempt"] == 2
+    lr1 = float(np.float32(1e-9))
+    assert [float(r["lr"]) for r in rows(out)] == pytest.approx([lr1, lr1] + [lr1 / 2 ** k for k in range(1, 5)],
+                                                                 rel=1e-6)
