@@ -14,11 +14,7 @@ import csv
 import dataclasses
 import json
 import math
-import os
 import random
-import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -32,7 +28,7 @@ from seqtasks.imdb.synthetic import write_csv
 from seqtasks.rundir import RunDir
 from seqtasks.runner import execute
 from seqtasks.training_options import Monitor, cosine_lr, plateau, watch
-from tests.helpers import REPO, assert_one_line_error, seqjobs, wait_until
+from tests.helpers import assert_one_line_error, kill_after_first_commit, seqjobs
 
 SHARED = ("dropout", "recurrent_dropout", "clipnorm", "patience", "lr_schedule", "lr_factor", "lr_patience")
 CHARLM_TINY = dict(maxlen=8, step=2, units=8, batch_size=64, sample_length=5, temperatures=(0.5,), max_chars=2000)
@@ -334,15 +330,7 @@ def test_a_sigkilled_run_resumes_its_patience_and_rate(small_text: Path, tmp_pat
     out = tmp_path / "run"
     options = dict(CHARLM_TINY, lr=1e-9, epochs=12, patience=5, lr_schedule="plateau", lr_patience=1, lr_factor=0.5)
     args = [f"--{k.replace('_', '-')}={','.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in options.items()]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-c", "from jobs.cli import main; main()", "run", "charlm",
-                             "--corpus", str(small_text), *args, "--out", str(out)], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    commit = out / "checkpoints" / "state.json"
-    wait_until(lambda: commit.exists() or proc.poll() is not None, 120, 0.05, "the first committed epoch")
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    done = json.loads(commit.read_text())["epoch"]
+    done = kill_after_first_commit(["run", "charlm", "--corpus", str(small_text), *args, "--out", str(out)], out)
     assert 1 <= done < 6 and not (out / "result.json").exists()  # really interrupted before the stop
 
     res = execute("charlm", CharLMConfig(corpus=str(small_text), **options), out)
