@@ -38,7 +38,7 @@ def dropout_option() -> Any:
 def recurrent_dropout_option() -> Any:
     """``--recurrent-dropout``: on each LSTM layer's state; costs cuDNN."""
     return option(0.0, "Dropout on each LSTM layer's recurrent state; any value > 0 makes Keras leave "
-                       "the fused cuDNN kernel on GPUs (several times slower).")
+                       "the fused cuDNN kernel on GPUs for its generic, slower one.")
 
 
 def clipnorm_option(optimizer: str) -> Any:
