@@ -16,6 +16,7 @@ from seqtasks.errors import UserError
 from seqtasks.rundir import Damaged, RunDir
 from seqtasks.rundir import epochs
 from seqtasks.rundir.epochs import BEST, Progress
+from seqtasks.training_options import Monitor, lr_cell
 
 __all__ = ["BEST", "Progress", "commit", "restore", "trained_config"]
 
@@ -52,6 +53,21 @@ def restore(run_dir: RunDir) -> tuple[Any, Progress]:
     return keras.models.load_model(epochs.model_path(run_dir, progress.epoch)), progress
 
 
-def commit(run_dir: RunDir, model: Any, progress: Progress, row: dict[str, Any], val_loss: float) -> None:
-    """Commit the epoch after ``progress.epoch``: its metrics row, then the model (see :mod:`seqtasks.rundir.epochs`)."""
-    epochs.commit(run_dir, progress, row, val_loss, lambda path: model.save(path))
+def commit(run_dir: RunDir, model: Any, progress: Progress, row: dict[str, Any], monitor: Monitor,
+           logs: dict[str, Any]) -> None:
+    """Commit the epoch after ``progress.epoch``: its metrics row, then the model (see :mod:`seqtasks.rundir.epochs`).
+
+    The row gains ``lr``, the learning rate the epoch trained with. The best
+    epoch is the one whose recorded ``monitor`` figure is best; that recorded
+    (rounded) figure also goes into ``logs``, so Keras' early stopping and
+    plateau callbacks after this one decide on exactly what a resumed run
+    replays from ``metrics.csv``.
+    """
+    import keras
+
+    row = {**row, "lr": lr_cell(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)))}
+    rows = run_dir.metrics_rows()
+    best = monitor.value(rows[progress.best_epoch - 1]) if progress.best_epoch else None
+    logs[monitor.column] = monitor.value(row)
+    improved = monitor.improves(logs[monitor.column], best)
+    epochs.commit(run_dir, progress, row, float(row["val_loss"]), lambda path: model.save(path), improved)

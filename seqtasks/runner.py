@@ -26,13 +26,15 @@ def is_done(run_dir: RunDir, config: Any) -> bool:
     """True when the folder holds a completed result for ``config``.
 
     A run completed with fewer epochs than ``config`` asks for is not done:
-    running it again trains the missing epochs only.
+    running it again trains the missing epochs only. A run that stopped
+    early (``--patience``) is done for any ``--epochs``: it would not train on.
     """
     try:
         result = run_dir.result() or {}
     except Damaged:
         return False
-    return result.get("status") == "completed" and result.get("epochs_requested") == getattr(config, "epochs", None)
+    return result.get("status") == "completed" and (
+        result.get("early_stopped") is True or result.get("epochs_requested") == getattr(config, "epochs", None))
 
 
 def _committed_epochs(run_dir: RunDir) -> int:

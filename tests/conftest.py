@@ -16,9 +16,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import submitit  # noqa: F401 -- first, see below
 from typer.testing import CliRunner, Result
 
 from tests import helpers
+
+# Why submitit is imported first: on import it configures logging with
+# ``dictConfig``, which closes every logging handler that exists by then. A
+# test that trains (TensorFlow brings absl's handler, writing to the stderr
+# pytest captured at that moment) and then runs a CLI command that imports
+# submitit had absl close pytest's capture stream: the next report write
+# failed ("I/O operation on closed file", "lost sys.stderr", e.g.
+# tests/test_charlm.py or tests/test_imdb.py run alone). The seqjobs CLI
+# imports submitit before any task loads TensorFlow, so only tests met it.
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -93,3 +94,19 @@ def wait_until(
 def streams(result: object) -> tuple[str, str]:
     """``(stdout, stderr)`` of a Typer CliRunner result or a CompletedProcess (``None`` read as empty)."""
     return getattr(result, "stdout", None) or "", getattr(result, "stderr", None) or ""
+
+
+def kill_after_first_commit(args: list[str], out: Path) -> int:
+    """Start ``seqjobs ARGS`` (a training run into ``out``), SIGKILL it once an epoch is committed; epochs committed.
+
+    The run is killed as soon as ``checkpoints/state.json`` appears, while
+    it trains its next epoch: what a crash or a lost node leaves behind.
+    """
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-c", "from jobs.cli import main; main()", *args], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    commit = out / "checkpoints" / "state.json"
+    wait_until(lambda: commit.exists() or proc.poll() is not None, 120, 0.05, "the first committed epoch")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return json.loads(commit.read_text())["epoch"]

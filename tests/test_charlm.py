@@ -5,10 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,14 +13,14 @@ import pytest
 from seqtasks.charlm.config import CharLMConfig
 from seqtasks.charlm.data import CharData, Vocab
 from seqtasks.runner import execute
-from tests.helpers import REPO, assert_one_line_error, wait_until
+from tests.helpers import assert_one_line_error, kill_after_first_commit
 
 #: every test here trains or loads TensorFlow
 pytestmark = pytest.mark.slow
 
 PATTERN = "the cat sat on the mat; the dog dug in the fog.\n"  # learnable: 12 characters fix the next one
 TINY = dict(maxlen=12, step=1, units=32, batch_size=64, sample_length=60, epochs=3)
-METRIC_COLUMNS = ["epoch", "loss", "val_loss", "val_bits_per_char", "seconds", "sample_seconds"]
+METRIC_COLUMNS = ["epoch", "loss", "val_loss", "val_bits_per_char", "seconds", "sample_seconds", "lr"]
 
 
 @pytest.fixture(scope="module")
@@ -124,14 +120,7 @@ def test_resume_after_sigkill_trains_each_epoch_once(small_text: Path, tmp_path:
     out = tmp_path / "run"
     args = ["run", "charlm", "--corpus", str(small_text), "--maxlen", "20", "--step", "1", "--units", "24",
             "--batch-size", "64", "--sample-length", "40", "--epochs", "4", "--out", str(out)]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-c", "from jobs.cli import main; main()", *args], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    commit = out / "checkpoints" / "state.json"
-    wait_until(lambda: commit.exists() or proc.poll() is not None, 120, 0.05, "the first committed epoch")
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    done = json.loads(commit.read_text())["epoch"]
+    done = kill_after_first_commit(args, out)
     assert 1 <= done < 4 and not (out / "result.json").exists()  # really interrupted mid-run
 
     config = CharLMConfig(corpus=str(small_text), maxlen=20, step=1, units=24, batch_size=64, sample_length=40,

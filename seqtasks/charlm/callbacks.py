@@ -20,6 +20,10 @@ from seqtasks.charlm.config import CharLMConfig
 from seqtasks.charlm.data import CharData
 from seqtasks.charlm.sampler import Sampler
 from seqtasks.rundir import RunDir
+from seqtasks.training_options import Monitor
+
+#: what the best epoch, early stopping and ``--lr-schedule plateau`` go by
+MONITOR = Monitor("val_bits_per_char", higher=False)
 
 
 class EpochEnd:
@@ -50,8 +54,7 @@ class EpochEnd:
     def _begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         self._started = time.perf_counter()
 
-    def _end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        logs = logs or {}
+    def _end(self, epoch: int, logs: dict[str, float]) -> None:
         seconds = time.perf_counter() - self._started
         done = epoch + 1
         cfg, vocab = self.config, self.data.vocab
@@ -75,4 +78,4 @@ class EpochEnd:
         }
         self.seconds.append(seconds)
         self.sample_seconds.append(sample_s)
-        checkpoint.commit(self.run_dir, self.model, self.progress, row, val_loss)
+        checkpoint.commit(self.run_dir, self.model, self.progress, row, MONITOR, logs)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from seqtasks import training_options as opts
 from seqtasks.config import check_fraction, check_positive, check_range, check_seed, option
 from seqtasks.errors import UserError
+from seqtasks.training_options import Schedule
 
 # Upper bounds far above any sensible model, low enough that a typo is refused
 # here instead of failing inside TensorFlow after the run folder exists.
@@ -33,7 +35,14 @@ class CharLMConfig:
     step: int = option(3, "Stride between training windows.")
     units: int = option(128, "LSTM units per layer.")
     layers: int = option(1, "Stacked LSTM layers (the tutorial's depth exercise).")
+    dropout: float = opts.dropout_option()
+    recurrent_dropout: float = opts.recurrent_dropout_option()
     lr: float = option(0.01, "RMSprop learning rate.")
+    clipnorm: float = opts.clipnorm_option("RMSprop")
+    lr_schedule: Schedule = opts.lr_schedule_option()
+    lr_factor: float = opts.lr_factor_option()
+    lr_patience: int = opts.lr_patience_option()
+    patience: int = opts.patience_option("validation bits/char")
     batch_size: int = option(128, "Windows per training batch.")
     epochs: int = option(60, "Total epochs; raise it on an existing run folder to train on.", resumable=True)
     temperatures: tuple[float, ...] = option((0.2, 0.5, 1.0, 1.2), "Sampling temperatures, comma-separated.")
@@ -53,6 +62,7 @@ class CharLMConfig:
             check_range(flag, value, 1, high)
         check_range("--max-chars", self.max_chars, 0)
         check_positive("--lr", self.lr)
+        opts.check(self)
         check_temperatures("--temperatures", self.temperatures)
         check_range("--sample-length", self.sample_length, 0, MAX_SAMPLE)
         check_fraction("--val-fraction", self.val_fraction)

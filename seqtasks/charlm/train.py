@@ -12,8 +12,8 @@ import sys
 import time
 from typing import Any
 
-from seqtasks import checkpoint, tfsetup
-from seqtasks.charlm.callbacks import EpochEnd
+from seqtasks import checkpoint, tfsetup, training_options
+from seqtasks.charlm.callbacks import MONITOR, EpochEnd
 from seqtasks.charlm.config import CharLMConfig
 from seqtasks.charlm.data import CharData
 from seqtasks.charlm.model import build_model
@@ -51,11 +51,16 @@ def run(config: CharLMConfig, run_dir: RunDir) -> dict[str, Any]:
 
     tfsetup.setup(config.seed, config.mixed_precision)
     model, progress = checkpoint.restore(run_dir)
-    model = model or build_model(len(data.vocab), config.maxlen, config.units, config.layers, config.lr)
+    model = model or build_model(len(data.vocab), config.maxlen, config.units, config.layers, config.lr,
+                                 dropout=config.dropout, recurrent_dropout=config.recurrent_dropout,
+                                 clipnorm=training_options.clipnorm(config))
     sampler = Sampler(model, config.sampler)
     end = EpochEnd(run_dir, model, data, sampler, config, progress)
     compile_s = 0.0
-    if progress.epoch < config.epochs:
+    rows = run_dir.metrics_rows()
+    if progress.epoch < config.epochs and not training_options.watch(rows, MONITOR, config.patience).stopped_epoch:
+        from seqtasks.training_callbacks import callbacks
+
         t0 = time.perf_counter()  # compile the sampler now, so epoch 1's sampling time is comparable
         sampler.sample(data.codes[: config.maxlen], config.temperatures, config.sample_length, (0, 0))
         compile_s = time.perf_counter() - t0
@@ -66,14 +71,18 @@ def run(config: CharLMConfig, run_dir: RunDir) -> dict[str, Any]:
             shuffle=False,  # each epoch's batches come shuffled already (keyed by seed and epoch)
             initial_epoch=progress.epoch,
             epochs=config.epochs,
-            callbacks=[end.callback()],
+            callbacks=[end.callback(), *callbacks(config, MONITOR, rows)],  # end first: it commits the epoch
             verbose=1 if sys.stdout.isatty() else 2,  # a progress bar on a terminal, a line an epoch in logs
         )
     return figures(run_dir, end, model, data, compile_s)
 
 
 def figures(run_dir: RunDir, end: EpochEnd, model: Any, data: CharData, compile_s: float) -> dict[str, Any]:
-    """The flat result record; timings are this attempt's epochs (all epochs if it trained none)."""
+    """The flat result record; timings are this attempt's epochs (all epochs if it trained none).
+
+    The ``best_*`` figures are the best epoch's by validation bits/char, whose
+    model is ``best.keras``; ``final_*`` the last epoch's.
+    """
     rows = run_dir.metrics_rows()
     best = rows[end.progress.best_epoch - 1]
     seconds = end.seconds or [float(r["seconds"]) for r in rows]
@@ -96,4 +105,5 @@ def figures(run_dir: RunDir, end: EpochEnd, model: Any, data: CharData, compile_
         "vocab_size": len(data.vocab),
         "train_windows": data.train_windows,
         "val_windows": data.val_windows,
+        **training_options.outcome(rows, MONITOR, end.config),
     }

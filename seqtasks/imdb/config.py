@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from seqtasks import training_options as opts
 from seqtasks.config import check_fraction, check_positive, check_range, check_seed, option
 from seqtasks.errors import UserError
+from seqtasks.training_options import Schedule
 
 # Upper bounds far above any sensible model, low enough that a typo is refused
 # here instead of failing inside TensorFlow after the run folder exists.
@@ -31,14 +33,20 @@ class ImdbConfig:
         "lstm",
         "lstm: the tutorial's stacked LSTM; bilstm: stacked Bidirectional LSTMs (--layers, --units); "
         "bow: fastText-style average of word and hashed word-bigram embeddings, then Dense(1) "
-        "(--layers, --units and --dropout unused).",
+        "(--layers, --units, --dropout and --recurrent-dropout unused).",
     )
     bigram_buckets: int = option(100_000, "--model bow: hash buckets of word bigrams, added after the word ids (0: words only).")
     embedding_dim: int = option(32, "Embedding vector length (the tutorial's exercise).")
     layers: int = option(1, "Stacked LSTM layers.")
     units: int = option(100, "LSTM units per layer.")
-    dropout: float = option(0.0, "Dropout on each LSTM layer's inputs.")
+    dropout: float = opts.dropout_option()
+    recurrent_dropout: float = opts.recurrent_dropout_option()
     lr: float = option(0.001, "Adam learning rate.")
+    clipnorm: float = opts.clipnorm_option("Adam")
+    lr_schedule: Schedule = opts.lr_schedule_option()
+    lr_factor: float = opts.lr_factor_option()
+    lr_patience: int = opts.lr_patience_option()
+    patience: int = opts.patience_option("validation accuracy")
     batch_size: int = option(64, "Reviews per batch.")
     epochs: int = option(3, "Total epochs; raise it on an existing run folder to train on.", resumable=True)
     bucket: bool = option(True, "Batch reviews of similar length, padded only to the batch's longest "
@@ -64,9 +72,8 @@ class ImdbConfig:
         if self.skip_top >= self.top_words:
             raise UserError(f"--skip-top {self.skip_top} leaves no word of the --top-words {self.top_words}; make it smaller")
         check_range("--limit", self.limit, 0)
-        if not 0.0 <= self.dropout < 1.0:
-            raise UserError(f"--dropout must be in [0, 1) (got {self.dropout})")
         check_positive("--lr", self.lr)
+        opts.check(self)
         check_fraction("--val-fraction", self.val_fraction)
         check_fraction("--test-fraction", self.test_fraction)
         check_seed(self.seed)

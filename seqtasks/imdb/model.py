@@ -11,9 +11,10 @@ output:
   average over the review's own tokens, and the linear output. No recurrence.
 
 The input length is left open (``None``) so bucketed batches of any width go
-through one model. The LSTMs keep Keras' defaults (tanh, sigmoid gates, no
-recurrent dropout, not unrolled), which is what lets Keras pick the fused
-cuDNN kernel on a GPU; ``dropout`` acts on their inputs, which cuDNN allows.
+through one model. The LSTMs keep Keras' defaults (tanh, sigmoid gates, not
+unrolled), which is what lets Keras pick the fused cuDNN kernel on a GPU;
+``dropout`` acts on their inputs, which cuDNN allows; ``recurrent_dropout``
+> 0 does not allow it. ``clipnorm`` is Adam's (0: off).
 
 With ``--bucket`` the batches put padding (id 0) at the end ('post'). The
 ``lstm`` hands on its last layer's output at each review's last word
@@ -36,6 +37,7 @@ import keras
 from keras import layers, ops
 
 from seqtasks.imdb.config import ImdbConfig
+from seqtasks.training_options import clipnorm
 
 
 @keras.saving.register_keras_serializable(package="seqjobs")
@@ -96,7 +98,8 @@ def lstm_features(config: ImdbConfig, inputs: Any) -> Any:
     for i in range(config.layers):
         last = i == config.layers - 1
         every_step = config.bucket or not last  # bucketing picks each review's own last step below
-        x = layers.LSTM(config.units, dropout=config.dropout, return_sequences=every_step, name=f"lstm_{i + 1}")(x)
+        x = layers.LSTM(config.units, dropout=config.dropout, recurrent_dropout=config.recurrent_dropout,
+                        return_sequences=every_step, name=f"lstm_{i + 1}")(x)
     if config.bucket:
         x = LastWord(name="last_word")(x, inputs)
     return x
@@ -107,7 +110,8 @@ def bilstm_features(config: ImdbConfig, inputs: Any) -> Any:
     x = layers.Embedding(config.top_words, config.embedding_dim, mask_zero=config.bucket, name="embedding")(inputs)
     for i in range(config.layers):
         every_step = i < config.layers - 1
-        lstm = layers.LSTM(config.units, dropout=config.dropout, return_sequences=every_step)
+        lstm = layers.LSTM(config.units, dropout=config.dropout, recurrent_dropout=config.recurrent_dropout,
+                           return_sequences=every_step)
         x = layers.Bidirectional(lstm, name=f"bilstm_{i + 1}")(x)
     return x
 
@@ -131,7 +135,7 @@ def build_model(config: ImdbConfig) -> Any:
     outputs = layers.Dense(1, activation="sigmoid", dtype="float32", name="positive")(x)
     model = keras.Model(inputs, outputs, name=f"sentiment_{config.model}")
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=config.lr),
+        optimizer=keras.optimizers.Adam(learning_rate=config.lr, clipnorm=clipnorm(config)),
         loss="binary_crossentropy",
         metrics=["accuracy"],
     )

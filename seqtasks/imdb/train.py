@@ -2,7 +2,8 @@
 
 Validation is a held-out part of the training split (``--val-fraction``,
 drawn with ``--seed``); the test split is touched once, after training, by
-the best epoch's model (lowest ``val_loss``), which is also what ``seqjobs
+the best epoch's model (highest validation accuracy, the earliest on a tie;
+the same figure ``--patience`` stops on), which is also what ``seqjobs
 eval`` re-evaluates. Besides the shared run-folder files this task writes
 ``vocab.json`` (the word index ``predict`` needs) and ``best.keras``.
 """
@@ -13,7 +14,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from seqtasks import atomic, tfsetup
+from seqtasks import atomic, tfsetup, training_options
 from seqtasks.errors import UserError
 from seqtasks.imdb.batches import Batches
 from seqtasks.imdb.config import ImdbConfig
@@ -68,8 +69,9 @@ def run(config: ImdbConfig, run_dir: RunDir) -> dict[str, Any]:
     import keras
 
     from seqtasks.checkpoint import restore
-    from seqtasks.imdb.checkpoint import BEST, EpochCommit
+    from seqtasks.imdb.checkpoint import BEST, MONITOR, EpochCommit
     from seqtasks.imdb.model import build_model
+    from seqtasks.training_callbacks import callbacks
 
     labelled = Batches(data.x_train, data.y_train, config.maxlen, config.bucket)
     train, val = split_validation(labelled, config.val_fraction, config.seed)
@@ -77,7 +79,8 @@ def run(config: ImdbConfig, run_dir: RunDir) -> dict[str, Any]:
     model, progress = restore(run_dir)
     model = model or build_model(config)
     commit = EpochCommit(run_dir, progress)
-    if progress.epoch < config.epochs:
+    rows = run_dir.metrics_rows()
+    if progress.epoch < config.epochs and not training_options.watch(rows, MONITOR, config.patience).stopped_epoch:
         epochs, steps = range(progress.epoch, config.epochs), train.steps(config.batch_size)
         model.fit(
             as_dataset(lambda: train.training(config.batch_size, config.seed, epochs), steps * len(epochs)),
@@ -86,18 +89,20 @@ def run(config: ImdbConfig, run_dir: RunDir) -> dict[str, Any]:
             shuffle=False,  # the batches come shuffled (and bucketed) already
             initial_epoch=progress.epoch,
             epochs=config.epochs,
-            callbacks=[commit],
+            callbacks=[commit, *callbacks(config, MONITOR, rows)],  # commit first: it records the epoch
             verbose=2,
         )
     best = keras.models.load_model(run_dir.file(BEST))
     test_loss, test_accuracy = evaluate(best, test)
-    seconds = [float(row["seconds"]) for row in run_dir.metrics_rows()]
-    per_epoch = sum(seconds) / len(seconds)
+    rows = run_dir.metrics_rows()
+    best_row = rows[progress.best_epoch - 1]
+    per_epoch = sum(float(row["seconds"]) for row in rows) / len(rows)
     return {
         "test_accuracy": round(test_accuracy, 6),
         "test_loss": round(test_loss, 6),
-        "best_epoch": progress.best_epoch,
-        "best_val_loss": round(progress.best_val_loss, 6),
+        "best_epoch": progress.best_epoch,  # the epoch the test figures are of
+        "best_val_accuracy": float(best_row["val_accuracy"]),
+        "best_val_loss": float(best_row["val_loss"]),
         "epochs_done": progress.epoch,
         "param_count": int(best.count_params()),
         "seconds_per_epoch": round(per_epoch, 3),
@@ -108,4 +113,5 @@ def run(config: ImdbConfig, run_dir: RunDir) -> dict[str, Any]:
         "dataset": source.name,
         "vocab_words": len(data.vocab.word_index),
         "bucket": config.bucket,
+        **training_options.outcome(rows, MONITOR, config),
     }

@@ -5,7 +5,7 @@ At the end of every epoch, in this order (each write atomic):
 1. the epoch's own files (samples: ``samples/epoch_NNN.txt``, ``samples.jsonl``);
 2. its row of ``metrics.csv``;
 3. the model, with its optimizer state, as ``checkpoints/epoch-NNNN.keras``;
-4. ``best.keras``, if ``val_loss`` improved;
+4. ``best.keras``, if the epoch beat the best so far on the task's validation figure;
 5. ``checkpoints/state.json`` (epochs done, best epoch, best ``val_loss``) --
    **the commit**: nothing of the epoch counts until it is there;
 6. ``state.json`` learns the committed count; older checkpoint files go.
@@ -45,7 +45,7 @@ SaveModel = Callable[[Path], None]
 
 @dataclass
 class Progress:
-    """What the last commit says: epochs done and the best epoch so far (0: none yet)."""
+    """What the last commit says: epochs done, the best epoch so far (0: none yet) and its ``val_loss``."""
 
     epoch: int = 0
     best_epoch: int = 0
@@ -118,8 +118,13 @@ def _cut_samples(run: RunDir, epoch: int) -> None:
             atomic.remove(old)
 
 
-def commit(run: RunDir, progress: Progress, row: dict[str, object], val_loss: float, save: SaveModel) -> None:
-    """Steps 2-6 above for the epoch after ``progress.epoch``; updates ``progress`` in place."""
+def commit(run: RunDir, progress: Progress, row: dict[str, object], val_loss: float, save: SaveModel,
+           improved: bool) -> None:
+    """Steps 2-6 above for the epoch after ``progress.epoch``; updates ``progress`` in place.
+
+    ``improved``: the epoch is the best so far by the task's own validation
+    figure (see :class:`seqtasks.training_options.Monitor`).
+    """
     done = progress.epoch + 1
     run.append_metrics(row)
     path = model_path(run, done)
@@ -130,7 +135,7 @@ def commit(run: RunDir, progress: Progress, row: dict[str, object], val_loss: fl
         atomic.move(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    if progress.best_epoch == 0 or val_loss < progress.best_val_loss:
+    if progress.best_epoch == 0 or improved:
         # a diverged (NaN) first epoch is "best so far" with the largest float: JSON has no NaN
         progress.best_epoch, progress.best_val_loss = done, val_loss if math.isfinite(val_loss) else sys.float_info.max
         atomic.write_bytes(run.file(BEST), path.read_bytes())
