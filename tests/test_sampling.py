@@ -263,3 +263,24 @@ def test_a_search_over_a_grid_and_seeds_is_summarised_per_trial_and_grid_point(t
     assert len(runs) == 8 and runs["smoothing"].nunique() == 2
     assert len(summary) == 4 and (summary["heldout_bits_per_symbol_count"] == 2).all()  # seeds of a trial together
     assert {"order", "smoothing"} <= set(summary.columns)
+
+
+@pytest.mark.slow
+def test_a_random_search_runs_as_successive_halving(tmp_path: Path, rt_snippets: Path) -> None:
+    """``--sample`` with ``--halving``: the trials are the configurations ranked; the best half trains on."""
+    import pandas as pd
+
+    args = ["sweep", "imdb", "--dataset", "rt-snippets", "--limit", "300", "--units", "8", "--embedding-dim", "8",
+            "--sample", "lr=loguniform(1e-3,1e-2)", "--trials", "4", "--sampler-seed", "7", "--halving",
+            "--min-epochs", "1", "--max-epochs", "2", "--eta", "2", "--executor", "local", "--name", "sh"]
+    seqjobs(*args, "--wait", cwd=tmp_path, check=True, timeout=600)
+    seqjobs("collect", "runs/sh", "-o", "sh.csv", cwd=tmp_path, check=True)
+    table = pd.read_csv(tmp_path / "sh.csv").set_index("run")
+    assert sorted(table.index) == [f"trial={t:03d}" for t in range(1, 5)]
+    assert sorted(table["stopped_at_epoch"]) == [1, 1, 2, 2] and sorted(table["epochs_done"]) == [1, 1, 2, 2]
+    first_epoch = {run: float(pd.read_csv(tmp_path / "runs/sh" / run / "metrics.csv")["val_accuracy"][0])
+                   for run in table.index}
+    promoted, stopped = table.index[table["rung"] == 1], table.index[table["rung"] == 0]
+    assert min(first_epoch[r] for r in promoted) >= max(first_epoch[r] for r in stopped)
+    again = seqjobs(*args, cwd=tmp_path, check=True)
+    assert "nothing to submit" in again.stdout
