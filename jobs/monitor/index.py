@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from seqtasks import atomic
+from seqtasks.cachedir import cache_home
 
 #: smaller sweeps are read in well under a second: no index for them
 MIN_RUNS = 500
@@ -42,14 +43,6 @@ SIGNED = ("result.json", "job.json", "config.json")
 #: so that comparing it with its JSON copy is one list comparison
 Signature = list[Any]
 _MISSING = [None] * 4
-
-
-def cache_folder() -> Path:
-    """``$SEQJOBS_CACHE_DIR``, else ``$XDG_CACHE_HOME/seqjobs``, else ``~/.cache/seqjobs``."""
-    if os.environ.get("SEQJOBS_CACHE_DIR"):
-        return Path(os.environ["SEQJOBS_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "seqjobs"
 
 
 def signature(run: str) -> Signature | None:
@@ -72,10 +65,10 @@ def signature(run: str) -> Signature | None:
 class EndedIndex:
     """The index of one sweep (or folder of sweeps): entries by run path relative to it."""
 
-    def __init__(self, root: Path, file: Path | None) -> None:
+    def __init__(self, root: Path, file: Path) -> None:
         self.root = os.path.realpath(root)
         self.file = file
-        self.entries: dict[str, list[Any]] = self._load() if file is not None else {}
+        self.entries: dict[str, list[Any]] = self._load()
         self.changed = False
 
     @classmethod
@@ -84,10 +77,9 @@ class EndedIndex:
         if runs < MIN_RUNS or os.environ.get("SEQJOBS_NO_INDEX"):
             return None
         key = hashlib.sha256(os.fsencode(os.path.realpath(root))).hexdigest()[:32]
-        return cls(root, cache_folder() / "index" / f"{key}-{view}.json")
+        return cls(root, cache_home("SEQJOBS_CACHE_DIR") / "index" / f"{key}-{view}.json")
 
     def _load(self) -> dict[str, list[Any]]:
-        assert self.file is not None
         try:
             with open(self.file, "rb") as fh:
                 obj = json.loads(fh.read())
@@ -122,7 +114,7 @@ class EndedIndex:
 
     def save(self) -> None:
         """Write the index if it changed; a cache that cannot be written is simply not kept."""
-        if self.file is None or not self.changed:
+        if not self.changed:
             return
         data = json.dumps({"format": FORMAT, "root": self.root, "runs": self.entries}, separators=(",", ":"))
         try:

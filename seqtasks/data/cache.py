@@ -37,6 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from seqtasks import atomic
+from seqtasks.cachedir import cache_home
 from seqtasks.data.registry import Dataset, get_dataset
 from seqtasks.data.sources import SourceError
 from seqtasks.data.verify import VerifyError, check_checksum, check_layout, check_text_shape
@@ -45,12 +46,7 @@ from seqtasks.errors import UserError
 
 def data_home() -> Path:
     """The cache dir: ``$SEQJOBS_DATA``, else ``$XDG_CACHE_HOME/seqjobs/data``, else ``~/.cache/seqjobs/data``."""
-    explicit = os.environ.get("SEQJOBS_DATA")
-    if explicit:
-        return Path(explicit).expanduser().absolute()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return (base / "seqjobs" / "data").absolute()
+    return cache_home("SEQJOBS_DATA", "data")
 
 
 def cached_path(name: str) -> Path | None:
