@@ -201,3 +201,23 @@ def test_a_cancelled_or_ended_runs_clock_stops_when_it_stopped(tmp_path: Path, m
     rows = {r.run: r for r in status.statuses(tmp_path)}
     assert rows["ended"].elapsed_s == 540.0  # result.json's duration
     assert rows["cancelled"].elapsed_s == 540.0  # started at minute 1, ended at minute 10
+
+
+def test_a_run_resubmitted_the_moment_it_ended_is_not_shown_completed(
+    tmp_path: Path, small_text: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A halving rung resubmits a run within the second its last rung ended: its old result must not stand.
+
+    A real run completes, is submitted again at once (to more epochs), and its
+    job is pending: the new submission decides, however close the two stamps.
+    """
+    from seqtasks.markov_config import MarkovConfig
+    from seqtasks.rundir import RunDir
+    from seqtasks.runner import execute
+
+    monkeypatch.setattr(scheduler, "_query", recorded_scheduler(Case("pending", "pending", sacct="PENDING")))
+    folder = tmp_path / "run"
+    execute("markov", MarkovConfig(corpus=str(small_text), length=20), folder)
+    RunDir(folder).record_job(SLURM_JOB, "slurm", {}, {})
+    [row] = status.statuses(tmp_path)
+    assert row.state == "pending", row
