@@ -242,6 +242,17 @@ def test_rung_marks_are_read_from_halving_manifests_only(tmp_path: Path) -> None
     assert marks[str(halving.path / "c")].label() == "0 stopped (failed)"
 
 
+def rung_zero_sweep(tmp_path: Path) -> SweepDir:
+    """A halving sweep of runs ``a`` and ``b`` whose rung 0 was submitted, with promotion job 41 behind it."""
+    plan = HalvingRecord(metric="val_accuracy", higher_is_better=True, min_epochs=1, max_epochs=2, eta=2, epochs=[1, 2],
+                         rungs=[RungRecord(rung=0, epochs=1, runs=["a", "b"], submitted_at="2026-01-01T00:00:00+00:00",
+                                           promotion_job={"job_id": "41", "executor": "slurm"})])
+    sweep = SweepDir(tmp_path / "hv")
+    with sweep.locked():
+        sweep.record("imdb", {"a": {"lr": 0.1}, "b": {"lr": 0.2}}, {}, {}, {}, {}, plan)
+    return sweep
+
+
 def test_a_promotion_job_that_finds_its_rung_still_active_re_arms_instead_of_deciding(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -250,12 +261,7 @@ def test_a_promotion_job_that_finds_its_rung_still_active_re_arms_instead_of_dec
     from jobs.engine import promotion
     from jobs.engine.options import ExecutorOptions
 
-    plan = HalvingRecord(metric="val_accuracy", higher_is_better=True, min_epochs=1, max_epochs=2, eta=2, epochs=[1, 2],
-                         rungs=[RungRecord(rung=0, epochs=1, runs=["a", "b"], submitted_at="2026-01-01T00:00:00+00:00",
-                                           promotion_job={"job_id": "41", "executor": "slurm"})])
-    sweep = SweepDir(tmp_path / "hv")
-    with sweep.locked():
-        sweep.record("imdb", {"a": {"lr": 0.1}, "b": {"lr": 0.2}}, {}, {}, {}, {}, plan)
+    sweep = rung_zero_sweep(tmp_path)
     monkeypatch.setattr(promotion, "run_states", lambda paths: {str(p): "requeued" for p in paths})
     armed: list[list[str]] = []
 
@@ -273,3 +279,76 @@ def test_a_promotion_job_that_finds_its_rung_still_active_re_arms_instead_of_dec
     with sweep.locked():
         again = promotion.advance(sweep, ExecutorOptions(executor="slurm"), me=None)  # 43 is alive: nothing to do
     assert armed == [["a", "b"]] and again.promotion_job == "43"
+
+
+def stuck_rung(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, states: dict[str, str]) -> tuple[SweepDir, list]:
+    """A two-run rung 0 whose runs are in ``states``; what the steps submit is recorded, nothing is started."""
+    from jobs.engine import promotion
+
+    sweep = rung_zero_sweep(tmp_path)
+    calls: list = []
+    monkeypatch.setattr(promotion, "run_states", lambda paths: {str(p): states[p.name] for p in paths})
+    monkeypatch.setattr(promotion, "_reached", lambda run, epochs: True)
+    monkeypatch.setattr(promotion, "_submit_runs", lambda sweep_, manifest, rung, params, opts, names:
+                        calls.append(("runs", sorted(names))) or {name: "7" for name in names})
+    monkeypatch.setattr(promotion, "_submit_promotion", lambda sweep_, task, opts, record, waiting:
+                        calls.append(("promotion", sorted(p.name for p in waiting))) or {"job_id": "43", "executor": "slurm"})
+    monkeypatch.setattr(promotion, "_alive", lambda job, me: False)
+    return sweep, calls
+
+
+@pytest.mark.parametrize("left", ["stuck", "missing"])
+def test_runs_left_unfinished_are_never_ranked_as_failed_and_the_command_resubmits_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, left: str,
+) -> None:
+    """Local workers die with the session: their runs are stuck, not failed. The promotion job leaves the rung
+    undecided (it never resubmits, so nothing loops); the sweep command resubmits them, with a promotion job behind."""
+    from jobs.engine import promotion
+    from jobs.engine.options import ExecutorOptions
+
+    sweep, calls = stuck_rung(tmp_path, monkeypatch, {"a": "completed", "b": left})
+    with sweep.locked():
+        step = promotion.advance(sweep, ExecutorOptions(executor="slurm"), me="41")
+    assert (step.unfinished, step.decided, calls) == (["b"], [], [])
+    assert sweep.halving().rungs[0].decided_at is None
+    with sweep.locked():
+        step = promotion.advance(sweep, ExecutorOptions(executor="slurm"), me=None)
+    assert step.submitted == {"b": "7"} and step.decided == []
+    assert calls == [("runs", ["b"]), ("promotion", ["b"])]
+    rung = sweep.halving().rungs[0]
+    assert rung.decided_at is None and rung.promotion_job == {"job_id": "43", "executor": "slurm"}
+
+
+def test_a_rung_whose_runs_cannot_be_told_waits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``unknown`` (the scheduler did not answer) is neither resubmitted (it may be running) nor ranked."""
+    from jobs.engine import promotion
+    from jobs.engine.options import ExecutorOptions
+
+    sweep, calls = stuck_rung(tmp_path, monkeypatch, {"a": "completed", "b": "unknown"})
+    with sweep.locked():
+        step = promotion.advance(sweep, ExecutorOptions(executor="slurm"), me=None)
+    assert (step.unknown, step.decided, calls) == (["b"], [], [])
+    assert sweep.halving().rungs[0].decided_at is None
+
+
+def test_an_early_stopped_run_keeps_its_figure_at_the_next_rung(tmp_path: Path) -> None:
+    """A run stopped early by --patience is done for any epochs: it is not trained again, and the next rung
+    ranks it by the figures it has, not as failed; a run whose new job ended before training is unfinished."""
+    from jobs.engine import promotion
+
+    def run(name: str, requested: int, early: bool) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "result.json").write_text(json.dumps({
+            "status": "completed", "task": "imdb", "test_accuracy": 0.7, "epochs_requested": requested,
+            "early_stopped": early}))
+        (folder / "metrics.csv").write_text("epoch,val_accuracy\n1,0.6\n2,0.8\n", encoding="utf-8")
+        return folder
+
+    record = HalvingRecord(metric="val_accuracy", higher_is_better=True, min_epochs=2, max_epochs=8, eta=2,
+                           epochs=[2, 4, 8])
+    stopped, short = run("stopped", 2, True), run("short", 2, False)
+    assert promotion._score(stopped, "completed", record, 4) == 0.8
+    assert not promotion._unfinished(stopped, "completed", 4)
+    assert promotion._score(short, "completed", record, 4) is None
+    assert promotion._unfinished(short, "completed", 4)

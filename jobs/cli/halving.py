@@ -73,7 +73,10 @@ def sweep_halving(
 
     step = start(spec.name, sweep_dir, runs, opts, base, {**sweep_options, "halving": True}, plan)
     rungs = " -> ".join(map(str, plan.epochs))
-    if step.submitted:
+    if step.unfinished and step.submitted:
+        typer.echo(f"resubmitted {count(len(step.submitted), 'run')} of rung {step.rung} that had stopped unfinished "
+                   f"(stuck, or never started): {', '.join(sorted(step.submitted))}")
+    elif step.submitted:
         typer.echo(f"submitted rung {step.rung} ({count(len(step.submitted), 'run')}) of a halving sweep of "
                    f"{count(len(runs), 'run')}, epochs per rung {rungs}, on {opts.resolved_executor()}; "
                    f"sweep folder: {sweep_dir}")
@@ -85,6 +88,10 @@ def sweep_halving(
         typer.echo(f"decided rung(s) {', '.join(map(str, step.decided))} here (no promotion job had done it)", err=True)
     if step.failed:
         typer.echo(f"failed runs, ranked last: {', '.join(step.failed)}", err=True)
+    if step.unknown:
+        typer.echo(f"rung {step.rung} is not decided: the state of {count(len(step.unknown), 'run')} cannot be told "
+                   f"now ({', '.join(step.unknown)}); run the same command again once `seqjobs status` can tell",
+                   err=True)
     if step.promotion_job:
         typer.echo(f"promotion job {step.promotion_job} decides after rung {step.rung}", err=True)
     typer.echo(f"follow it with: seqjobs status {sweep_dir}", err=True)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Callable, Optional
 import typer
 
 from jobs.cli.common import PathArg, check_output_file, check_runs
-from jobs.monitor.overview import SMALL, groups, rung_line, states_present, sweep_name, to_look_at
+from jobs.monitor.overview import SMALL, groups, halving_advice, rung_line, states_present, sweep_name, to_look_at
 from jobs.monitor.status import RunStatus, as_dicts, check_readable, statuses, summary, warnings
 from jobs.text import count
 from seqtasks.errors import UserError
@@ -141,6 +141,8 @@ def status(
         console.print(summary(rows), markup=False, highlight=False)
         if rung_line(rows):
             console.print("halving: " + rung_line(rows), markup=False, highlight=False)
+        if halving_advice(rows):
+            console.print(halving_advice(rows), style="red", markup=False, highlight=False, soft_wrap=True)
         if all_runs or len(rows) <= SMALL:
             console.print(status_table(rows, str(path)))
             listed, hidden = rows, 0

@@ -56,6 +56,10 @@ class Step:
     promotion_job: Optional[str] = None
     completed: bool = False
     failed: list[str] = field(default_factory=list)
+    #: runs of the rung that stopped unfinished (stuck, never started): resubmitted by the sweep command
+    unfinished: list[str] = field(default_factory=list)
+    #: runs of the rung whose state cannot be told now (the scheduler did not answer): the rung waits
+    unknown: list[str] = field(default_factory=list)
 
 
 def start(
@@ -132,11 +136,19 @@ def advance(sweep: SweepDir, opts: ExecutorOptions, me: Optional[str]) -> Step:
         paths = {name: sweep.path / name for name in rung.runs}
         states = run_states(list(paths.values()))
         waiting = [name for name, path in paths.items() if states.get(str(path)) in ACTIVE]
+        step.unknown = [name for name, path in paths.items() if states.get(str(path)) == "unknown"]
+        step.unfinished = [name for name, path in paths.items()
+                           if _unfinished(path, states.get(str(path)), rung.epochs)]
+        if step.unfinished and me is None:  # the command resubmits them; a promotion job never does (no loop)
+            step.submitted.update(_submit_runs(sweep, manifest, rung, params, opts, step.unfinished))
+            waiting += step.unfinished
         if waiting:
             if not _alive(rung.promotion_job, me):
                 rung.promotion_job = _submit_promotion(sweep, manifest.task, opts, record, [paths[n] for n in waiting])
-                sweep.record_halving(record)
+            sweep.record_halving(record)
             step.promotion_job = (rung.promotion_job or {}).get("job_id")
+            return step
+        if step.unfinished or step.unknown:  # never rank a run that did not end as failed: wait for the command
             return step
         _decide(record, rung, params, {name: states.get(str(path)) for name, path in paths.items()}, sweep.path)
         step.decided.append(rung.rung)
@@ -150,12 +162,42 @@ def _submit_rung(
     sweep: SweepDir, manifest: Manifest, rung: RungRecord, params: dict[str, dict[str, Any]], opts: ExecutorOptions,
 ) -> dict[str, str]:
     """Submit the rung's runs to its epochs (those not done or active already); note the jobs in the rung."""
-    cls = get_task(manifest.task).config_cls
-    runs = [(name, dataclasses.replace(from_dict(cls, params[name]), epochs=rung.epochs)) for name in rung.runs]
-    done = launch_recorded(sweep, manifest.task, runs, opts, manifest.base, manifest.sweep_options)
+    jobs = _submit_runs(sweep, manifest, rung, params, opts, rung.runs)
     rung.submitted_at = now_iso()
+    return jobs
+
+
+def _submit_runs(
+    sweep: SweepDir, manifest: Manifest, rung: RungRecord, params: dict[str, dict[str, Any]], opts: ExecutorOptions,
+    names: list[str],
+) -> dict[str, str]:
+    """Submit ``names`` (runs of ``rung``) to the rung's epochs, those not done or active; the rung notes the jobs."""
+    cls = get_task(manifest.task).config_cls
+    runs = [(name, dataclasses.replace(from_dict(cls, params[name]), epochs=rung.epochs)) for name in names]
+    done = launch_recorded(sweep, manifest.task, runs, opts, manifest.base, manifest.sweep_options)
     rung.job_ids = sorted({scheduler.array_base(job) for job in _job_ids([sweep.path / n for n in rung.runs])})
     return done.jobs
+
+
+def _unfinished(path: Path, state: Optional[str], epochs: int) -> bool:
+    """Did the run stop short of the rung's ``epochs`` with nothing left to resume it?
+
+    ``stuck`` and ``missing`` runs, and a run whose last result is one of an
+    earlier rung while its new job has ended without training (its old
+    result stands). Not failed or cancelled runs: those ended, and rank last.
+    """
+    if state in ("stuck", "missing") or state is None:
+        return True
+    return state == "completed" and not _reached(RunDir(path), epochs)
+
+
+def _reached(run: RunDir, epochs: int) -> bool:
+    """Has the run completed the rung's ``epochs`` (or stopped early, so that it would not train on)?"""
+    try:
+        result = run.result() or {}
+    except Damaged:
+        return False
+    return result.get("epochs_requested") == epochs or result.get("early_stopped") is True
 
 
 def _job_ids(paths: list[Path]) -> list[str]:
@@ -193,10 +235,9 @@ def _decide(
 def _score(path: Path, state: Optional[str], record: HalvingRecord, epochs: int) -> float | None:
     """The run's ranking figure at ``epochs``; ``None`` when it did not complete them."""
     run = RunDir(path)
+    if state != "completed" or not _reached(run, epochs):
+        return None
     try:
-        result = run.result() or {}
-        if state != "completed" or result.get("epochs_requested") != epochs:
-            return None
         return halving.run_score(run.metrics_rows(), record.metric, record.higher_is_better, epochs)
     except Damaged:
         return None

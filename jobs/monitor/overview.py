@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterable
 
 from jobs.monitor.status import STATES, RunStatus
+from jobs.text import count
 
 #: up to this many runs, every run is listed
 SMALL = 20
@@ -86,6 +87,15 @@ def rung_line(rows: list[RunStatus]) -> str:
             by_outcome[outcome] = by_outcome.get(outcome, 0) + 1
     return "; ".join(f"rung {rung}: " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts[rung].items()))
                      for rung in sorted(counts))
+
+
+def halving_advice(rows: list[RunStatus]) -> str:
+    """What to do about runs stuck in a rung not decided yet (``""``: none): its promotion job will not rank them."""
+    stuck = sum(1 for row in rows if row.state == "stuck" and row.rung.endswith(" training"))
+    if not stuck:
+        return ""
+    return (f"{count(stuck, 'run')} of an undecided rung stopped unfinished: run the same `seqjobs sweep` command "
+            "again; it resubmits them and the rung is decided once they end")
 
 
 def states_present(groups_: Iterable[Group]) -> list[str]:
