@@ -399,7 +399,7 @@ def test_job_records_carry_the_limit_the_executor_got(monkeypatch: pytest.Monkey
         return [([spec], FakeJob(f"7_{i}")) for i, spec in enumerate(runs)]
 
     monkeypatch.setattr(submission, "_submit", fake_submit)
-    monkeypatch.setattr(jobfn, "write_job_record", lambda run_dir, job, options: recorded.append(options))
+    monkeypatch.setattr(jobfn, "write_job_record", lambda run_dir, job, options, submitted_at: recorded.append(options))
     ids = submission.submit_runs(specs(2), ExecutorOptions(executor="slurm", partition="gpu"), Path("runs/s"))
     assert ids == {"runs/s/r0": "7_0", "runs/s/r1": "7_1"}
     assert built[0].time == 120

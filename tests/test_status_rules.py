@@ -22,6 +22,7 @@ from typing import Optional
 import pytest
 
 from jobs.monitor import scheduler, status
+from seqtasks.rundir import RunDir
 from seqtasks.config import to_dict
 from seqtasks.tasks import TASKS
 
@@ -212,12 +213,28 @@ def test_a_run_resubmitted_the_moment_it_ended_is_not_shown_completed(
     job is pending: the new submission decides, however close the two stamps.
     """
     from seqtasks.markov_config import MarkovConfig
-    from seqtasks.rundir import RunDir
+    from seqtasks.rundir import now_iso
     from seqtasks.runner import execute
 
     monkeypatch.setattr(scheduler, "_query", recorded_scheduler(Case("pending", "pending", sacct="PENDING")))
     folder = tmp_path / "run"
     execute("markov", MarkovConfig(corpus=str(small_text), length=20), folder)
-    RunDir(folder).record_job(SLURM_JOB, "slurm", {}, {})
+    RunDir(folder).record_job(SLURM_JOB, "slurm", {}, {}, now_iso())
     [row] = status.statuses(tmp_path)
     assert row.state == "pending", row
+
+
+def test_a_job_that_ended_before_its_record_was_written_did_not_supersede_its_own_result(
+    tmp_path: Path, small_text: Path, cli, monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001 - the cli fixture
+) -> None:
+    """The debug executor runs the job inside the submission, before ``job.json`` is written (a fast local job
+    can too): the submission's time is taken before, so the run's own result is read as its end."""
+    monkeypatch.chdir(tmp_path)
+    done = cli("sweep", "markov", "--corpus", str(small_text), "--length", "20", "--grid", "order=1,2",
+               "--executor", "debug", "--name", "d")
+    assert done.exit_code == 0, done.output
+    runs = sorted((tmp_path / "runs/d").glob("order=*"))
+    assert [r.name for r in runs] == ["order=1", "order=2"]
+    for run in runs:
+        files = status.read_ended(RunDir(run), with_config=False)  # None: read whole, as a superseded result is
+        assert files is not None and files.result["status"] == "completed", run

@@ -113,7 +113,7 @@ def test_a_sweep_over_the_limit_goes_in_share_by_share(monkeypatch: pytest.Monke
     step, after = cluster.follow_ups[-1]
     assert after == ["101"] and placed[-1][1].job_id == "102"
     submitted = []
-    monkeypatch.setattr(progressive, "record_jobs", lambda placed, options: submitted.append(placed) or {})
+    monkeypatch.setattr(progressive, "record_jobs", lambda placed, options, submitted_at: submitted.append(placed) or {})
     while cluster.follow_ups:  # each follow-up job runs once its share has ended
         step, _ = cluster.follow_ups.pop()
         step()

@@ -75,7 +75,7 @@ def sweep_halving(
     rungs = " -> ".join(map(str, plan.epochs))
     if step.unfinished and step.submitted:
         typer.echo(f"resubmitted {count(len(step.submitted), 'run')} of rung {step.rung} that had stopped unfinished "
-                   f"(stuck, or never started): {', '.join(sorted(step.submitted))}")
+                   f"(stuck, or never started): {', '.join(sorted(Path(run).name for run in step.submitted))}")
     elif step.submitted:
         typer.echo(f"submitted rung {step.rung} ({count(len(step.submitted), 'run')}) of a halving sweep of "
                    f"{count(len(runs), 'run')}, epochs per rung {rungs}, on {opts.resolved_executor()}; "

@@ -216,7 +216,9 @@ def _recorded_state(run_dir: str) -> str | None:
     return state.state if state else None
 
 
-def write_job_record(run_dir: Path, job: submitit.Job[Any], options: dict[str, Any]) -> dict[str, Any]:
+def write_job_record(
+    run_dir: Path, job: submitit.Job[Any], options: dict[str, Any], submitted_at: str,
+) -> dict[str, Any]:
     """Record in the run folder which job runs it, where its logs are, and how it was submitted.
 
     A local job's id is its controller's pid; the controller's start time
@@ -227,13 +229,18 @@ def write_job_record(run_dir: Path, job: submitit.Job[Any], options: dict[str, A
     if options["executor"] == "local":
         options = {**options, "controller_started": process_started(int(job.job_id))}
     paths = {"stdout": str(job.paths.stdout), "stderr": str(job.paths.stderr), "submitit_folder": str(job.paths.folder)}
-    return dump(RunDir(run_dir).record_job(str(job.job_id), options["executor"], options, paths))
+    return dump(RunDir(run_dir).record_job(str(job.job_id), options["executor"], options, paths, submitted_at))
 
 
-def record_jobs(placed: list[tuple[list[RunSpec], submitit.Job[Any]]], options: dict[str, Any]) -> dict[str, str]:
-    """:func:`write_job_record` for every run of every job; returns ``{run_dir: job_id}``."""
+def record_jobs(
+    placed: list[tuple[list[RunSpec], submitit.Job[Any]]], options: dict[str, Any], submitted_at: str,
+) -> dict[str, str]:
+    """:func:`write_job_record` for every run of every job; returns ``{run_dir: job_id}``.
+
+    ``submitted_at``: when the submission began (see :meth:`RunDir.record_job`).
+    """
     pairs = [(spec, job) for runs, job in placed for spec in runs]
-    each(lambda pair: write_job_record(Path(pair[0].run_dir), pair[1], options), pairs)
+    each(lambda pair: write_job_record(Path(pair[0].run_dir), pair[1], options, submitted_at), pairs)
     return {spec.run_dir: str(job.job_id) for spec, job in pairs}
 
 

@@ -35,7 +35,7 @@ from jobs.engine.options import ExecutorOptions
 from jobs.monitor import scheduler
 from jobs.monitor.scheduler import SubmitLimit
 from seqtasks.errors import UserError
-from seqtasks.rundir import Damaged, RunDir
+from seqtasks.rundir import Damaged, RunDir, now_iso
 
 #: time limit and memory of a follow-up job: it only reads folders and submits
 NEXT_STEP_MINUTES = 10
@@ -162,8 +162,10 @@ class NextStep:
     def __call__(self) -> int:
         me = own_job_id()
         groups = [kept for kept in ([s for s in group if waiting_for(s, me)] for group in self.groups) if kept]
+        submitted_at = now_iso()
         with as_from_login_node():
-            return len(record_jobs(submit_slurm(groups, self.opts, self.log_root, self.options), self.options))
+            return len(record_jobs(submit_slurm(groups, self.opts, self.log_root, self.options), self.options,
+                                   submitted_at))
 
 
 @contextlib.contextmanager

@@ -27,6 +27,7 @@ from jobs.engine.progressive import submit_slurm
 from jobs.monitor import scheduler
 from jobs.monitor.scheduler import TimeLimit
 from seqtasks.errors import UserError
+from seqtasks.rundir import now_iso
 
 
 def time_limit(opts: ExecutorOptions) -> TimeLimit | None:
@@ -58,13 +59,14 @@ def submit_runs(specs: list[RunSpec], opts: ExecutorOptions, log_root: Path) -> 
     if limit is not None:
         options.update(time_limit_min=limit.minutes, time_limit_source=limit.source)
         opts = dataclasses.replace(opts, time=limit.minutes)
+    submitted_at = now_iso()  # before: a job may end before its record is written
     try:
         placed = _submit(specs, opts, log_root, options)
     except (FailedJobError, FailedSubmissionError) as err:
         lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
         reason = lines[-1] if lines else type(err).__name__
         raise UserError(f"the scheduler refused the submission: {reason}; check the executor options (or --profile)") from None
-    return record_jobs(placed, options)
+    return record_jobs(placed, options, submitted_at)
 
 
 def _submit(

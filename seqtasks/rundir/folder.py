@@ -346,10 +346,18 @@ class RunDir:
         state.state, state.ended_at = "cancelled", now_iso()
         atomic.write_json(self.file(STATE), dump(state))
 
-    def record_job(self, job_id: str, executor: str, options: dict[str, Any], paths: dict[str, str]) -> JobRecord:
-        """``job.json``: which job runs this run, its logs and the settings it was submitted with."""
+    def record_job(
+        self, job_id: str, executor: str, options: dict[str, Any], paths: dict[str, str], submitted_at: str,
+    ) -> JobRecord:
+        """``job.json``: which job runs this run, its logs and the settings it was submitted with.
+
+        ``submitted_at`` is taken before the job was handed to the executor:
+        the job may have run, even ended (the debug executor, a fast local
+        run), by the time this is written, and ``status`` tells a result this
+        submission superseded from one it produced by comparing the two.
+        """
         record = JobRecord(
-            job_id=str(job_id), executor=executor, submitted_at=now_iso(), options=options,
+            job_id=str(job_id), executor=executor, submitted_at=submitted_at, options=options,
             host=socket.gethostname(), time_limit_min=options.get("time_limit_min"),
             time_limit_source=options.get("time_limit_source"), **paths,
         )
