@@ -23,8 +23,8 @@ def _publish(change: Callable[[], None], path: Path) -> None:
     change()
 
 
-def _temporary(path: Path, data: bytes) -> str:
-    """A flushed temporary file beside ``path`` holding ``data``; returns its name."""
+def _temporary(path: Path, data: bytes, durable: bool = True) -> str:
+    """A temporary file beside ``path`` holding ``data``, flushed to disk if ``durable``; returns its name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -32,17 +32,22 @@ def _temporary(path: Path, data: bytes) -> str:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return tmp
 
 
-def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically and return the path."""
+def write_bytes(path: str | os.PathLike[str], data: bytes, durable: bool = True) -> Path:
+    """Write ``data`` to ``path`` atomically and return the path.
+
+    ``durable=False`` skips the flush to disk, for a cache that may be lost:
+    after a crash the file may be empty, never half old and half new.
+    """
     path = Path(path)
-    tmp = _temporary(path, data)
+    tmp = _temporary(path, data, durable)
     try:
         _publish(lambda: os.replace(tmp, path), path)
     finally:

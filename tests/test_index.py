@@ -23,7 +23,7 @@ from jobs.monitor.status import statuses
 from seqtasks.markov_config import MarkovConfig
 from seqtasks.rundir import RunDir
 from seqtasks.runner import execute
-from tests.helpers import small_text
+from tests.helpers import small_text, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +139,24 @@ def test_small_sweeps_keep_no_index(sweep: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(index, "MIN_RUNS", 13)
     same_views(sweep, monkeypatch)
     assert index_files(sweep) == []
+
+
+def test_a_command_leaves_the_index_to_a_detached_writer_and_leaves_no_process_behind(
+    sweep: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``status`` and ``collect`` answer without waiting for the index: a detached process writes it, the same
+    index a look in the foreground writes, and the command is left with no child (no zombie either)."""
+    import psutil
+
+    me = psutil.Process()
+    children = {child.pid for child in me.children()}
+    background = [asdict(r) for r in statuses(sweep, background_index=True)]
+    assert {child.pid for child in me.children()} == children  # forked twice: the writer is not this one's child
+    assert background == plain(monkeypatch, rows, sweep)
+    wait_until(lambda: len(index_files(sweep)) == 1, 60, 0.05, "the detached writer to write the status index")
+    written = json.loads(index_files(sweep)[0].read_text())["runs"]
+    index_files(sweep)[0].unlink()
+    rows(sweep)  # the same look, in the foreground
+    assert json.loads(index_files(sweep)[0].read_text())["runs"] == written
+    collect([sweep], per_epoch=False, background_index=True)
+    wait_until(lambda: len(index_files(sweep)) == 2, 60, 0.05, "the detached writer to write the collect index")

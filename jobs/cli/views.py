@@ -164,7 +164,7 @@ def status(
 
         poll(path, interval, show)
     else:
-        show(statuses(path))
+        show(statuses(path, background_index=True))  # the index of ended runs is written while this answers
 
 
 def collect(
@@ -186,7 +186,7 @@ def collect(
     for p in paths:
         check_runs(p)
 
-    found = coll.collect(paths, per_epoch=per_epoch)
+    found = coll.collect(paths, per_epoch=per_epoch, background_index=True)
     _warn(found.states)
     check_readable(found.states, ", ".join(map(str, paths)))
     for r in found.states:

@@ -89,7 +89,7 @@ def _provenance(f: RunFiles) -> dict[str, Any]:
     return out
 
 
-def collect(paths: list[Path], per_epoch: bool = True) -> Collection:
+def collect(paths: list[Path], per_epoch: bool = True, background_index: bool = False) -> Collection:
     """Read every run under ``paths`` (each folder once, even when paths overlap).
 
     The long table of every epoch (``per_epoch``) is built only when asked
@@ -104,7 +104,7 @@ def collect(paths: list[Path], per_epoch: bool = True) -> Collection:
     states = []
     seen: set[str] = set()
     for root in paths:
-        for run in survey(root, "full" if per_epoch else "collect"):
+        for run in survey(root, "full" if per_epoch else "collect", background_index):
             if len(paths) > 1:  # overlapping paths: each folder once
                 key = os.path.realpath(run.status.path)
                 if key in seen:

@@ -112,17 +112,57 @@ class EndedIndex:
             del self.entries[key]
         self.changed = self.changed or bool(gone)
 
-    def save(self) -> None:
-        """Write the index if it changed; a cache that cannot be written is simply not kept."""
+    def save(self, background: bool = False) -> None:
+        """Write the index if it changed; a cache that cannot be written is simply not kept.
+
+        ``background``: a detached process writes it (a fork of this one,
+        its output closed), and this one goes on at once: encoding the index
+        of 10,000 runs is a fifth of a first look, and the command's answer
+        does not wait for it. A look that starts before it is written reads
+        the folders, as without it.
+        """
         if not self.changed:
             return
-        data = json.dumps({"format": FORMAT, "root": self.root, "runs": self.entries}, separators=(",", ":"))
+        who = _fork_writer() if background else "writer"
+        if who == "caller":
+            return
         try:
+            data = json.dumps({"format": FORMAT, "root": self.root, "runs": self.entries}, separators=(",", ":"))
             self.file.parent.mkdir(parents=True, exist_ok=True)
-            atomic.write_bytes(self.file, data.encode())
+            atomic.write_bytes(self.file, data.encode(), durable=False)  # a lost index is only read again
             _prune(self.file.parent)
         except OSError:
-            return
+            pass
+        finally:
+            if who == "detached":
+                os._exit(0)
+
+
+def _fork_writer() -> str:
+    """Fork a detached writer: ``"caller"`` in this process, ``"detached"`` in the writer (``"writer"``: no fork).
+
+    Forked twice, the middle process exiting at once, so that no zombie is
+    left to a long-lived caller; the writer's standard streams go to
+    ``/dev/null``, so that a pipe reading the command's output ends with
+    the command. The detached writer ends with ``os._exit``, never returning
+    into the command (see :meth:`EndedIndex.save`).
+    """
+    try:
+        middle = os.fork()
+    except (AttributeError, OSError):  # no fork here: write in this process
+        return "writer"
+    if middle:
+        os.waitpid(middle, 0)
+        return "caller"
+    try:
+        if os.fork():
+            os._exit(0)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+    except BaseException:
+        os._exit(1)
+    return "detached"
 
 
 def _prune(folder: Path) -> None:

@@ -113,7 +113,7 @@ def read_object(path: Path | str, root: Path | str | None = None, limit: int = M
     if text is None:
         return None
     try:
-        obj = json.loads(text, parse_constant=_no_constant)
+        obj = _DECODER.decode(text)
     except ValueError as err:
         raise Damaged(path, f"is not valid JSON ({err})") from None
     if not isinstance(obj, dict):
@@ -124,6 +124,10 @@ def read_object(path: Path | str, root: Path | str | None = None, limit: int = M
 def _no_constant(name: str) -> float:
     """NaN and Infinity are not JSON; a record holding them was not written by us."""
     raise ValueError(f"{name} is not a number JSON allows")
+
+
+#: one decoder for every record (``json.loads`` with an option builds a new one per call: 10,000 runs, 20,000 calls)
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
 
 
 def read_table(path: Path, root: Path | None = None, numeric: bool = True) -> list[dict[str, str]] | None:
