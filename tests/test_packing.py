@@ -87,6 +87,27 @@ def test_a_preempted_packed_task_resumes_its_unfinished_runs_only(tmp_path: Path
     assert {row["state"] for row in states(tmp_path / "runs/pre", tmp_path).values()} == {"completed"}
 
 
+def test_cancelling_runs_of_a_packed_task_stops_only_those_runs(tmp_path: Path, small_text: Path) -> None:
+    """Three slow runs in one task: cancel the run it is on and one it has not reached. The task goes on with
+    the third, skips the cancelled one, and is not cancelled itself; the cancelled runs stay resumable."""
+    seqjobs("sweep", "markov", "--corpus", str(small_text), "--length", "6000000", "--grid", "order=1,2,3",
+            "--executor", "slurm", "--runs-per-task", "3", "--name", "cx", cwd=tmp_path, check=True, timeout=120)
+    sweep = tmp_path / "runs/cx"
+    runs = {n: sweep / f"order={n}" for n in (1, 2, 3)}
+    wait_until(lambda: read_state(runs[1]).get("state") == "running", 300, interval=0.2, what="the first run to start")
+    for n in (1, 3):
+        assert "cancelled 1 run under" in seqjobs("cancel", str(runs[n]), cwd=tmp_path, check=True).stdout
+    wait_until(lambda: read_state(runs[2]).get("state") == "completed", 300, interval=0.2,
+               what=lambda: f"the second run to complete (states: {[read_state(run) for run in runs.values()]})")
+    rows = states(sweep, tmp_path)
+    assert {name: row["state"] for name, row in rows.items()} == {
+        "order=1": "cancelled", "order=2": "completed", "order=3": "cancelled"}
+    [task] = set(job_ids(sweep).values())
+    wait_until(lambda: sacct_field(task, "State") == ["COMPLETED"], 60, what=f"sacct to say task {task} COMPLETED")
+    assert not (runs[1] / "result.json").exists() and not (runs[1] / "claim.json").exists()  # stopped, resumable
+    assert sorted(p.name for p in runs[3].iterdir()) == ["config.json", "job.json", "state.json"]  # never started
+
+
 def test_a_packed_task_on_two_gpus_runs_two_at_a_time_each_on_one_gpu(tmp_path: Path, small_text: Path) -> None:
     """Four runs in one task with the test cluster's two (stand-in) GPUs: two workers, one device each."""
     seqjobs("sweep", "markov", "--corpus", str(small_text), "--length", "6000000", "--grid", "order=1,2,3,4",

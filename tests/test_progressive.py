@@ -9,6 +9,7 @@ sweep command submits what fits and returns; small follow-up jobs
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -85,6 +86,9 @@ def test_max_submit_and_array_parallelism_hold_across_shares(tmp_path: Path, sma
     bases = sorted({job.split("_")[0] for job in ids.values()}, key=int)
     assert len(bases) >= 2 and len(set(ids.values())) == 8, ids  # eight tasks of two runs, in two shares or more
     assert len({job for job in ids.values() if job.split("_")[0] == bases[0]}) == 4, ids  # 5 allowed, 1 kept for the follow-up
+    manifest = json.loads((sweep / "sweep.json").read_text())  # the follow-ups noted their shares' jobs there too
+    assert {row["name"]: row["job_id"] for row in manifest["runs"]} == ids
+    assert {job for sub in manifest["submissions"] for job in sub["job_ids"]} >= set(ids.values())
     tasks = lambda: [r for b in bases for r in sacct_times(b) if "_" in r[0] and "[" not in r[0]]  # noqa: E731
     wait_until(lambda: len(tasks()) == 8, 60, what="sacct to record all 8 array tasks")
     rows = tasks()

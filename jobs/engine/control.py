@@ -48,28 +48,38 @@ def run_records(rows: list[RunStatus], need_config: bool = False) -> list[tuple[
 def cancel_runs(path: Path) -> int:
     """Cancel every run under ``path`` that has not ended (scancel, or stop the local process); how many.
 
-    The runs are marked cancelled first: a local worker reads that mark to
-    know which of its runs to stop (:func:`_stop_local_job`).
+    The runs are marked cancelled first: a worker reads that mark to know
+    which of its runs to stop and which to skip. A job holding runs the
+    cancel does not cover -- a local worker's stripe (:func:`_stop_local_job`),
+    a packed SLURM array task (``--runs-per-task``) -- goes on with those:
+    a packed task's step gets :data:`~jobs.engine.jobfn.CANCEL_RUN_SIGNAL`
+    only while a cancelled run of it is running (the worker then handles
+    it), and otherwise skips the marked runs when it reaches them.
     """
     rows = [r for r in statuses(path) if r.state not in TERMINAL]
     records = run_records(rows)  # an unreadable run stops the cancel before anything is done
-    slurm_ids = sorted({job.job_id for _, job, _ in records if job and job.executor == "slurm"})
-    scheduler.cancel(slurm_ids)
-    local: dict[str, tuple[JobRecord, list[RunDir]]] = {}
-    for run, job, _ in records:
+    jobs: dict[tuple[str, str], tuple[JobRecord, list[RunDir], bool]] = {}
+    for row, (run, job, _) in zip(rows, records):
         run.mark_cancelled()
-        if job and job.executor == "local":
-            local.setdefault(job.job_id, (job, []))[1].append(run)
-    for job, runs in local.values():
-        _stop_local_job(job, runs, whole=all(_covers(Path(path), run) for run in runs))
+        if job and job.executor in ("local", "slurm"):
+            _, runs, running = jobs.get((job.executor, job.job_id), (job, [], False))
+            jobs[(job.executor, job.job_id)] = (job, [*runs, run], running or row.state == "running")
+    for (executor, job_id), (job, runs, running) in jobs.items():
+        whole = all(_covers(Path(path), run) for run in runs)
+        if executor == "local":
+            _stop_local_job(job, runs, whole)
+        elif whole or (job.options.get("runs_per_task") or 1) == 1:
+            scheduler.cancel([job_id])
+        elif running:  # one run of a packed task (--runs-per-task), now on it: stop that run only
+            scheduler.cancel([job_id], CANCEL_RUN_SIGNAL.name.removeprefix("SIG"))
     return len(rows)
 
 
 def _covers(path: Path, run: RunDir) -> bool:
-    """Does cancelling ``path`` cancel every run of ``run``'s local job?
+    """Does cancelling ``path`` cancel every run of ``run``'s job?
 
-    A local job holds one run, or a stripe of the runs of one sweep folder;
-    a path at or above that folder covers them all.
+    A job holds one run, or runs of one sweep folder (a local worker's
+    stripe, a packed array task); a path at or above that folder covers them all.
     """
     sweep = run.path.parent if (run.path.parent / "sweep.json").is_file() else run.path
     target = path.resolve()

@@ -35,7 +35,8 @@ from jobs.engine.options import ExecutorOptions
 from jobs.monitor import scheduler
 from jobs.monitor.scheduler import SubmitLimit
 from seqtasks.errors import UserError
-from seqtasks.rundir import Damaged, RunDir, now_iso
+from seqtasks.rundir import Damaged, RunDir, SweepDir, now_iso
+from seqtasks.rundir.sweepdir import MANIFEST
 
 #: time limit and memory of a follow-up job: it only reads folders and submits
 NEXT_STEP_MINUTES = 10
@@ -164,8 +165,21 @@ class NextStep:
         groups = [kept for kept in ([s for s in group if waiting_for(s, me)] for group in self.groups) if kept]
         submitted_at = now_iso()
         with as_from_login_node():
-            return len(record_jobs(submit_slurm(groups, self.opts, self.log_root, self.options), self.options,
-                                   submitted_at))
+            jobs = record_jobs(submit_slurm(groups, self.opts, self.log_root, self.options), self.options, submitted_at)
+        self._note_in_manifest(jobs)
+        return len(jobs)
+
+    def _note_in_manifest(self, jobs: dict[str, str]) -> None:
+        """A sweep's ``sweep.json`` names the jobs this share went into (the run folders' ``job.json`` already do)."""
+        sweep = SweepDir(self.log_root)
+        if not (sweep.path / MANIFEST).is_file():  # runs submitted one by one: no manifest
+            return
+        top = sweep.path.resolve()
+        with sweep.locked():
+            try:
+                sweep.record_jobs({Path(run).name: job for run, job in jobs.items() if Path(run).resolve().parent == top})
+            except Damaged:
+                pass  # the run folders are the truth; `seqjobs sweep` names a damaged manifest
 
 
 @contextlib.contextmanager

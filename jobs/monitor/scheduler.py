@@ -139,10 +139,11 @@ def job_states(job_ids: list[str]) -> dict[str, JobInfo]:
     return states
 
 
-def cancel(job_ids: list[str]) -> None:
-    """scancel the given SLURM jobs (array elements included)."""
+def cancel(job_ids: list[str], signal_name: Optional[str] = None) -> None:
+    """scancel the given SLURM jobs (array elements included); ``signal_name`` (``USR1``): only signal their steps."""
     if job_ids:
-        subprocess.run(["scancel", *job_ids], capture_output=True, text=True, timeout=30, check=False)
+        flags = [f"--signal={signal_name}"] if signal_name else []
+        subprocess.run(["scancel", *flags, *job_ids], capture_output=True, text=True, timeout=30, check=False)
 
 
 # -- partitions and time limits ---------------------------------------------------------------

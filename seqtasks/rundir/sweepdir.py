@@ -97,21 +97,32 @@ class SweepDir:
             raise UserError(f"{self.path} is a '{manifest.task}' sweep, not '{task}'; choose another --name")
         by_name = {r["name"]: r for r in manifest.runs if isinstance(r, dict) and "name" in r}
         for name, params in runs.items():
-            row = by_name.setdefault(name, {"name": name, "dir": name})
-            row["params"] = params
-            if name in jobs:
-                row["job_id"], row["submitted_at"] = jobs[name], now_iso()
+            by_name.setdefault(name, {"name": name, "dir": name})["params"] = params
         manifest.runs = list(by_name.values())
+        _note_jobs(manifest, jobs)
         # merged, not replaced: a plain grid command on a random search's folder must not drop its sampler seed
         manifest.sweep_options = {**manifest.sweep_options, **sweep_options}
         manifest.base, manifest.updated_at = base, now_iso()
         if jobs:
             manifest.executor = executor
-            manifest.submissions.append({"at": now_iso(), "runs": len(jobs), "job_ids": sorted(set(jobs.values()))})
         if halving is not None:
             manifest.halving = dump_halving(halving)
         atomic.write_json(self.path / MANIFEST, dump(manifest))
         return manifest
+
+    def record_jobs(self, jobs: dict[str, str]) -> None:
+        """Note the jobs of runs of the sweep submitted later, by a follow-up job (call under :meth:`locked`).
+
+        A sweep larger than the queue limit is submitted share by share from
+        the cluster (``seqjobs-next``): ``sweep.json`` then names the jobs that
+        really run its runs, as it does for those the command submitted.
+        """
+        manifest = self.manifest()
+        if manifest is None or not jobs:
+            return
+        _note_jobs(manifest, jobs)
+        manifest.updated_at = now_iso()
+        atomic.write_json(self.path / MANIFEST, dump(manifest))
 
     def record_halving(self, halving: HalvingRecord) -> None:
         """Write a halving decision into an existing ``sweep.json`` (call under :meth:`locked`)."""
@@ -120,6 +131,17 @@ class SweepDir:
             raise Damaged(self.path / MANIFEST, "missing: the sweep's first submission writes it")
         manifest.halving, manifest.updated_at = dump_halving(halving), now_iso()
         atomic.write_json(self.path / MANIFEST, dump(manifest))
+
+
+def _note_jobs(manifest: Manifest, jobs: dict[str, str]) -> None:
+    """Each submitted run's row gets its job and time; the submission is listed (run name -> job id)."""
+    if not jobs:
+        return
+    stamp = now_iso()
+    for row in manifest.runs:
+        if isinstance(row, dict) and row.get("name") in jobs:
+            row["job_id"], row["submitted_at"] = jobs[row["name"]], stamp
+    manifest.submissions.append({"at": stamp, "runs": len(jobs), "job_ids": sorted(set(jobs.values()))})
 
 
 def halving_of(manifest: Manifest, where: Path) -> HalvingRecord | None:
