@@ -238,3 +238,42 @@ def test_a_job_that_ended_before_its_record_was_written_did_not_supersede_its_ow
     for run in runs:
         files = status.read_ended(RunDir(run), with_config=False)  # None: read whole, as a superseded result is
         assert files is not None and files.result["status"] == "completed", run
+
+
+def test_an_ended_run_is_read_from_its_result_alone_until_its_job_record_changes(
+    tmp_path: Path, small_text: Path, cli, monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001 - the cli fixture
+) -> None:
+    """A run ending copies what views need of ``job.json`` into its result, with that file's signature: ``status``
+    then reads one file per ended run. A resubmission rewrites ``job.json``, and the copy no longer counts."""
+    from seqtasks.rundir import now_iso
+
+    monkeypatch.chdir(tmp_path)
+    done = cli("sweep", "markov", "--corpus", str(small_text), "--length", "20", "--executor", "local", "--name", "l",
+               "--wait")
+    assert done.exit_code == 0, done.output
+    run = tmp_path / "runs/l/run"  # a sweep of one run
+    job, result = (json.loads((run / name).read_text()) for name in ("job.json", "result.json"))
+    assert {k: result["job"][k] for k in ("job_id", "executor", "submitted_at")} == {
+        k: job[k] for k in ("job_id", "executor", "submitted_at")}
+    with monkeypatch.context() as m:
+        m.setattr(RunDir, "job", lambda self: pytest.fail(f"read {self.path}/job.json"))
+        [row] = status.statuses(run.parent)
+    assert (row.state, row.job_id) == ("completed", job["job_id"])
+    monkeypatch.setattr(scheduler, "_query", recorded_scheduler(Case("pending", "pending", sacct="PENDING")))
+    RunDir(run).record_job(SLURM_JOB, "slurm", {}, {}, now_iso())  # submitted again: job.json is another file
+    [row] = status.statuses(run.parent)
+    assert (row.state, row.job_id) == ("pending", SLURM_JOB)
+
+
+def test_a_garbled_job_copy_in_a_result_makes_the_run_unreadable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The copy is checked like the file it stands for: a wrong type is named, never trusted."""
+    from seqtasks.rundir.folder import job_signature
+
+    monkeypatch.setattr(scheduler, "_query", lambda cmd: None)
+    make_run(tmp_path / "run", CASES[0])
+    result = json.loads((tmp_path / "run/result.json").read_text())
+    result["host"], result["job"] = HERE, {"signature": job_signature(str(tmp_path / "run")), "job_id": 7,
+                                            "executor": "local", "submitted_at": at(0)}
+    write(tmp_path / "run/result.json", result)
+    [row] = status.statuses(tmp_path)
+    assert row.state == "unreadable" and "'job_id'" in row.error, row

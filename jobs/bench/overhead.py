@@ -12,8 +12,8 @@ commands call (the engine and the monitor, never the CLI):
   runs are then waited for, or cancelled (:func:`cancel_runs`), and their
   folder removed;
 * :func:`collect` and its files, as ``seqjobs collect`` writes them, over
-  1,000 run folders copied from one real completed run (made with seqjobs'
-  own debug executor);
+  1,000 run folders copied from one real completed run (made by a local
+  job of seqjobs, as a user's runs are);
 * the CPU time of ``seqjobs --help`` and of ``seqjobs status`` on ten runs,
   as whole processes, beside that of ``python -c pass``.
 """
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
 import os
 import resource
 import shutil
@@ -171,11 +170,18 @@ def _reaped(pid: int) -> bool:
 
 
 def template_run(work: Path, corpus: Path) -> Path:
-    """One real completed Markov run at ``work/template``, made by seqjobs' debug executor."""
+    """One real completed Markov run at ``work/template``, made as a user's are: by a local job.
+
+    Not the debug executor: it runs the job inside the submission, before
+    ``job.json`` is written, so its result carries no copy of that file and
+    every view would read it -- unlike a real sweep's runs.
+    """
+    from jobs.monitor.waiting import wait_for
+
     template = work / "template"
-    with contextlib.redirect_stdout(io.StringIO()):  # the Markov task prints its sample
-        submit_runs([RunSpec("markov", {"corpus": str(corpus), "length": 100}, str(template))],
-                    ExecutorOptions(executor="debug"), template)
+    submit_runs([RunSpec("markov", {"corpus": str(corpus), "length": 100}, str(template))],
+                ExecutorOptions(executor="local"), template)
+    wait_for(template)
     result = read_json(template / "result.json")
     if not result or result.get("status") != "completed":
         raise RuntimeError(f"the template Markov run did not complete: {result}")

@@ -1,7 +1,7 @@
 """``seqjobs bench``'s scale items: ``status`` and ``collect`` over sweeps of 10,000 and 100,000 runs.
 
 Each size is one sweep folder of copies of one real completed Markov run (made
-by seqjobs' own debug executor, as the job items make theirs). The copies are
+by a local job of seqjobs, as a user's runs are). The copies are
 hard links: a view reads them exactly as it reads separate files, and 100,000
 runs then take seconds to lay out and no disk. Each command is timed as a
 user runs it -- a whole ``python -m jobs`` process, wall time, output to a

@@ -233,7 +233,9 @@ def read_ended(run: RunDir, with_config: bool) -> RunFiles | None:
         result = check_result(raw, spec.main_metric)
     except ValueError as err:
         raise Damaged(run.file("result.json"), str(err)) from None
-    job = run.job()
+    job = run.job_in_result(result)  # the copy in the result, while job.json is the file it was copied from
+    if job is None:
+        job = run.job()
     if _superseded(result, job):
         return None
     record = _config(run) if with_config else None

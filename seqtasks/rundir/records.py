@@ -169,6 +169,20 @@ class JobRecord:
 
 
 @dataclass
+class JobInResult:
+    """The part of ``job.json`` that ``result.json`` carries (``job``): all a view of an ended run needs of it."""
+
+    job_id: str
+    executor: str
+    submitted_at: str
+    stderr: Optional[str] = None
+
+
+#: the fields of ``job.json`` copied into ``result.json``
+JOB_IN_RESULT = tuple(f.name for f in dataclasses.fields(JobInResult))
+
+
+@dataclass
 class Manifest:
     """``sweep.json``: every run of a sweep, its parameters, every submission."""
 
