@@ -13,7 +13,8 @@ import functools
 import math
 import typing
 from dataclasses import field
-from typing import Any, Literal, TypeVar
+from types import MappingProxyType
+from typing import Any, Literal, Mapping, TypeVar
 
 from seqtasks.errors import UserError
 
@@ -46,6 +47,11 @@ def field_name(name: str) -> str:
 def fields(cls: type) -> dict[str, dataclasses.Field[Any]]:
     """The config's fields by name, with string annotations resolved to types."""
     return dict(_resolved_fields(cls))
+
+
+def fields_by_name(cls: type) -> Mapping[str, dataclasses.Field[Any]]:
+    """:func:`fields`, read only and not copied: for a check made per run of a large sweep."""
+    return MappingProxyType(_resolved_fields(cls))
 
 
 @functools.cache

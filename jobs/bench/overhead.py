@@ -38,10 +38,9 @@ from jobs.bench.sizes import Sizes
 from jobs.bench.standins import stand_in_text
 from jobs.engine.control import cancel_runs
 from jobs.engine.executors import make_executor
-from jobs.engine.jobfn import RunJob, RunSpec
+from jobs.engine.jobfn import RunJob
 from jobs.engine.launch import launch_sweep
 from jobs.engine.options import ExecutorOptions
-from jobs.engine.submission import submit_runs
 from jobs.engine.sweep import expand
 from jobs.monitor.collect import Outputs, collect, summarise
 from seqtasks import atomic
@@ -170,18 +169,16 @@ def _reaped(pid: int) -> bool:
 
 
 def template_run(work: Path, corpus: Path) -> Path:
-    """One real completed Markov run at ``work/template``, made as a user's are: by a local job.
+    """One real completed Markov run at ``work/template``, made as a user's are: ``seqjobs submit`` to a local job.
 
     Not the debug executor: it runs the job inside the submission, before
     ``job.json`` is written, so its result carries no copy of that file and
     every view would read it -- unlike a real sweep's runs.
     """
-    from jobs.monitor.waiting import wait_for
-
     template = work / "template"
-    submit_runs([RunSpec("markov", {"corpus": str(corpus), "length": 100}, str(template))],
-                ExecutorOptions(executor="local"), template)
-    wait_for(template)
+    subprocess.run([sys.executable, "-m", "jobs", "submit", "markov", "--corpus", str(corpus), "--length", "100",
+                    "--executor", "local", "-o", str(template), "--wait"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
     result = read_json(template / "result.json")
     if not result or result.get("status") != "completed":
         raise RuntimeError(f"the template Markov run did not complete: {result}")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jobs.monitor.rungs import RungMark
-from jobs.monitor.status import RunFiles, RunStatus, survey
+from jobs.monitor.status import RunFiles, RunStatus, no_collector_passes, survey
 from seqtasks import atomic
 from seqtasks.config import with_defaults
 from seqtasks.tasks import TASKS
@@ -89,6 +89,7 @@ def _provenance(f: RunFiles) -> dict[str, Any]:
     return out
 
 
+@no_collector_passes()  # the rows of 10,000 runs too: see there
 def collect(paths: list[Path], per_epoch: bool = True, background_index: bool = False) -> Collection:
     """Read every run under ``paths`` (each folder once, even when paths overlap).
 

@@ -38,7 +38,7 @@ from jobs.monitor import scheduler
 from jobs.monitor.index import EndedIndex, Signature, signature
 from jobs.monitor.rungs import RungMark, halving_marks
 from jobs.text import count, shown
-from seqtasks.config import fields, parse_value
+from seqtasks.config import fields_by_name, parse_value
 from seqtasks.errors import UserError
 from seqtasks.rundir import Damaged, RunDir, safe
 from seqtasks.rundir.claim import owner_alive
@@ -264,9 +264,13 @@ def _check_params(cls: type, params: dict[str, Any], where: Path) -> None:
 
     The runs of a sweep share most values: each value is parsed once per process (:data:`_VALID`).
     """
-    known = fields(cls)
+    known = fields_by_name(cls)
     for name, value in params.items():
-        key = (cls, name, type(value).__name__, repr(value))
+        try:  # the value itself where it can be hashed (its type too: True == 1); else its repr
+            key = (cls, name, type(value), value)
+            hash(key)
+        except TypeError:
+            key = (cls, name, type(value), repr(value))
         if name in known and key not in _VALID:
             try:
                 parse_value(cls, name, value)
@@ -275,8 +279,8 @@ def _check_params(cls: type, params: dict[str, Any], where: Path) -> None:
             _VALID.add(key)
 
 
-#: parameter values already found valid: (config class, name, type, repr)
-_VALID: set[tuple[type, str, str, str]] = set()
+#: parameter values already found valid: (config class, name, type, value or its repr)
+_VALID: set[tuple[type, str, type, Any]] = set()
 
 
 def problem(err: Damaged, run: Path) -> str:
@@ -296,24 +300,26 @@ def problem(err: Damaged, run: Path) -> str:
 
 
 @contextlib.contextmanager
-def _no_collector_passes() -> Iterator[None]:
+def no_collector_passes() -> Iterator[None]:
     """Pause Python's cyclic garbage collector meanwhile.
 
     Reading 10,000 runs makes about a million small objects, none in a
     reference cycle; the collector's passes over them, each time it counts
-    enough new ones, were a fifth of a first look's time. They are freed by
-    reference counting as usual.
+    enough new ones, were a fifth of a first look's time. They are then
+    frozen (left out of later passes too: the first one after this would
+    walk them all) and freed by reference counting as usual.
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if enabled:
             gc.enable()
 
 
-@_no_collector_passes()
+@no_collector_passes()
 def survey(root: Path, depth: Depth = "status", background_index: bool = False) -> list[Run]:
     """Every run under ``root``: its status and, when readable, its files (as much as ``depth`` asks).
 
