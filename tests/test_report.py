@@ -236,3 +236,14 @@ def test_generated_text_cannot_break_a_table() -> None:
     table = samples_table([{"epoch": 2, "temperature": 0.5, "seed_text": "s|", "text": "x\ny"}])
     rows = table.splitlines()
     assert len(rows) == 4 and all(re.sub(r"\\\|", "", row).count("|") == 3 for row in rows)
+
+
+def test_a_big_halving_figure_names_the_finalists_and_counts_the_others() -> None:
+    """48 configurations would run off the figure: the legend names the one that reached the last rung and
+    counts the 47 others; a sweep of a few configurations names them all."""
+    from jobs.report.plots import MAX_LEGEND, halving_legend
+
+    many = [(f"lr={i}", "C0", i == 7) for i in range(48)]
+    assert [h.get_label() for h in halving_legend(many)] == ["lr=7", "47 other configurations, stopped earlier (x)"]
+    few = many[:MAX_LEGEND]
+    assert [h.get_label() for h in halving_legend(few)] == [name for name, _, _ in few]

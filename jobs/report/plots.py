@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -51,6 +52,10 @@ def band(ax: Axes, table: pd.DataFrame, colour: tuple[float, ...], style: object
     ax.plot(table.index, table["mean"], linestyle=style, color=colour, marker="o", markersize=3, label=label)
     if (table["count"] > 1).any():
         ax.fill_between(table.index, table["min"], table["max"], color=colour, alpha=0.2, linewidth=0)
+
+
+#: a halving figure names every configuration only up to this many
+MAX_LEGEND = 12
 
 
 def legend(fig: Figure, handles: list[Line2D]) -> None:
@@ -159,6 +164,19 @@ def heatmap(
     return save(fig, path)
 
 
+def halving_legend(ends: list[tuple[str, Any, bool]]) -> list[Line2D]:
+    """Legend entries of a halving figure: every configuration when they are few; else those that reached the
+    last rung, and one entry counting the others (48 names would run off the figure)."""
+    if len(ends) <= MAX_LEGEND:
+        return [Line2D([], [], color=colour, label=name) for name, colour, _ in ends]
+    handles = [Line2D([], [], color=colour, marker="*", label=name) for name, colour, final in ends if final]
+    stopped = sum(1 for _, _, final in ends if not final)
+    if stopped:
+        handles.append(Line2D([], [], color="grey", marker="x", linestyle="",
+                              label=f"{stopped} other configurations, stopped earlier (x)"))
+    return handles
+
+
 def halving_curves(epochs: pd.DataFrame, params: list[str], metric: str, higher: bool, path: Path) -> Path:
     """A halving sweep: ``metric`` against epochs, one line per configuration, ending where it stopped.
 
@@ -170,6 +188,7 @@ def halving_curves(epochs: pd.DataFrame, params: list[str], metric: str, higher:
     parts = groups(epochs, params)
     palette = colours(len(parts))
     last = int(epochs["epoch"].max())
+    ends: list[tuple[str, Any, bool]] = []
     for (name, rows), colour in zip(parts, palette):
         table = spread(rows, "epoch", metric)
         if table.empty:
@@ -177,13 +196,14 @@ def halving_curves(epochs: pd.DataFrame, params: list[str], metric: str, higher:
         band(ax, table, colour, "-", name)
         end = table.index[-1]
         ax.plot([end], [table["mean"].iloc[-1]], marker="*" if end == last else "x", markersize=10, color=colour)
+        ends.append((name, colour, end == last))
     for rung in sorted(pd.to_numeric(epochs["stopped_at_epoch"], errors="coerce").dropna().unique()):
         ax.axvline(rung, color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"{metric} ({'higher' if higher else 'lower'} is better)")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
-    legend(fig, [Line2D([], [], color=c, label=name) for (name, _), c in zip(parts, palette)])
+    fig.legend(handles=halving_legend(ends), loc="outside lower center", ncols=2, fontsize="small")  # long names
     fig.suptitle(f"Successive halving: validation {metric} by epoch, one line per configuration\n({BAND})",
                  fontsize="medium")
     return save(fig, path)
