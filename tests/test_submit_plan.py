@@ -60,9 +60,19 @@ def test_limits_read_from_sacctmgr() -> None:
 def test_the_smallest_of_association_and_qos_limits_applies() -> None:
     assoc = scheduler.parse_associations("lab||300|normal,big|big\nother||5|normal|\n")
     qos = scheduler.parse_qos_limits("normal|1000|\nbig|2000|250\n")
-    assert scheduler.submit_limit(assoc, qos, "lab", None) == SubmitLimit(250, "QOS big MaxSubmitJobsPer(User|Account)")
+    assert scheduler.submit_limit(assoc, qos, "lab", None) == SubmitLimit(
+        250, "QOS big MaxSubmitJobsPer(User|Account) or GrpSubmitJobs")
     assert scheduler.submit_limit(assoc, qos, "lab", "normal") == SubmitLimit(300, "association lab MaxSubmitJobs")
     assert scheduler.submit_limit(assoc, qos, None, "normal").jobs == 5  # any of the user's accounts: the smallest
+
+
+def test_group_submit_limits_count_too() -> None:
+    """GrpSubmitJobs of the association or of the QOS bounds the user's jobs as the per-user limits do."""
+    assoc = scheduler.parse_associations("lab||300|normal|normal|40\n")
+    qos = scheduler.parse_qos_limits("normal|1000||25\n")
+    assert scheduler.submit_limit(assoc, {}, "lab", None) == SubmitLimit(40, "association lab GrpSubmitJobs")
+    assert scheduler.submit_limit(assoc, qos, "lab", None) == SubmitLimit(
+        25, "QOS normal MaxSubmitJobsPer(User|Account) or GrpSubmitJobs")
 
 
 def test_max_submit_overrides_the_scheduler(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -260,17 +260,18 @@ def _number(text: str) -> int | None:
 
 
 def parse_associations(text: str) -> list[dict[str, str]]:
-    """``sacctmgr -n -P show assoc format=Account,Partition,MaxSubmit,QOS,DefaultQOS`` -> one dict per line."""
-    names = ("account", "partition", "max_submit", "qos", "default_qos")
-    return [dict(zip(names, line.split("|"))) for line in text.splitlines() if line.count("|") == len(names) - 1]
+    """``sacctmgr -n -P show assoc format=Account,Partition,MaxSubmit,QOS,DefaultQOS[,GrpSubmit]`` -> a dict a line."""
+    names = ("account", "partition", "max_submit", "qos", "default_qos", "grp_submit")
+    rows = [line.split("|") for line in text.splitlines()]
+    return [{"grp_submit": "", **dict(zip(names, parts))} for parts in rows if len(parts) in (len(names) - 1, len(names))]
 
 
 def parse_qos_limits(text: str) -> dict[str, list[int]]:
-    """``sacctmgr -n -P show qos format=Name,MaxSubmitPU,MaxSubmitPA`` -> each QOS's submit limits that are set."""
+    """``sacctmgr -n -P show qos format=Name,MaxSubmitPU,MaxSubmitPA[,GrpSubmit]`` -> each QOS's submit limits set."""
     found: dict[str, list[int]] = {}
     for line in text.splitlines():
         parts = line.split("|")
-        if len(parts) == 3 and parts[0].strip():
+        if len(parts) in (3, 4) and parts[0].strip():
             found[parts[0].strip()] = [n for n in map(_number, parts[1:]) if n is not None]
     return found
 
@@ -280,27 +281,32 @@ def submit_limit(
 ) -> SubmitLimit | None:
     """The smallest submit limit that applies to a job of ``account`` (``None``: any of the user's) and ``qos``.
 
-    The association's MaxSubmitJobs, and the QOS's MaxSubmitJobsPerUser and
-    PerAccount; the QOS is ``qos``, else the association's default QOS (else
-    its only one). ``None`` when no limit is set: the sweep goes in at once.
+    The association's MaxSubmitJobs and GrpSubmitJobs, and the QOS's
+    MaxSubmitJobsPerUser, PerAccount and GrpSubmitJobs; the QOS is ``qos``,
+    else the association's default QOS (else its only one). ``None`` when no
+    limit is set: the sweep goes in at once. A group limit is shared with the
+    group's other users, whose jobs are not counted here: ``--max-submit``
+    sets a smaller share by hand.
     """
     rows = [a for a in associations if account is None or a["account"] == account]
     limits: list[SubmitLimit] = []
     for row in rows:
-        n = _number(row["max_submit"])
-        if n is not None:
-            limits.append(SubmitLimit(n, f"association {row['account']} MaxSubmitJobs"))
+        for key, name in (("max_submit", "MaxSubmitJobs"), ("grp_submit", "GrpSubmitJobs")):
+            n = _number(row[key])
+            if n is not None:
+                limits.append(SubmitLimit(n, f"association {row['account']} {name}"))
         allowed = [q for q in row["qos"].split(",") if q]
         chosen = qos or row["default_qos"] or (allowed[0] if len(allowed) == 1 else None)
-        limits += [SubmitLimit(n, f"QOS {chosen} MaxSubmitJobsPer(User|Account)") for n in qos_limits.get(chosen or "", [])]
+        limits += [SubmitLimit(n, f"QOS {chosen} MaxSubmitJobsPer(User|Account) or GrpSubmitJobs")
+                   for n in qos_limits.get(chosen or "", [])]
     return min(limits, key=lambda limit: limit.jobs) if limits else None
 
 
 def slurm_submit_limit(user: str, account: str | None, qos: str | None) -> SubmitLimit | None:
     """:func:`submit_limit` with what ``sacctmgr`` says now; ``None`` where it says nothing (or is missing)."""
     assoc = _query(["sacctmgr", "-n", "-P", "show", "assoc", f"user={user}",
-                    "format=Account,Partition,MaxSubmit,QOS,DefaultQOS"])
-    qos_out = _query(["sacctmgr", "-n", "-P", "show", "qos", "format=Name,MaxSubmitPU,MaxSubmitPA"])
+                    "format=Account,Partition,MaxSubmit,QOS,DefaultQOS,GrpSubmit"])
+    qos_out = _query(["sacctmgr", "-n", "-P", "show", "qos", "format=Name,MaxSubmitPU,MaxSubmitPA,GrpSubmit"])
     if assoc is None:
         return None
     return submit_limit(parse_associations(assoc), parse_qos_limits(qos_out or ""), account, qos)
