@@ -17,7 +17,7 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import pytest
 
@@ -277,3 +277,25 @@ def test_a_garbled_job_copy_in_a_result_makes_the_run_unreadable(tmp_path: Path,
     write(tmp_path / "run/result.json", result)
     [row] = status.statuses(tmp_path)
     assert row.state == "unreadable" and "'job_id'" in row.error, row
+
+
+def test_a_run_that_ended_while_it_was_read_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read between its end and its result (state.json still running, the claim gone) a run looks requeued;
+    status reads such a run once more, and shows how it ended."""
+    monkeypatch.setattr(scheduler, "_query", recorded_scheduler(Case("pending", "pending", sacct="PENDING")))
+    folder = tmp_path / "run"
+    make_run(folder, Case("mid-end", "requeued", recorded="running", job="slurm", sacct="PENDING"))
+    real = status._read_one
+    reads: list[str] = []
+
+    def read_then_end(path: Path, *args: Any) -> Any:
+        files = real(path, *args)
+        if not reads:  # the run ends right after its first read
+            write(folder / "result.json", {"status": "completed", "task": "markov", "heldout_bits_per_symbol": 2.5,
+                                           "ended_at": at(10), "duration_s": 540.0})
+        reads.append(path.name)
+        return files
+
+    monkeypatch.setattr(status, "_read_one", read_then_end)
+    [row] = status.statuses(tmp_path)
+    assert (row.state, reads) == ("completed", ["run", "run"]), (row, reads)
