@@ -22,7 +22,7 @@ import pytest
 from seqtasks.imdb.synthetic import write_csv
 from tests.helpers import REPO, wait_until
 from tests.test_halving import TINY_IMDB, epochs_in, halving_of
-from tests.test_slurm import preempt, sacct_field
+from tests.test_slurm import preempt, read_state, sacct_field
 
 pytestmark = pytest.mark.slurm
 
@@ -79,7 +79,10 @@ def test_a_halving_sweep_completes_with_a_rung_job_preempted(tmp_path: Path) -> 
     promotion job decides only once they have ended (afterany waits for requeued tasks)."""
     sweep = start_and_kill(tmp_path, "preempted")
     array = halving_of(sweep)["rungs"][0]["job_ids"][0]
-    wait_until(lambda: "RUNNING" in sacct_field(array, "State"), 300, what="a task of rung 0 to start")
+    # a run, not only its task, has started: a signal that lands while Python still imports TensorFlow, before
+    # submitit has its handler, ends the task as FAILED instead of requeued (it did once, on a loaded machine)
+    wait_until(lambda: any(read_state(run).get("state") == "running" for run in sweep.iterdir() if run.is_dir()), 300,
+               interval=0.2, what="a run of rung 0 to start")
     urgent = preempt()
     wait_until(lambda: "PREEMPTED" in sacct_field(array, "State") or "REQUEUED" in " ".join(_all_states(array)), 300,
                what=lambda: f"a task of rung 0 to be preempted (sacct: {_all_states(array)})")
