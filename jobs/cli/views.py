@@ -139,10 +139,10 @@ def status(
         if watch:
             console.clear()
         console.print(summary(rows), markup=False, highlight=False)
-        if rung_line(rows):
-            console.print("halving: " + rung_line(rows), markup=False, highlight=False)
-        if halving_advice(rows):
-            console.print(halving_advice(rows), style="red", markup=False, highlight=False, soft_wrap=True)
+        if rungs := rung_line(rows):
+            console.print("halving: " + rungs, markup=False, highlight=False)
+        if advice := halving_advice(rows):
+            console.print(advice, style="red", markup=False, highlight=False, soft_wrap=True)
         if all_runs or len(rows) <= SMALL:
             console.print(status_table(rows, str(path)))
             listed, hidden = rows, 0

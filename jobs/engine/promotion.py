@@ -139,13 +139,16 @@ def advance(sweep: SweepDir, opts: ExecutorOptions, me: Optional[str]) -> Step:
         step.unknown = [name for name, path in paths.items() if states.get(str(path)) == "unknown"]
         step.unfinished = [name for name, path in paths.items()
                            if _unfinished(path, states.get(str(path)), rung.epochs)]
-        if step.unfinished and me is None:  # the command resubmits them; a promotion job never does (no loop)
+        changed = bool(step.unfinished) and me is None
+        if changed:  # the command resubmits them (their jobs go into the rung); a promotion job never does (no loop)
             step.submitted.update(_submit_runs(sweep, manifest, rung, params, opts, step.unfinished))
             waiting += step.unfinished
         if waiting:
             if not _alive(rung.promotion_job, me):
                 rung.promotion_job = _submit_promotion(sweep, manifest.task, opts, record, [paths[n] for n in waiting])
-            sweep.record_halving(record)
+                changed = True
+            if changed:  # sweep.json holds every run of the sweep: written only when the rung's record changed
+                sweep.record_halving(record)
             step.promotion_job = (rung.promotion_job or {}).get("job_id")
             return step
         if step.unfinished or step.unknown:  # never rank a run that did not end as failed: wait for the command
