@@ -6,24 +6,35 @@ that, so ``--runs-per-task`` decides how long a big sweep of cheap runs
 takes. For each ``K`` of :attr:`Sizes.packing_per_task` the same sweep
 (:attr:`Sizes.packing_runs` runs: 5 orders x seeds) is submitted as a user
 would -- a whole ``seqjobs sweep`` process -- and timed three ways: until the
-command returned, until every run completed (``status --json`` polled), and
-how many scheduler jobs (array tasks) its runs went into. Only where
-``sbatch`` exists and the cluster answers.
+command returned (the goal: within 30 s), until every run completed
+(``status --json`` polled), and how many scheduler jobs (array tasks) its runs
+went into. Once it ends, what a user reads next is checked too: ``collect``
+gives one row a run, and the ``status`` summary fits on one screen and names
+every failed run. Only where ``sbatch`` exists and the cluster answers.
 """
 
 from __future__ import annotations
 
+import csv
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from jobs.bench.harness import Row, Stat
+from jobs.bench.harness import Row, Stat, Target
 from jobs.bench.sizes import Sizes
 
 ORDERS = 5
+#: polls of ``status --json`` start this often and slow down as the sweep goes on, up to
+#: :data:`POLL_MAX_S`: each poll of a 10,000-run sweep costs a second of the CPU the runs need
 POLL_S = 2.0
+POLL_MAX_S = 30.0
+#: the submitting command is to return within this (issue 14)
+SUBMIT_GOAL_S = 30.0
+#: lines of a terminal screen the ``status`` summary must fit in
+SCREEN_LINES = 50
 #: jobs the sweep may keep queued (``--max-submit``), as a cluster's ``MaxSubmitJobsPerUser`` would have it:
 #: 10,000 tasks at once would also pass the test cluster's ``MaxJobCount`` (10,000 records)
 MAX_SUBMIT = 2000
@@ -31,9 +42,12 @@ MAX_SUBMIT = 2000
 COMPLETE_WAIT_S = 4 * 3600
 
 
+WHATS = ("submit", "complete", "jobs", "collect_rows", "status_lines")
+
+
 def item_keys(sizes: Sizes) -> list[str]:
     """The rows this group reports, in order."""
-    return [f"packing_{what}_k{k}" for k in sizes.packing_per_task for what in ("submit", "complete", "jobs")]
+    return [f"packing_{what}_k{k}" for k in sizes.packing_per_task for what in WHATS]
 
 
 def packing_rows(sizes: Sizes, work: Path, corpus: Path, cluster: bool) -> list[Row]:
@@ -44,13 +58,15 @@ def packing_rows(sizes: Sizes, work: Path, corpus: Path, cluster: bool) -> list[
             "submit": (f"packing: submit {sizes.packing_runs:,} Markov runs, {k} per task", "s"),
             "complete": (f"packing: {sizes.packing_runs:,} Markov runs submitted -> all completed, {k} per task", "s"),
             "jobs": (f"packing: scheduler jobs for {sizes.packing_runs:,} runs, {k} per task", "jobs"),
+            "collect_rows": (f"packing: rows `collect` gives of the {sizes.packing_runs:,} runs, {k} per task", "rows"),
+            "status_lines": (f"packing: lines of the `status` summary, {k} per task", "lines"),
         }
         if not cluster:
             rows += [Row(f"packing_{what}_k{k}", title, unit, None, None, None, skipped="skipped: no cluster")
                      for what, (title, unit) in titles.items()]
             continue
         try:
-            figures, complete = sweep_figures(sizes.packing_runs, k, work, corpus)
+            figures, complete, named = sweep_figures(sizes.packing_runs, k, work, corpus)
         except RuntimeError as err:
             rows += [Row(f"packing_{what}_k{k}", title, unit, None, None, None, skipped=f"failed: {err}")
                      for what, (title, unit) in titles.items()]
@@ -59,13 +75,22 @@ def packing_rows(sizes: Sizes, work: Path, corpus: Path, cluster: bool) -> list[
                 f"{ORDERS} orders; --max-submit {MAX_SUBMIT} (shares beyond it go in from follow-up jobs, not counted)")
         if not complete:
             note += "; NOT every run completed (see `seqjobs status`): the figures are not comparable"
+        targets = {
+            "submit": (Target(f"<= {SUBMIT_GOAL_S:g} s", max_value=SUBMIT_GOAL_S), {}),
+            "collect_rows": (Target(f"= {sizes.packing_runs:,}", max_value=sizes.packing_runs),
+                             {"one row a run": figures["collect_rows"] == sizes.packing_runs}),
+            "status_lines": (Target(f"<= {SCREEN_LINES}, every failed run named", max_value=SCREEN_LINES),
+                             {"every failed run named": named}),
+        }
         for what, (title, unit) in titles.items():
-            rows.append(Row(f"packing_{what}_k{k}", title, unit, None, Stat.once(figures[what]), None, note=note))
+            target, checks = targets.get(what, (None, {}))
+            rows.append(Row(f"packing_{what}_k{k}", title, unit, None, Stat.once(figures[what]), target, checks,
+                            note=note))
     return rows
 
 
-def sweep_figures(runs: int, per_task: int, work: Path, corpus: Path) -> tuple[dict[str, float], bool]:
-    """Submit seconds, seconds until every run completed, distinct scheduler jobs; and whether all completed."""
+def sweep_figures(runs: int, per_task: int, work: Path, corpus: Path) -> tuple[dict[str, float], bool, bool]:
+    """The figures of :data:`WHATS`; whether every run completed; whether ``status`` named every failed run."""
     name = f"packing-{per_task}"
     start = time.perf_counter()
     proc = subprocess.run(
@@ -83,16 +108,28 @@ def sweep_figures(runs: int, per_task: int, work: Path, corpus: Path) -> tuple[d
     while any(r["state"] not in ("completed", "failed", "cancelled") for r in rows):
         if time.perf_counter() - submitted > COMPLETE_WAIT_S:
             break
-        time.sleep(POLL_S)
+        time.sleep(min(POLL_MAX_S, max(POLL_S, (time.perf_counter() - submitted) / 40)))
         rows = _statuses(work / name)
     done = time.perf_counter()
     complete = len(rows) == runs and all(r["state"] == "completed" for r in rows)
     jobs = len({r["job_id"] for r in rows if r["job_id"]})
-    return {"submit": submitted - start, "complete": done - submitted, "jobs": float(jobs)}, complete
+    summary = _seqjobs("status", str(work / name))
+    named = all(r["run"] in summary for r in rows if r["state"] == "failed")
+    table = work / f"{name}.csv"
+    _seqjobs("collect", str(work / name), "-o", str(table))
+    with table.open(newline="") as f:
+        collected = sum(1 for _ in csv.DictReader(f))
+    return ({"submit": submitted - start, "complete": done - submitted, "jobs": float(jobs),
+             "collect_rows": float(collected), "status_lines": float(len(summary.splitlines()))}, complete, named)
 
 
 def _statuses(sweep: Path) -> list[dict[str, str]]:
     """``seqjobs status SWEEP --json``, one object a run."""
-    out = subprocess.run([sys.executable, "-m", "jobs", "status", str(sweep), "--json"], capture_output=True, text=True,
-                         timeout=600)
-    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    return [json.loads(line) for line in _seqjobs("status", str(sweep), "--json").splitlines() if line.strip()]
+
+
+def _seqjobs(*args: str) -> str:
+    """The standard output of one read-only ``seqjobs`` command, as a user's terminal (wide enough not to wrap) gets it."""
+    out = subprocess.run([sys.executable, "-m", "jobs", *args], capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "COLUMNS": "200"})
+    return out.stdout
