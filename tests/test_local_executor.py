@@ -70,6 +70,58 @@ def test_a_local_job_runs_detached_with_its_threads_and_leaves_no_placeholder_fo
     assert sorted(p.name for p in folder.iterdir()) == [job.job_id, "controllers.log"]  # no literal "%j" folder
 
 
+class CrashingJob:
+    """A job whose first attempt dies of a crash signal: on its way out of a requeue, or with no requeue asked.
+
+    Its attempts are counted in ``marker``. With ``requeue`` the first attempt
+    gets submitit's preemption signal, checkpoints, and crashes in the
+    interpreter's shutdown (as TensorFlow once did); without, it crashes
+    outright. A later attempt returns its number.
+    """
+
+    def __init__(self, marker: Path, requeue: bool) -> None:
+        self.marker, self.requeue = marker, requeue
+
+    def __call__(self) -> int:
+        import atexit
+        import time
+
+        attempt = int(self.marker.read_text()) + 1 if self.marker.exists() else 1
+        self.marker.write_text(str(attempt))
+        if attempt == 1 and self.requeue:
+            atexit.register(os.kill, os.getpid(), signal.SIGSEGV)
+            os.kill(os.getpid(), signal.SIGUSR2)  # the local executor's preemption signal: checkpoint, requeue
+            time.sleep(60)
+        elif attempt == 1:
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return attempt
+
+    def checkpoint(self) -> object:
+        from submitit.helpers import DelayedSubmission
+
+        return DelayedSubmission(self)
+
+
+@pytest.mark.parametrize("requeue", [True, False], ids=["after-a-requeue", "alone"])
+def test_a_task_that_crashes_on_its_way_out_of_a_requeue_is_restarted_and_only_then(
+        tmp_path: Path, requeue: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    here = Path(__file__).resolve().parent  # the job unpickles CrashingJob from this module, as pytest imported it
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(here), str(here.parent)]))
+    executor = DetachedLocalExecutor(folder=tmp_path / ".submitit/%j", max_num_timeout=3)
+    executor.update_parameters(timeout_min=5, signal_delay_s=30)
+    marker = tmp_path / "attempts"
+    job = executor.submit(CrashingJob(marker, requeue))
+    wait_until(lambda: job.done(), 120, 0.2, "the local job to end")
+    if requeue:
+        assert job.result() == 2  # restarted once: the crash came after the checkpoint
+    else:
+        with pytest.raises(Exception):  # noqa: B017 -- submitit's error for a job that left no result
+            job.result()
+        assert marker.read_text() == "1"  # a plain crash is not a request to run again
+    log = job.paths.stdout.read_text() + job.paths.stderr.read_text()
+    assert ("Requeued job" in log) is requeue
+
+
 def test_a_cancel_path_covers_a_local_job_only_at_or_above_its_sweep(tmp_path: Path) -> None:
     sweep = tmp_path / "runs/s"
     (sweep / "a").mkdir(parents=True)

@@ -5,7 +5,8 @@ job at most six times, whatever the job wants; a long local run under a
 short ``--time`` would stop there, half trained, with nothing to resume it.
 Here the job decides: :class:`jobs.engine.jobfn.RunJob` asks for a requeue
 only while its run progresses, and fails the run after ``--max-stalled``
-attempts that committed nothing. The controller itself is submitit's.
+attempts that committed nothing. The controller is submitit's, with one more
+reading of how a task ended (:meth:`RequeueingController.asked_requeue`).
 
 It is started by :class:`jobs.engine.executors.DetachedLocalExecutor`, and
 ``status`` recognises a live local job by this module's name in its
@@ -16,13 +17,63 @@ from __future__ import annotations
 
 import signal
 import sys
+import time
 from pathlib import Path
 
 from submitit.core.utils import JobPaths
-from submitit.local.local import Controller
+from submitit.local.local import LOCAL_REQUEUE_RETURN_CODE, Controller
 
 #: a bound only against a job that requeues itself forever by mistake
 MAX_RESTARTS = 100_000
+#: deaths of a process by a fault in native code, which a requeue's exit can end in (see ``asked_requeue``)
+CRASH_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS})
+
+
+class RequeueingController(Controller):
+    """submitit's controller, which also restarts a task that crashed on its way out of a requeue.
+
+    A requeue ends the task with ``sys.exit(144)`` from the signal handler;
+    TensorFlow has been seen to segfault in the interpreter's shutdown after
+    that (a CI run: the task died of SIGSEGV after checkpointing, and
+    submitit's controller, reading only the exit code, left the run
+    half-trained with nothing to resume it).
+    """
+
+    def run(self, max_retry: int = MAX_RESTARTS) -> None:
+        """Start the tasks again for as long as one of them asked for it."""
+        for _ in range(max_retry):
+            started_ns = time.time_ns()
+            try:
+                self.start_tasks()
+                exit_codes = self.wait()
+                if not any(self.asked_requeue(code, task, started_ns) for task, code in enumerate(exit_codes)):
+                    break
+            finally:
+                self.kill_tasks()
+
+    def asked_requeue(self, exit_code: int | None, task: int, started_ns: int) -> bool:
+        """Whether task ``task``, started at ``started_ns``, ended asking to run again.
+
+        Either it exited with submitit's requeue code, or it died of a crash
+        signal after its checkpoint was written (submitit rewrites the
+        submitted pickle only to requeue) and before any result was (a job
+        that ended, or refused the requeue, writes its result pickle first).
+        A task that crashes without checkpointing is not restarted.
+        """
+        if exit_code == LOCAL_REQUEUE_RETURN_CODE:
+            return True
+        if exit_code is None or -exit_code not in CRASH_SIGNALS:
+            return False
+        paths = JobPaths(self.folder, self.pid, task)
+        return _written_since(paths.submitted_pickle, started_ns) and not _written_since(paths.result_pickle, started_ns)
+
+
+def _written_since(path: Path, since_ns: int) -> bool:
+    """Whether ``path`` exists and was last modified at or after ``since_ns``."""
+    try:
+        return path.stat().st_mtime_ns >= since_ns
+    except OSError:
+        return False
 
 
 def main() -> None:
@@ -35,9 +86,9 @@ def main() -> None:
     # `seqjobs cancel` stops the job with SIGINT; a job submitted from a background shell (`&`, nohup, cron)
     # inherits SIGINT ignored, and Python then installs no handler: without this, such a job could not be cancelled
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    controller = Controller(Path(sys.argv[1]))
+    controller = RequeueingController(Path(sys.argv[1]))
     controller.folder = JobPaths(controller.folder, job_id=controller.pid).folder
-    controller.run(max_retry=MAX_RESTARTS)
+    controller.run()
 
 
 if __name__ == "__main__":
