@@ -73,6 +73,56 @@ def test_windows_are_the_tutorials(small_text: Path) -> None:
     assert val[0][0] == text[data.n_train - maxlen : data.n_train]
 
 
+def test_all_targets_windows_predict_every_next_character_and_validation_scores_the_same(small_text: Path) -> None:
+    text = small_text.read_text(encoding="utf-8").lower()
+    maxlen, step = 15, 15
+    data = CharData.from_text(text, maxlen, step, 0.1, targets="all")
+    train = text[: data.n_train]
+    expected = sorted((train[i : i + maxlen], train[i + 1 : i + maxlen + 1]) for i in range(0, len(train) - maxlen, step))
+    got = sorted((data.vocab.decode(xi), data.vocab.decode(yi))
+                 for x, y in data.train_dataset(100, 7, 0, 1).as_numpy_iterator() for xi, yi in zip(x, y))
+    assert got == expected  # the window shifted by one: every position has its target, within the training text
+
+    window = CharData.from_text(text, maxlen, step, 0.1)
+    scored = []
+    for (x, y, w), (wx, wy) in zip(data.val_dataset().as_numpy_iterator(), window.val_dataset().as_numpy_iterator()):
+        assert (x == wx).all() and (y[:, -1] == wy).all()  # the window model's windows and targets
+        assert (w[:, -1] == 1).all() and (w[:, :-1] == 0).all()  # only the last position counts
+        scored += y[:, -1].tolist()
+    assert data.vocab.decode(scored) == text[data.n_train :]
+
+
+def test_an_all_targets_run_trains_resumes_samples_and_scores_the_held_out_text(pattern_file: Path,
+                                                                              tmp_path: Path) -> None:
+    import keras
+
+    from seqtasks.charlm.sampler import Sampler
+
+    config = CharLMConfig(corpus=str(pattern_file), **{**TINY, "targets": "all", "epochs": 2})
+    execute("charlm", config, tmp_path)
+    result = execute("charlm", CharLMConfig(**{**config.__dict__, "epochs": 4}), tmp_path)  # trains on from epoch 2
+    assert result["status"] == "completed" and result["epochs_done"] == 4 and result["attempt"] == 2
+    metrics = rows(tmp_path)
+    assert [int(r["epoch"]) for r in metrics] == [1, 2, 3, 4]
+    assert float(metrics[-1]["val_bits_per_char"]) < 0.5 * float(metrics[0]["val_bits_per_char"])  # it learns
+
+    model = keras.models.load_model(tmp_path / "best.keras", compile=False)
+    data = CharData.from_text((PATTERN * 100).lower(), TINY["maxlen"], TINY["maxlen"], 0.1, targets="all")
+    x, y, _ = next(data.val_dataset().as_numpy_iterator())
+    probs = model.predict(x, verbose=0)
+    assert probs.shape == (len(x), TINY["maxlen"], len(data.vocab))  # every position
+    by_hand = -np.log(probs[np.arange(len(x)), -1, y[:, -1]]).mean() / math.log(2)  # the last position only
+    best = min(metrics, key=lambda r: float(r["val_bits_per_char"]))
+    assert len(x) == data.val_windows  # one batch holds the whole held-out text here
+    assert by_hand == pytest.approx(float(best["val_bits_per_char"]), rel=1e-3, abs=1e-4)
+
+    window = data.vocab.encode(PATTERN[5:17])
+    expected = model.predict(window[None], verbose=0)[0, -1]
+    for mode in ("window", "stateful"):
+        np.testing.assert_allclose(Sampler(model, mode).distribution(window), expected, rtol=1e-5, atol=1e-7)
+    assert len(jsonl(tmp_path)) == 4 * len(config.temperatures)
+
+
 def test_run_folder_is_complete_and_the_model_learns(trained: Path) -> None:
     for name in ("config.json", "metrics.csv", "samples.jsonl", "best.keras", "result.json", "vocab.json"):
         assert (trained / name).is_file(), name

@@ -23,6 +23,9 @@ MAX_SAMPLE = 1_000_000
 MIN_TEMPERATURE = 1e-6
 MAX_TEMPERATURE = 1000.0
 
+#: what a training window is trained to predict: the character after it (the tutorial), or the next one at every position
+Targets = Literal["last", "all"]
+
 
 @dataclass(frozen=True)
 class CharLMConfig:
@@ -33,6 +36,10 @@ class CharLMConfig:
     max_chars: int = option(0, "Use only the first N characters of the text (0: all of it).")
     maxlen: int = option(40, "Characters of context the model reads.")
     step: int = option(3, "Stride between training windows.")
+    targets: Targets = option(
+        "last", "last: train each window on the character after it (the tutorial); all: on the next character at "
+        "every position (char-rnn's way; maxlen targets a window, so use --step equal to --maxlen)."
+    )
     units: int = option(128, "LSTM units per layer.")
     layers: int = option(1, "Stacked LSTM layers (the tutorial's depth exercise).")
     dropout: float = opts.dropout_option()

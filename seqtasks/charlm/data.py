@@ -11,6 +11,13 @@ for ``i`` in ``range(0, len(train) - maxlen, step)``, over the first
 ``1 - val_fraction`` of the text. Validation scores every held-out character
 once (stride 1), each with its ``maxlen`` preceding characters as context, so
 ``val_loss / ln 2`` is the held-out text's bits per character.
+
+With ``targets="all"`` (char-rnn's way) a training window's target is the
+window shifted by one character, ``y = text[i + 1 : i + maxlen + 1]``: every
+position is predicted, so a window teaches ``maxlen`` characters instead of
+one. Validation is unchanged in what it scores -- the same windows, the same
+character after each; the model's other positions get weight 0 -- so the
+bits per character of both kinds of run compare.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from seqtasks.charlm.config import Targets
 from seqtasks.errors import UserError
 
 VAL_BATCH = 1024  # evaluation keeps no activations for backprop: bigger batches, same numbers
@@ -89,9 +97,11 @@ class CharData:
     n_train: int  # codes[:n_train] are trained on, codes[n_train:] only scored
     maxlen: int
     step: int
+    targets: Targets = "last"
 
     @classmethod
-    def from_text(cls, text: str, maxlen: int, step: int, val_fraction: float, name: str = "the text") -> "CharData":
+    def from_text(cls, text: str, maxlen: int, step: int, val_fraction: float, name: str = "the text",
+                  targets: Targets = "last") -> "CharData":
         """Encode ``text``; a :class:`UserError` when it is too short for ``maxlen``."""
         vocab = Vocab.of(text)
         n_train = int(len(text) * (1.0 - val_fraction))
@@ -101,7 +111,7 @@ class CharData:
                 f"--maxlen {maxlen} and leave held-out text (--val-fraction {val_fraction}); "
                 "use a longer text or a smaller --maxlen"
             )
-        return cls(vocab, vocab.encode(text), n_train, maxlen, step)
+        return cls(vocab, vocab.encode(text), n_train, maxlen, step, targets)
 
     @property
     def train_windows(self) -> int:
@@ -139,17 +149,30 @@ class CharData:
         import tensorflow as tf
 
         starts = tf.range(self.n_train - self.maxlen, len(self.codes) - self.maxlen, dtype=tf.int32)
-        return self._windows(tf.data.Dataset.from_tensor_slices(starts).batch(VAL_BATCH))
 
-    def _windows(self, starts: Any) -> Any:
-        """Map batches of start indices to ``(codes (B, maxlen), next code (B,))``."""
+        return self._windows(tf.data.Dataset.from_tensor_slices(starts).batch(VAL_BATCH), scored="last")
+
+    def _windows(self, starts: Any, scored: Targets | None = None) -> Any:
+        """Map batches of start indices to ``(codes (B, maxlen), targets)``.
+
+        The targets are the next code ``(B,)``, or with ``targets="all"`` the
+        shifted window ``(B, maxlen)``; ``scored="last"`` then adds weights
+        that count only the last position (validation).
+        """
         import tensorflow as tf
 
         codes = tf.constant(self.codes)
         offsets = tf.range(self.maxlen, dtype=tf.int32)
+        last_only = tf.one_hot(self.maxlen - 1, self.maxlen)
 
-        def cut(s: Any) -> tuple[Any, Any]:
-            return tf.gather(codes, s[:, None] + offsets), tf.gather(codes, s + self.maxlen)
+        def cut(s: Any) -> tuple[Any, ...]:
+            x = tf.gather(codes, s[:, None] + offsets)
+            if self.targets == "last":
+                return x, tf.gather(codes, s + self.maxlen)
+            y = tf.gather(codes, s[:, None] + offsets + 1)
+            if scored == "last":
+                return x, y, tf.broadcast_to(last_only, tf.shape(y))
+            return x, y
 
         return starts.map(cut, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 

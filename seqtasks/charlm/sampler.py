@@ -16,6 +16,9 @@ Two modes:
   context is no longer cut at ``maxlen`` characters). It uses the trained
   model's own layers and weights; its first step equals the window mode's.
 
+A model trained with ``--targets all`` gives probabilities at every position
+of the window; the sampler reads the last, which is the window model's output.
+
 Choosing a character: ``log(clip(p, PROB_FLOOR, 1)) / T`` and the Gumbel-max
 trick -- ``argmax(logits + Gumbel noise)`` is an exact draw from
 ``softmax(logits)``, i.e. from ``p ** (1/T)`` renormalised, which is the
@@ -100,7 +103,7 @@ class Sampler:
         import tensorflow as tf
 
         if self.mode == "window":
-            return windows, self.model(windows, training=False)
+            return windows, self._next(windows)
         batch = tf.shape(windows)[0]
         state = [
             (tf.zeros((batch, lstm.units), lstm.compute_dtype), tf.zeros((batch, lstm.units), lstm.compute_dtype))
@@ -115,13 +118,18 @@ class Sampler:
         _, state, probs = tf.while_loop(lambda t, *_: t < self.maxlen, body, (tf.constant(0), state, probs))
         return state, probs
 
+    def _next(self, windows: Any) -> Any:
+        """The model's next-character probabilities after each window (its last position's, if it gives all)."""
+        probs = self.model(windows, training=False)
+        return probs[:, -1] if len(probs.shape) == 3 else probs
+
     def _advance(self, state: Any, codes: Any) -> tuple[Any, Any]:
         """Feed one character a row: ``(new state, next-character probabilities)``."""
         import tensorflow as tf
 
         if self.mode == "window":
             windows = tf.concat([state[:, 1:], codes[:, None]], axis=1)
-            return windows, self.model(windows, training=False)
+            return windows, self._next(windows)
         x = codes[:, None]  # a one-character window
         for layer in self._encode:
             x = layer(x)

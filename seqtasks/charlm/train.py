@@ -29,7 +29,7 @@ def load_data(config: CharLMConfig) -> tuple[Corpus, CharData]:
     """The corpus (cut to ``--max-chars``) as codes, split into training and held-out text."""
     corpus = load_text(config.corpus, keep_case=config.keep_case)
     text = corpus.text[: config.max_chars] if config.max_chars else corpus.text
-    return corpus, CharData.from_text(text, config.maxlen, config.step, config.val_fraction, corpus.name)
+    return corpus, CharData.from_text(text, config.maxlen, config.step, config.val_fraction, corpus.name, config.targets)
 
 
 def check_same_data(run_dir: RunDir, corpus: Corpus) -> None:
@@ -53,7 +53,7 @@ def run(config: CharLMConfig, run_dir: RunDir) -> dict[str, Any]:
     model, progress = checkpoint.restore(run_dir)
     model = model or build_model(len(data.vocab), config.maxlen, config.units, config.layers, config.lr,
                                  dropout=config.dropout, recurrent_dropout=config.recurrent_dropout,
-                                 clipnorm=training_options.clipnorm(config))
+                                 clipnorm=training_options.clipnorm(config), targets=config.targets)
     sampler = Sampler(model, config.sampler)
     end = EpochEnd(run_dir, model, data, sampler, config, progress)
     compile_s = 0.0
