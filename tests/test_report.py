@@ -247,3 +247,31 @@ def test_a_big_halving_figure_names_the_finalists_and_counts_the_others() -> Non
     assert [h.get_label() for h in halving_legend(many)] == ["lr=7", "47 other configurations, stopped earlier (x)"]
     few = many[:MAX_LEGEND]
     assert [h.get_label() for h in halving_legend(few)] == [name for name, _, _ in few]
+
+
+def test_a_figure_of_many_groups_keeps_its_plot_and_names_the_first_groups_below_it(tmp_path: Path) -> None:
+    """A random search makes a group of every configuration: 27 names right of the plot left it no width."""
+    import pandas as pd
+
+    from jobs.report.plots import MAX_LEGEND, learning_curves
+
+    drawn = {}
+
+    def keep(fig, path):  # noqa: ANN001, ANN202 -- capture the figure instead of writing it
+        fig.canvas.draw()
+        drawn["fig"] = fig
+        return path
+
+    epochs = pd.DataFrame([{"dropout": 0.1 + i / 1000, "seed": 0, "epoch": e, "loss": 1 / e, "val_loss": 1.1 / e}
+                           for i in range(27) for e in (1, 2, 3)])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("jobs.report.plots.save", keep)
+        learning_curves(epochs, ["dropout"], [("loss", [("loss", "training"), ("val_loss", "validation")])], "t",
+                        tmp_path / "x.png")
+    fig = drawn["fig"]
+    (legend,) = fig.legends
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels[: MAX_LEGEND - 1] == [f"dropout={0.1 + i / 1000:.4g}" for i in range(MAX_LEGEND - 1)]
+    assert labels[MAX_LEGEND - 1:] == ["... and 16 more (see the summary table)", "training", "validation"]
+    (ax,) = fig.axes
+    assert ax.get_position().width > 0.5 and ax.get_position().height > 0.3  # the plot kept its room

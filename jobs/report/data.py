@@ -84,9 +84,11 @@ def varied(frame: pd.DataFrame, task: str, exclude: tuple[str, ...] = ()) -> lis
 
 
 def show(value: Any) -> str:
-    """A parameter value as the command line spells it (``4`` not ``4.0``)."""
+    """A parameter value as the command line spells it (``4`` not ``4.0``), a drawn one to 4 digits (``0.001467``)."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, float):
+        return f"{value:.4g}"
     return str(value)
 
 

@@ -32,6 +32,8 @@ BAND = "shaded: min-max over seeds"
 Panel = tuple[str, list[tuple[str, str]]]  # (y-axis label, [(metric column, "training"/"validation")])
 STYLES = {"training": "-", "validation": "--"}
 REFERENCE_STYLES = [":", "--", "-.", (0, (3, 1, 1, 1, 1, 1))]
+#: a figure's legend names every group (configuration) only up to this many
+MAX_LEGEND = 12
 
 
 def save(fig: Figure, path: Path) -> Path:
@@ -54,13 +56,22 @@ def band(ax: Axes, table: pd.DataFrame, colour: tuple[float, ...], style: object
         ax.fill_between(table.index, table["min"], table["max"], color=colour, alpha=0.2, linewidth=0)
 
 
-#: a halving figure names every configuration only up to this many
-MAX_LEGEND = 12
+def legend(fig: Figure, handles: list[Line2D], keys: list[Line2D] | None = None) -> None:
+    """One legend right of the plots: the groups' ``handles``, then ``keys`` (line styles).
 
-
-def legend(fig: Figure, handles: list[Line2D]) -> None:
-    """One legend right of the plots, however many groups there are."""
-    fig.legend(handles=handles, loc="outside right upper", fontsize="small")
+    With more than :data:`MAX_LEGEND` groups it goes below the plots, naming
+    the first ones and counting the rest: a random search makes a group of
+    every configuration, and 27 long names right of the plot left the axes
+    no width at all.
+    """
+    keys = keys or []
+    if len(handles) <= MAX_LEGEND:
+        fig.legend(handles=handles + keys, loc="outside right upper", fontsize="small")
+        return
+    more = len(handles) - (MAX_LEGEND - 1)
+    shown = handles[: MAX_LEGEND - 1] + [Line2D([], [], color="none", label=f"... and {more} more (see the summary table)")]
+    fig.set_figheight(fig.get_figheight() + 0.17 * (MAX_LEGEND + len(keys)))
+    fig.legend(handles=shown + keys, loc="outside lower center", fontsize="x-small")
 
 
 def learning_curves(epochs: pd.DataFrame, params: list[str], panels: list[Panel], title: str, path: Path) -> Path:
@@ -79,8 +90,7 @@ def learning_curves(epochs: pd.DataFrame, params: list[str], panels: list[Panel]
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
     handles = [Line2D([], [], color=c, label=name) for (name, _), c in zip(parts, palette)]
-    handles += [Line2D([], [], color="black", linestyle=s, label=k) for k, s in STYLES.items()]
-    legend(fig, handles)
+    legend(fig, handles, [Line2D([], [], color="black", linestyle=s, label=k) for k, s in STYLES.items()])
     fig.suptitle(f"{title}\n({BAND})", fontsize="medium")
     return save(fig, path)
 
@@ -96,16 +106,17 @@ def bits_with_references(epochs: pd.DataFrame, params: list[str], refs: pd.DataF
         handles.append(Line2D([], [], color=colour, marker="o", markersize=3, label=name))
     corpora = refs["data_name"].nunique() if not refs.empty else 0
     greys = matplotlib.colormaps["Greys"](np.linspace(0.45, 0.9, max(len(refs), 1)))
+    keys = []
     for i, ref in enumerate(refs.itertuples()):
         style = REFERENCE_STYLES[i % len(REFERENCE_STYLES)]
         text = f"Markov order {ref.order}" + (f" ({ref.data_name})" if corpora > 1 else "") + f": {ref.bits:.3f}"
         ax.axhline(ref.bits, color=greys[i], linestyle=style, linewidth=1.4)
-        handles.append(Line2D([], [], color=greys[i], linestyle=style, label=text))
+        keys.append(Line2D([], [], color=greys[i], linestyle=style, label=text))
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation bits per character")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
-    legend(fig, handles)
+    legend(fig, handles, keys)
     note = "grey lines: char-level Markov chains, held-out bits on the same text"
     if not corpora:
         note = "no Markov sweep of this text given"
