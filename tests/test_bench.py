@@ -98,6 +98,14 @@ def test_ratio_and_met() -> None:
     assert Row("w", "w", "s", both.baseline, both.seqjobs, None).met == "n/a"
 
 
+def test_a_count_reads_in_full_and_a_measurement_to_four_digits() -> None:
+    from jobs.bench.report import cell
+
+    assert cell(Stat.once(10_000.0), "jobs") == "10,000 jobs"  # not 1e+04
+    assert cell(Stat.once(5239.18), "s") == "5239 s"
+    assert cell(Stat.of([0.97, 0.95, 1.02]), "s") == "0.97 s (0.95-1.02)"
+
+
 def test_markov_baseline_counts_match_the_task(small_text: Path) -> None:
     from jobs.bench import tutorial
     from jobs.bench.markov_items import as_tutorial_counts, fit_chain

@@ -45,11 +45,16 @@ def csv_text(rows: list[Row]) -> str:
     return buf.getvalue()
 
 
+def figure(value: float) -> str:
+    """A figure for reading: 4 significant digits, a count of thousands in full (``10,000 jobs``, not ``1e+04``)."""
+    return f"{int(value):,}" if value.is_integer() and abs(value) >= 1000 else f"{value:.4g}"
+
+
 def cell(stat: Stat | None, unit: str) -> str:
     """``median unit (min-max)`` for reading."""
     if stat is None:
         return "-"
-    text = f"{stat.median:.4g} {unit}"
+    text = f"{figure(stat.median)} {unit}"
     return text if stat.n == 1 or stat.lo == stat.hi else f"{text} ({stat.lo:.3g}-{stat.hi:.3g})"
 
 
