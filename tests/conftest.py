@@ -9,7 +9,9 @@ Set ``SEQJOBS_TEST_DATA_CACHE`` to a folder to keep that cache across runs
 from __future__ import annotations
 
 import contextlib
+import getpass
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -29,6 +31,34 @@ from tests import helpers
 # failed ("I/O operation on closed file", "lost sys.stderr", e.g.
 # tests/test_charlm.py or tests/test_imdb.py run alone). The seqjobs CLI
 # imports submitit before any task loads TensorFlow, so only tests met it.
+
+
+@pytest.fixture(autouse=True)
+def _slurm_jobs_of_the_test_cancelled(request: pytest.FixtureRequest,
+                                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """After a ``slurm`` test, cancel the jobs it left queued, so that they do not count against the next test.
+
+    A test that fails midway leaves its sweep's jobs behind; the next test
+    that reads the user's queued jobs (``--max-submit``, the QOS limit) then
+    found too little room (the CI run of stop 20: one failure became two).
+    Only jobs working under this session's temporary folders are touched: a
+    developer's own jobs on a real cluster are left alone.
+    """
+    yield
+    if request.node.get_closest_marker("slurm") is None or not shutil.which("squeue"):
+        return
+    ours = str(tmp_path_factory.getbasetemp())
+
+    def left() -> list[str]:
+        out = subprocess.run(["squeue", "-h", "-u", getpass.getuser(), "-o", "%i|%Z"], capture_output=True,
+                             text=True, timeout=60).stdout
+        return [job for job, _, workdir in (line.partition("|") for line in out.splitlines())
+                if workdir.startswith(ours)]
+
+    jobs = left()
+    if jobs:
+        subprocess.run(["scancel", *jobs], capture_output=True, timeout=60)
+        helpers.wait_until(lambda: not left(), 120, 0.5, f"the cancelled jobs {jobs} to leave the queue")
 
 
 @pytest.fixture(scope="session", autouse=True)

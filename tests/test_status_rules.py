@@ -279,6 +279,36 @@ def test_a_garbled_job_copy_in_a_result_makes_the_run_unreadable(tmp_path: Path,
     assert row.state == "unreadable" and "'job_id'" in row.error, row
 
 
+def test_an_array_task_that_ran_between_the_read_and_the_scheduler_is_read_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read while pending, the task starts and ends before the scheduler is asked: squeue no longer lists it and
+    sacct has no record of it yet (its array's pending record no longer names it). The CI run of stop 20 saw
+    such a run as ``unknown``; status reads it once more and finds its result."""
+    folder = tmp_path / "run"
+    make_run(folder, Case("fast", "completed", job="slurm"))
+    job = json.loads((folder / "job.json").read_text())
+    job["job_id"] = "77_0"
+    write(folder / "job.json", job)
+
+    def query(cmd: list[str]) -> Optional[str]:
+        if cmd[0] == "sacct":  # the array's record lists only the elements still waiting
+            write(folder / "result.json", {"status": "completed", "task": "markov", "heldout_bits_per_symbol": 2.5,
+                                           "ended_at": at(10), "duration_s": 1.0})
+            return "77_[1-3%2]|PENDING|None assigned\n"
+        return None  # squeue: none of the ids is queued any more
+
+    monkeypatch.setattr(scheduler, "_query", query)
+    real, reads = status._read_one, []
+
+    def counted(path: Path, *args: Any) -> Any:
+        reads.append(path.name)
+        return real(path, *args)
+
+    monkeypatch.setattr(status, "_read_one", counted)
+    [row] = status.statuses(tmp_path)
+    assert (row.state, reads) == ("completed", ["run", "run"]), (row, reads)
+
+
 def test_a_run_that_ended_while_it_was_read_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Read between its end and its result (state.json still running, the claim gone) a run looks requeued;
     status reads such a run once more, and shows how it ended."""

@@ -55,8 +55,10 @@ TERMINAL = {"completed", "failed", "cancelled"}
 RUN_MARKERS = ("config.json", "state.json", "result.json", "metrics.csv", "job.json", "checkpoints")
 #: job states that mean "it will still run": the scheduler's, or a live local controller ("alive")
 ALIVE = ("alive", "pending", "running", "requeued")
-#: states that a run ending while it is being read can show for a moment: read again once (see :func:`survey`)
-REREAD = ("stuck", "requeued")
+#: states that a run ending while it is being read can show for a moment: read again once (see :func:`survey`).
+#: ``unknown``: a fast array task that started and ended between the read and the scheduler's answer is in
+#: neither squeue (ended) nor yet in sacct's records (slurmdbd lags), while its folder already holds its result
+REREAD = ("stuck", "requeued", "unknown")
 #: a job log is read only up to this size (its last lines are what counts)
 LOG_LIMIT = 64 << 20
 LOG_TAIL = 16384
@@ -360,7 +362,8 @@ def survey(root: Path, depth: Depth = "status", background_index: bool = False) 
     # The folders were read before the scheduler answered: a job that ended in between (its run wrote its result)
     # would look stuck. And a run that ended while its files were being read (state.json still running, the claim
     # already released, a result not there yet when looked for) looks requeued, as a packed task's short runs often
-    # did. Such runs are read again, now that the answer is older than the folder.
+    # did; and an array task that started and ended in between is in neither squeue nor, yet, sacct (unknown).
+    # Such runs are read again, now that the answer is older than the folder.
     done = [_run(run_.status_path, _read_one(run_.status_path, root, depth), sched, here)
             if run_.status.state in REREAD else run_ for run_ in done]
     marks = halving_marks({os.path.dirname(os.fspath(path)) for path in paths} | {os.fspath(root)})
