@@ -117,8 +117,10 @@ def sweep_figures(runs: int, per_task: int, work: Path, corpus: Path) -> tuple[d
     named = all(r["run"] in summary for r in rows if r["state"] == "failed")
     table = work / f"{name}.csv"
     _seqjobs("collect", str(work / name), "-o", str(table))
-    with table.open(newline="") as f:
-        collected = sum(1 for _ in csv.DictReader(f))
+    collected = 0  # a collect that failed wrote no table: no rows, and the check says so
+    if table.is_file():
+        with table.open(newline="") as f:
+            collected = sum(1 for _ in csv.DictReader(f))
     return ({"submit": submitted - start, "complete": done - submitted, "jobs": float(jobs),
              "collect_rows": float(collected), "status_lines": float(len(summary.splitlines()))}, complete, named)
 

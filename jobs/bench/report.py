@@ -47,6 +47,7 @@ def csv_text(rows: list[Row]) -> str:
 
 def figure(value: float) -> str:
     """A figure for reading: 4 significant digits, a count of thousands in full (``10,000 jobs``, not ``1e+04``)."""
+    value = float(value)  # a median of int repeats is an int, which has no is_integer() before Python 3.12
     return f"{int(value):,}" if value.is_integer() and abs(value) >= 1000 else f"{value:.4g}"
 
 
