@@ -131,9 +131,21 @@ def test_charlm_report_with_markov_references_and_samples(
     tmp_path: Path, small_text: Path, cli: Callable[..., Result]
 ) -> None:
     fake_charlm_sweep(tmp_path / "runs/cl", small_text)
-    seqjobs("sweep", "markov", "--corpus", str(small_text), "--grid", "order=1,2,3", "--executor", "local",
+    seqjobs("sweep", "markov", "--corpus", str(small_text), "--grid", "order=1,2,3",
+            "--grid", "smoothing-method=dirichlet,kneser-ney", "--executor", "local",
             "--name", "mk", "--wait", "--root", "runs", cwd=tmp_path, timeout=300, check=True)
     runs = tmp_path / "runs"
+    from jobs.report.data import load, markov_references
+
+    data = load([runs / "cl", runs / "mk"])
+    refs = markov_references(data.runs, data.task("charlm"))
+    chains = data.task("markov")
+    # one line per smoothing method, at its best order; never a mean of the two methods' chains
+    assert sorted(refs["variant"]) == ["smoothing-method=dirichlet", "smoothing-method=kneser-ney"]
+    for ref in refs.itertuples():
+        own = chains[chains["smoothing_method"] == ref.variant.split("=")[1]]
+        best = own.loc[own["heldout_bits_per_symbol"].idxmin()]
+        assert (ref.order, ref.bits) == (best["order"], pytest.approx(best["heldout_bits_per_symbol"]))
     assert cli("report", str(runs / "cl"), str(runs / "mk"), "-o", str(tmp_path / "out")).exit_code == 0
     page = tmp_path / "out/report.md"
     links = linked_images(page)
@@ -141,7 +153,7 @@ def test_charlm_report_with_markov_references_and_samples(
     for link in links:
         assert_image(page.parent / link)
     text = page.read_text(encoding="utf-8")
-    assert "Markov chains of the same text as horizontal lines" in text
+    assert "the best order of each Markov chain of the same text as a horizontal line" in text
     assert "### charlm: `best_val_bits_per_char` (lower is better)" in text
     assert text.index("| 2 | 1.8250 | 0.0354 | 2 |") < text.index("| 1 | 1.9250 | 0.0354 | 2 |")  # best (lowest) first
     samples = text.split("### Samples")[1]

@@ -120,7 +120,7 @@ def charlm_section(data: rd.ReportData, out: Path) -> list[str]:
     if "val_bits_per_char" in epochs:
         refs = rd.markov_references(data.runs, runs)
         plots.bits_with_references(epochs, rd.varied(runs, "charlm"), refs, out / "charlm_val_bits.png")
-        note = "Markov chains of the same text as horizontal lines" if not refs.empty else (
+        note = "the best order of each Markov chain of the same text as a horizontal line" if not refs.empty else (
             "give a char-level `markov` sweep of the same text among the paths to draw Markov chains for comparison"
         )
         lines += [md.image("charlm_val_bits.png", f"Validation bits per character by epoch; {note}."), ""]

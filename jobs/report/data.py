@@ -115,10 +115,14 @@ def spread(frame: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
 
 
 def markov_references(runs: pd.DataFrame, charlm: pd.DataFrame) -> pd.DataFrame:
-    """Held-out bits per character of char-level Markov chains fitted on the charlm runs' text.
+    """The best order of each char-level Markov chain variant fitted on the charlm runs' text.
 
-    Same text means the same file checksum and the same case handling;
-    one row per (corpus, order) with the mean over seeds.
+    Same text means the same file checksum and the same case handling. A
+    variant is one value of every Markov parameter that varies besides order
+    and seed (e.g. ``smoothing-method``): averaging Dirichlet and Kneser-Ney
+    chains of one order into one line would draw a chain nobody fitted. One
+    row per (corpus, variant): its ``variant`` label, the ``order`` with the
+    lowest mean held-out bits over seeds, and those ``bits``.
     """
     keys = ["data_sha256", "keep_case"]
     if charlm.empty or not (runs["task"] == "markov").any() or not set(keys) <= set(charlm.columns):
@@ -126,15 +130,18 @@ def markov_references(runs: pd.DataFrame, charlm: pd.DataFrame) -> pd.DataFrame:
     markov = typed(runs[runs["task"] == "markov"], "markov")
     if not set(keys) <= set(markov.columns):
         return pd.DataFrame()
-    texts = charlm[keys].drop_duplicates()
-    chosen = markov[markov["level"] == "char"].merge(texts, on=keys)
+    chosen = markov[markov["level"] == "char"].merge(charlm[keys].drop_duplicates(), on=keys)
     if chosen.empty:
         return chosen
-    return (
+    variants = varied(chosen, "markov", exclude=("order",))
+    means = (
         chosen.assign(bits=pd.to_numeric(chosen["heldout_bits_per_symbol"], errors="coerce"))
-        .groupby(["data_name", "order"], as_index=False)["bits"].mean()
-        .sort_values(["data_name", "order"])
+        .groupby(["data_name", *variants, "order"], as_index=False)["bits"].mean()
+        .dropna(subset=["bits"])
     )
+    best = means.loc[means.groupby(["data_name", *variants])["bits"].idxmin()]
+    labels = [label(variants, tuple(row)) if variants else "" for row in best[variants].itertuples(index=False)]
+    return best.assign(variant=labels)[["data_name", "variant", "order", "bits"]].sort_values("bits")
 
 
 def samples(run_path: str | Path) -> list[dict[str, Any]]:

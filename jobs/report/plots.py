@@ -109,7 +109,8 @@ def bits_with_references(epochs: pd.DataFrame, params: list[str], refs: pd.DataF
     keys = []
     for i, ref in enumerate(refs.itertuples()):
         style = REFERENCE_STYLES[i % len(REFERENCE_STYLES)]
-        text = f"Markov order {ref.order}" + (f" ({ref.data_name})" if corpora > 1 else "") + f": {ref.bits:.3f}"
+        context = ", ".join(part for part in (ref.data_name if corpora > 1 else "", ref.variant) if part)
+        text = f"Markov order {ref.order}" + (f" ({context})" if context else "") + f": {ref.bits:.3f}"
         ax.axhline(ref.bits, color=greys[i], linestyle=style, linewidth=1.4)
         keys.append(Line2D([], [], color=greys[i], linestyle=style, label=text))
     ax.set_xlabel("epoch")
@@ -117,7 +118,7 @@ def bits_with_references(epochs: pd.DataFrame, params: list[str], refs: pd.DataF
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3)
     legend(fig, handles, keys)
-    note = "grey lines: char-level Markov chains, held-out bits on the same text"
+    note = "grey lines: char-level Markov chains (best order), held-out bits on the same text"
     if not corpora:
         note = "no Markov sweep of this text given"
     ax.set_title(f"char-LSTM: validation bits per character\n({BAND})\n{note}", fontsize="medium")
