@@ -287,3 +287,31 @@ def test_a_figure_of_many_groups_keeps_its_plot_and_names_the_first_groups_below
     assert labels[MAX_LEGEND - 1:] == ["... and 16 more (see the summary table)", "training", "validation"]
     (ax,) = fig.axes
     assert ax.get_position().width > 0.5 and ax.get_position().height > 0.3  # the plot kept its room
+
+
+def test_a_long_label_puts_the_legend_below_the_plot(tmp_path: Path) -> None:
+    """Reference lines named with their smoothing method left the plot half the figure's width beside them."""
+    import pandas as pd
+
+    from jobs.report.plots import bits_with_references
+
+    drawn = {}
+
+    def keep(fig, path):  # noqa: ANN001, ANN202 -- capture the figure instead of writing it
+        fig.canvas.draw()
+        drawn["fig"] = fig
+        return path
+
+    epochs = pd.DataFrame([{"seed": 0, "epoch": e, "val_bits_per_char": 3 - e / 10} for e in range(1, 6)])
+    refs = pd.DataFrame([{"data_name": "t", "variant": "smoothing-method=kneser-ney", "order": 6, "bits": 2.5}])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("jobs.report.plots.save", keep)
+        bits_with_references(epochs, [], refs, tmp_path / "x.png")
+    fig = drawn["fig"]
+    (legend,) = fig.legends
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels == ["all runs", "Markov order 6 (smoothing-method=kneser-ney): 2.500"]
+    (ax,) = fig.axes
+    legend_box = legend.get_window_extent()
+    assert legend_box.y1 <= ax.get_window_extent().y0  # below the plot, not beside it
+    assert ax.get_position().width > 0.7  # beside a legend it was under 0.5

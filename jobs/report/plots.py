@@ -34,6 +34,8 @@ STYLES = {"training": "-", "validation": "--"}
 REFERENCE_STYLES = [":", "--", "-.", (0, (3, 1, 1, 1, 1, 1))]
 #: a figure's legend names every group (configuration) only up to this many
 MAX_LEGEND = 12
+#: a legend right of the plots takes its width from its longest label; longer ones go below
+MAX_SIDE_LABEL = 40
 
 
 def save(fig: Figure, path: Path) -> Path:
@@ -59,18 +61,24 @@ def band(ax: Axes, table: pd.DataFrame, colour: tuple[float, ...], style: object
 def legend(fig: Figure, handles: list[Line2D], keys: list[Line2D] | None = None) -> None:
     """One legend right of the plots: the groups' ``handles``, then ``keys`` (line styles).
 
-    With more than :data:`MAX_LEGEND` groups it goes below the plots, naming
-    the first ones and counting the rest: a random search makes a group of
-    every configuration, and 27 long names right of the plot left the axes
-    no width at all.
+    It goes below the plots when a label is longer than :data:`MAX_SIDE_LABEL`
+    (a Markov reference line named with its smoothing method left a char-LSTM
+    plot half its width) or when there are more than :data:`MAX_LEGEND`
+    groups; then it names the first ones and counts the rest: a random search
+    makes a group of every configuration, and 27 long names right of the plot
+    left the axes no width at all.
     """
     keys = keys or []
-    if len(handles) <= MAX_LEGEND:
+    longest = max((len(h.get_label()) for h in handles + keys), default=0)
+    if len(handles) <= MAX_LEGEND and longest <= MAX_SIDE_LABEL:
         fig.legend(handles=handles + keys, loc="outside right upper", fontsize="small")
         return
-    more = len(handles) - (MAX_LEGEND - 1)
-    shown = handles[: MAX_LEGEND - 1] + [Line2D([], [], color="none", label=f"... and {more} more (see the summary table)")]
-    fig.set_figheight(fig.get_figheight() + 0.17 * (MAX_LEGEND + len(keys)))
+    shown = handles
+    if len(handles) > MAX_LEGEND:
+        more = len(handles) - (MAX_LEGEND - 1)
+        note = Line2D([], [], color="none", label=f"... and {more} more (see the summary table)")
+        shown = handles[: MAX_LEGEND - 1] + [note]
+    fig.set_figheight(fig.get_figheight() + 0.17 * (len(shown) + len(keys)))
     fig.legend(handles=shown + keys, loc="outside lower center", fontsize="x-small")
 
 
