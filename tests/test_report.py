@@ -261,12 +261,8 @@ def test_a_big_halving_figure_names_the_finalists_and_counts_the_others() -> Non
     assert [h.get_label() for h in halving_legend(few)] == [name for name, _, _ in few]
 
 
-def test_a_figure_of_many_groups_keeps_its_plot_and_names_the_first_groups_below_it(tmp_path: Path) -> None:
-    """A random search makes a group of every configuration: 27 names right of the plot left it no width."""
-    import pandas as pd
-
-    from jobs.report.plots import MAX_LEGEND, learning_curves
-
+def drawn_figure(draw: Callable[[Path], object], tmp_path: Path):  # noqa: ANN201 -- a matplotlib Figure
+    """The figure ``draw`` (a plots function given its output path) would save, drawn instead of written."""
     drawn = {}
 
     def keep(fig, path):  # noqa: ANN001, ANN202 -- capture the figure instead of writing it
@@ -274,13 +270,22 @@ def test_a_figure_of_many_groups_keeps_its_plot_and_names_the_first_groups_below
         drawn["fig"] = fig
         return path
 
-    epochs = pd.DataFrame([{"dropout": 0.1 + i / 1000, "seed": 0, "epoch": e, "loss": 1 / e, "val_loss": 1.1 / e}
-                           for i in range(27) for e in (1, 2, 3)])
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("jobs.report.plots.save", keep)
-        learning_curves(epochs, ["dropout"], [("loss", [("loss", "training"), ("val_loss", "validation")])], "t",
-                        tmp_path / "x.png")
-    fig = drawn["fig"]
+        draw(tmp_path / "x.png")
+    return drawn["fig"]
+
+
+def test_a_figure_of_many_groups_keeps_its_plot_and_names_the_first_groups_below_it(tmp_path: Path) -> None:
+    """A random search makes a group of every configuration: 27 names right of the plot left it no width."""
+    import pandas as pd
+
+    from jobs.report.plots import MAX_LEGEND, learning_curves
+
+    epochs = pd.DataFrame([{"dropout": 0.1 + i / 1000, "seed": 0, "epoch": e, "loss": 1 / e, "val_loss": 1.1 / e}
+                           for i in range(27) for e in (1, 2, 3)])
+    panels = [("loss", [("loss", "training"), ("val_loss", "validation")])]
+    fig = drawn_figure(lambda path: learning_curves(epochs, ["dropout"], panels, "t", path), tmp_path)
     (legend,) = fig.legends
     labels = [t.get_text() for t in legend.get_texts()]
     assert labels[: MAX_LEGEND - 1] == [f"dropout={0.1 + i / 1000:.4g}" for i in range(MAX_LEGEND - 1)]
@@ -295,19 +300,9 @@ def test_a_long_label_puts_the_legend_below_the_plot(tmp_path: Path) -> None:
 
     from jobs.report.plots import bits_with_references
 
-    drawn = {}
-
-    def keep(fig, path):  # noqa: ANN001, ANN202 -- capture the figure instead of writing it
-        fig.canvas.draw()
-        drawn["fig"] = fig
-        return path
-
     epochs = pd.DataFrame([{"seed": 0, "epoch": e, "val_bits_per_char": 3 - e / 10} for e in range(1, 6)])
     refs = pd.DataFrame([{"data_name": "t", "variant": "smoothing-method=kneser-ney", "order": 6, "bits": 2.5}])
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("jobs.report.plots.save", keep)
-        bits_with_references(epochs, [], refs, tmp_path / "x.png")
-    fig = drawn["fig"]
+    fig = drawn_figure(lambda path: bits_with_references(epochs, [], refs, path), tmp_path)
     (legend,) = fig.legends
     labels = [t.get_text() for t in legend.get_texts()]
     assert labels == ["all runs", "Markov order 6 (smoothing-method=kneser-ney): 2.500"]
