@@ -40,6 +40,15 @@ def test_summary_of_one_level_is_one_ranking() -> None:
     assert "level" not in table.columns and list(table["heldout_bits_per_symbol_mean"].round(3)) == [2.005, 3.005]
 
 
+def test_summary_of_seeds_of_one_configuration_counts_them_as_an_integer() -> None:
+    """With no parameter varying there is nothing to group by; the count must still read 2, not 2.0."""
+    runs = markov_runs()
+    table = summarise(runs[(runs["level"] == "char") & (runs["order"] == 2)])
+    assert table["heldout_bits_per_symbol_count"].tolist() == [2]
+    assert pd.api.types.is_integer_dtype(table["heldout_bits_per_symbol_count"])
+    assert table.to_csv(index=False).splitlines()[1].endswith(",2")
+
+
 def row(path: str) -> RunStatus:
     return RunStatus(run=path.rsplit("/", 1)[-1], path=path, task="markov", state="completed", epoch=0,
                      last_metric="", job_id="1", node="", elapsed_s=None, error="", log="")

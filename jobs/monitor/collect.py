@@ -168,7 +168,8 @@ def _aggregate(runs: pd.DataFrame, params: list[str], metric: str) -> pd.DataFra
         frame = runs[params].astype(str).assign(**{metric: values})
         agg = frame.groupby(params, sort=False)[metric].agg(["mean", "std", "count"]).reset_index()
     else:
-        agg = values.agg(["mean", "std", "count"]).to_frame().T
+        # one row of a float Series: its count would read 1.0, where a grouped count reads 1
+        agg = values.agg(["mean", "std", "count"]).to_frame().T.astype({"count": int})
     return agg.rename(columns={c: f"{metric}_{c}" for c in ("mean", "std", "count")})
 
 
