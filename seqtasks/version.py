@@ -1,4 +1,4 @@
-"""Where a run's code came from: seqjobs' version, its git commit and the libraries' versions.
+"""Where a run's code came from: seqjobs' version, its git commit (and whether it was edited) and the libraries' versions.
 
 Each is read on first use and kept: ``importlib.metadata`` and a ``git``
 process cost more than a read-only command like ``status`` may spend, and
@@ -26,15 +26,33 @@ def package_version() -> str:
         return "0.1.0+checkout"
 
 
+def checkout_state(repo: Path) -> tuple[str | None, bool | None]:
+    """``(commit, dirty)`` of the git checkout at ``repo``; ``(None, None)`` when it is not one.
+
+    ``dirty`` says whether tracked files differ from that commit: a run made
+    from edited code is not what its commit says, and a sweep whose runs were
+    created while someone edited the checkout would otherwise mix code
+    versions without a trace. Untracked files are not counted (run folders and
+    caches live in the checkout and are ignored or untracked).
+    """
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=5)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout if out.returncode == 0 else None
+
+    commit = (git("rev-parse", "HEAD") or "").strip() or None
+    if commit is None:
+        return None, None
+    changes = git("status", "--porcelain", "--untracked-files=no")
+    return commit, None if changes is None else bool(changes.strip())
+
+
 @functools.cache
-def git_commit() -> str | None:
-    """The commit of the seqjobs checkout the code runs from, if it is one."""
-    repo = Path(__file__).resolve().parents[1]
-    try:
-        out = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+def git_state() -> tuple[str | None, bool | None]:
+    """:func:`checkout_state` of the seqjobs checkout the code runs from (none for an installed wheel)."""
+    return checkout_state(Path(__file__).resolve().parents[1])
 
 
 @functools.cache

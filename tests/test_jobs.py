@@ -67,7 +67,7 @@ def test_local_sweep_status_collect_and_idempotent_resweep(tmp_path: Path, corpu
     runs = pd.read_csv(tmp_path / "results/mk.csv")
     summary = pd.read_csv(tmp_path / "results/mk.summary.csv")
     assert len(runs) == 8 and len(summary) == 4
-    assert {"order", "level", "seed", "heldout_bits_per_symbol", "job_id", "host", "git_commit", "duration_s"} <= set(runs.columns)
+    assert {"order", "level", "seed", "heldout_bits_per_symbol", "job_id", "host", "git_commit", "git_dirty", "duration_s"} <= set(runs.columns)
     assert (summary["heldout_bits_per_symbol_count"] == 2).all()
     means = summary["heldout_bits_per_symbol_mean"].tolist()
     assert means == sorted(means)  # best (lowest) first

@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import seqtasks
 from seqtasks.markov import MarkovChain, encode_with, render, tokens, vocabulary
+from seqtasks.version import checkout_state
 from tests.helpers import assert_one_line_error
 
 
@@ -112,7 +114,8 @@ def test_run_markov_writes_a_self_describing_run_folder(cli, moby_dick: Path, tm
     config = json.loads((out / "config.json").read_text())
     assert config["task"] == "markov" and config["config"]["order"] == 1
     assert config["data"]["name"] == "moby-dick" and len(config["data"]["sha256"]) == 64
-    assert {"seqjobs_version", "git_commit", "host", "created_at"} <= set(config)
+    assert {"seqjobs_version", "git_commit", "git_dirty", "host", "created_at"} <= set(config)
+    assert (config["git_commit"], config["git_dirty"]) == checkout_state(Path(seqtasks.__file__).resolve().parents[1])
     sample = (out / "samples" / "sample.txt").read_text(encoding="utf-8")
     assert len(sample.rstrip("\n")) == 301  # the start symbol + 300 sampled
     assert (out / "model.npz").exists()

@@ -80,6 +80,7 @@ def _provenance(f: RunFiles) -> dict[str, Any]:
         "executor": (f.job or {}).get("executor", "run"),
         "host": (f.result or {}).get("host") or (f.state or {}).get("host") or record.host,
         "git_commit": record.git_commit,
+        "git_dirty": record.git_dirty,
         "seqjobs_version": record.seqjobs_version,
         "data_name": data.get("name"),
         "data_sha256": data.get("sha256"),

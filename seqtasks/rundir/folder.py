@@ -31,7 +31,7 @@ from seqtasks.rundir.records import (
 )
 from seqtasks.rundir.safe import Damaged, read_object, read_table
 from seqtasks.rundir.time import now_iso
-from seqtasks.version import git_commit, library_versions, package_version
+from seqtasks.version import git_state, library_versions, package_version
 
 CONFIG = "config.json"
 CLAIM = "claim.json"
@@ -201,9 +201,10 @@ class RunDir:
                 atomic.write_json(self.file(CONFIG), dump(old))
             return
         self.create()
+        commit, dirty = git_state()
         record = ConfigRecord(
             task=task, config=params, created_at=now_iso(), seed=params.get("seed"), data=None,
-            seqjobs_version=package_version(), git_commit=git_commit(), host=socket.gethostname(),
+            seqjobs_version=package_version(), git_commit=commit, git_dirty=dirty, host=socket.gethostname(),
             python=platform.python_version(), libraries=dict(library_versions()),
         )
         atomic.write_json(self.file(CONFIG), dump(record))

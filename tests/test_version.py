@@ -1,0 +1,34 @@
+"""Provenance of a run's code: the commit it ran from, and whether the checkout was edited."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from seqtasks.version import checkout_state
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()
+
+
+def test_a_folder_outside_git_has_no_commit_and_no_dirty_flag(tmp_path: Path) -> None:
+    assert checkout_state(tmp_path) == (None, None)
+
+
+def test_an_edited_tracked_file_marks_the_checkout_dirty_and_an_untracked_one_does_not(tmp_path: Path) -> None:
+    _git(tmp_path, "init", "-q")
+    (tmp_path / "task.py").write_text("EPOCHS = 1\n")
+    _git(tmp_path, "add", "task.py")
+    _git(tmp_path, "commit", "-q", "-m", "first")
+    head = _git(tmp_path, "rev-parse", "HEAD")
+
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "metrics.csv").write_text("epoch\n1\n")  # run output, not code
+    assert checkout_state(tmp_path) == (head, False)
+
+    (tmp_path / "task.py").write_text("EPOCHS = 2\n")
+    assert checkout_state(tmp_path) == (head, True)
