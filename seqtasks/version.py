@@ -26,14 +26,19 @@ def package_version() -> str:
         return "0.1.0+checkout"
 
 
+#: what a run executes: a change here makes a run differ from its commit; one in results/ or docs/ does not
+CODE_PATHS = ("jobs", "seqtasks", "pyproject.toml")
+
+
 def checkout_state(repo: Path) -> tuple[str | None, bool | None]:
     """``(commit, dirty)`` of the git checkout at ``repo``; ``(None, None)`` when it is not one.
 
-    ``dirty`` says whether tracked files differ from that commit: a run made
-    from edited code is not what its commit says, and a sweep whose runs were
-    created while someone edited the checkout would otherwise mix code
-    versions without a trace. Untracked files are not counted (run folders and
-    caches live in the checkout and are ignored or untracked).
+    ``dirty`` says whether the code (:data:`CODE_PATHS`) differs from that
+    commit, a new untracked module included: a run made from edited code is
+    not what its commit says, and a sweep whose runs were created while
+    someone edited the checkout would otherwise mix code versions without a
+    trace. Tables written to ``results/`` (the quickstart writes one) and run
+    folders do not count: they change what a checkout holds, not what runs.
     """
     def git(*args: str) -> str | None:
         try:
@@ -45,7 +50,7 @@ def checkout_state(repo: Path) -> tuple[str | None, bool | None]:
     commit = (git("rev-parse", "HEAD") or "").strip() or None
     if commit is None:
         return None, None
-    changes = git("status", "--porcelain", "--untracked-files=no")
+    changes = git("status", "--porcelain", "--", *CODE_PATHS)
     return commit, None if changes is None else bool(changes.strip())
 
 

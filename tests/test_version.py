@@ -19,16 +19,24 @@ def test_a_folder_outside_git_has_no_commit_and_no_dirty_flag(tmp_path: Path) ->
     assert checkout_state(tmp_path) == (None, None)
 
 
-def test_an_edited_tracked_file_marks_the_checkout_dirty_and_an_untracked_one_does_not(tmp_path: Path) -> None:
+def test_edited_or_new_code_marks_the_checkout_dirty_and_results_do_not(tmp_path: Path) -> None:
+    code = tmp_path / "seqtasks"
+    code.mkdir()
+    (code / "task.py").write_text("EPOCHS = 1\n")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "table.csv").write_text("best\n0.75\n")
     _git(tmp_path, "init", "-q")
-    (tmp_path / "task.py").write_text("EPOCHS = 1\n")
-    _git(tmp_path, "add", "task.py")
+    _git(tmp_path, "add", ".")
     _git(tmp_path, "commit", "-q", "-m", "first")
     head = _git(tmp_path, "rev-parse", "HEAD")
 
+    (tmp_path / "results" / "table.csv").write_text("best\n0.76\n")  # a re-collected table, not code
     (tmp_path / "runs").mkdir()
-    (tmp_path / "runs" / "metrics.csv").write_text("epoch\n1\n")  # run output, not code
+    (tmp_path / "runs" / "metrics.csv").write_text("epoch\n1\n")
     assert checkout_state(tmp_path) == (head, False)
 
-    (tmp_path / "task.py").write_text("EPOCHS = 2\n")
+    (code / "extra.py").write_text("X = 1\n")  # a new module the task may import
+    assert checkout_state(tmp_path) == (head, True)
+    (code / "extra.py").unlink()
+    (code / "task.py").write_text("EPOCHS = 2\n")
     assert checkout_state(tmp_path) == (head, True)

@@ -100,7 +100,7 @@ class ConfigRecord:
     data: Optional[dict[str, Any]] = None
     seqjobs_version: Optional[str] = None
     git_commit: Optional[str] = None
-    git_dirty: Optional[bool] = None  # tracked files differed from git_commit when the run was created
+    git_dirty: Optional[bool] = None  # the code differed from git_commit when the run was created
     host: Optional[str] = None
     python: Optional[str] = None
     libraries: dict[str, Any] = field(default_factory=dict)
