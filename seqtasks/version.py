@@ -31,7 +31,10 @@ CODE_PATHS = ("jobs", "seqtasks", "pyproject.toml")
 
 
 def checkout_state(repo: Path) -> tuple[str | None, bool | None]:
-    """``(commit, dirty)`` of the git checkout at ``repo``; ``(None, None)`` when it is not one.
+    """``(commit, dirty)`` of the git checkout whose top is ``repo``; ``(None, None)`` when there is none.
+
+    A folder merely inside another checkout has none: an installed seqjobs in
+    a venv inside a user's project would otherwise record that project's commit.
 
     ``dirty`` says whether the code (:data:`CODE_PATHS`) differs from that
     commit, a new untracked module included: a run made from edited code is
@@ -47,9 +50,10 @@ def checkout_state(repo: Path) -> tuple[str | None, bool | None]:
             return None
         return out.stdout if out.returncode == 0 else None
 
-    commit = (git("rev-parse", "HEAD") or "").strip() or None
-    if commit is None:
-        return None, None
+    found = (git("rev-parse", "--show-toplevel", "HEAD") or "").splitlines()
+    if len(found) != 2 or Path(found[0]).resolve() != repo.resolve():
+        return None, None  # not a checkout, or seqjobs installed in a venv inside someone else's checkout
+    commit = found[1]
     changes = git("status", "--porcelain", "--", *CODE_PATHS)
     return commit, None if changes is None else bool(changes.strip())
 

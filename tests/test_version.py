@@ -40,3 +40,15 @@ def test_edited_or_new_code_marks_the_checkout_dirty_and_results_do_not(tmp_path
     (code / "extra.py").unlink()
     (code / "task.py").write_text("EPOCHS = 2\n")
     assert checkout_state(tmp_path) == (head, True)
+
+
+def test_a_folder_inside_another_checkout_records_no_commit(tmp_path: Path) -> None:
+    """seqjobs installed into a venv inside a user's project must not record the project's commit."""
+    (tmp_path / "notes.txt").write_text("a project\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-q", "-m", "first")
+    installed = tmp_path / ".venv" / "lib" / "site-packages"
+    installed.mkdir(parents=True)
+    assert checkout_state(installed) == (None, None)
+    assert checkout_state(tmp_path)[0] == _git(tmp_path, "rev-parse", "HEAD")
