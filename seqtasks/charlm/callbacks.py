@@ -2,8 +2,10 @@
 
 After every epoch, in this order: draw samples at every temperature from a
 seed window of held-out text (chosen with ``(seed, epoch)``, so a redone
-epoch draws the same), write them, append the metrics row, then commit the
-checkpoint (see :mod:`seqtasks.rundir.epochs`) -- the commit comes last.
+epoch draws the same; the draw leaves the dropout generators as it found
+them, see :func:`seqtasks.checkpoint.random_state_kept`), write them,
+append the metrics row, then commit the checkpoint (see
+:mod:`seqtasks.rundir.epochs`) -- the commit comes last.
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ class EpochEnd:
         cfg, vocab = self.config, self.data.vocab
         window = self.data.seed_window(np.random.default_rng([cfg.seed, done]))
         t0 = time.perf_counter()
-        codes = self.sampler.sample(window, cfg.temperatures, cfg.sample_length, (cfg.seed, done))
+        with checkpoint.random_state_kept(self.model):  # sampling must not change the next epoch's dropout masks
+            codes = self.sampler.sample(window, cfg.temperatures, cfg.sample_length, (cfg.seed, done))
         sample_s = time.perf_counter() - t0
         seed_text, texts = vocab.decode(window), [vocab.decode(row) for row in codes]
         samples.write(self.run_dir, done, seed_text, cfg.temperatures, texts)

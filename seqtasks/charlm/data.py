@@ -31,6 +31,7 @@ import numpy as np
 
 from seqtasks.charlm.config import Targets
 from seqtasks.errors import UserError
+from seqtasks.rundir.safe import Damaged, read_object
 
 VAL_BATCH = 1024  # evaluation keeps no activations for backprop: bigger batches, same numbers
 
@@ -84,8 +85,11 @@ class Vocab:
 
     @classmethod
     def load(cls, path: Path) -> "Vocab":
-        """Read a vocabulary written from :meth:`to_json`."""
-        return cls("".join(json.loads(path.read_text(encoding="utf-8"))["chars"]))
+        """Read a vocabulary written from :meth:`to_json`; :class:`Damaged` for a file that is not (a FIFO, not JSON)."""
+        record = read_object(path)
+        if record is None:
+            raise Damaged(path, "is missing")
+        return cls("".join(record["chars"]))
 
 
 @dataclass(frozen=True)

@@ -12,19 +12,19 @@ run's held-out text (chosen with ``--seed``) is used, as during training.
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from seqtasks import tfsetup
-from seqtasks.checkpoint import BEST, trained_config
 from seqtasks.charlm.config import MAX_SAMPLE, CharLMConfig, check_temperatures
 from seqtasks.charlm.data import Vocab
 from seqtasks.charlm.sampler import Mode, Sampler
 from seqtasks.charlm.train import VOCAB, load_data
+from seqtasks.checkpoint import BEST, trained_config
 from seqtasks.config import check_range, check_seed
 from seqtasks.errors import UserError
+from seqtasks.rundir.safe import Damaged, check_archive
 
 
 def seed_window(vocab: Vocab, text: str, maxlen: int) -> np.ndarray:
@@ -44,8 +44,10 @@ def generate(
     run_dir, _, config = trained_config(path, "charlm", CharLMConfig, "generate")
     vocab = load_vocab(run_dir.file(VOCAB))
     model_file = run_dir.file(BEST)
-    if not zipfile.is_zipfile(model_file):  # a truncated copy: say so before TensorFlow takes seconds to load
-        raise UserError(f"{model_file} is damaged (not a complete .keras file); train the run on, or copy it again")
+    try:  # before TensorFlow takes seconds to load it: a FIFO would block that, a truncated copy fail late
+        check_archive(model_file)
+    except Damaged as err:
+        raise UserError(f"{err}; train the run on, or copy it again") from None
     if seed_text is None:
         _, data = load_data(config)
         window = data.seed_window(np.random.default_rng(seed))
@@ -70,7 +72,9 @@ def load_vocab(path: Path) -> Vocab:
     """The run's characters; a damaged ``vocab.json`` is one line naming it."""
     try:
         vocab = Vocab.load(path)
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except Damaged as err:
+        raise UserError(f"{err}; train the run on, or copy it again") from None
+    except (ValueError, KeyError, TypeError) as err:
         raise UserError(f"{path} is damaged ({type(err).__name__}: {err}); train the run on, or copy it again") from None
     if not vocab.chars:
         raise UserError(f"{path} is damaged (no characters); train the run on, or copy it again")

@@ -13,7 +13,8 @@ import json
 from collections.abc import Sequence
 
 from seqtasks.rundir import RunDir
-from seqtasks.rundir.epochs import SAMPLES_JSONL as JSONL, sample_name
+from seqtasks.rundir.epochs import SAMPLES_JSONL as JSONL
+from seqtasks.rundir.epochs import sample_name
 
 
 def render(epoch: int, seed_text: str, temperatures: Sequence[float], texts: Sequence[str]) -> str:

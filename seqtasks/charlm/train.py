@@ -62,7 +62,8 @@ def run(config: CharLMConfig, run_dir: RunDir) -> dict[str, Any]:
         from seqtasks.training_callbacks import callbacks
 
         t0 = time.perf_counter()  # compile the sampler now, so epoch 1's sampling time is comparable
-        sampler.sample(data.codes[: config.maxlen], config.temperatures, config.sample_length, (0, 0))
+        with checkpoint.random_state_kept(model):
+            sampler.sample(data.codes[: config.maxlen], config.temperatures, config.sample_length, (0, 0))
         compile_s = time.perf_counter() - t0
         model.fit(
             data.train_dataset(config.batch_size, config.seed, progress.epoch, config.epochs),

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import time
 
-from seqtasks import checkpoint, tfsetup  # noqa: F401 -- tfsetup quiets TensorFlow's logs before keras loads
-from seqtasks.checkpoint import BEST, Progress
-from seqtasks.rundir import RunDir
-from seqtasks.training_options import Monitor
-
 import keras  # noqa: E402 -- train-side module, imported only when a run starts
 
+from seqtasks import checkpoint, tfsetup  # noqa: F401 -- tfsetup quiets TensorFlow's logs before keras loads
+from seqtasks.checkpoint import BEST, Progress
 from seqtasks.imdb import model as _model  # noqa: E402,F401 -- registers LastWord, so checkpoints load
+from seqtasks.rundir import RunDir
+from seqtasks.training_options import Monitor
 
 __all__ = ["BEST", "MONITOR", "EpochCommit"]
 
