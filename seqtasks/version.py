@@ -8,6 +8,7 @@ only a run being prepared records them.
 from __future__ import annotations
 
 import functools
+import json
 import subprocess
 from pathlib import Path
 
@@ -26,8 +27,12 @@ def package_version() -> str:
         return "0.1.0+checkout"
 
 
+#: the packages a job imports, and so what a code snapshot holds (``jobs.engine.snapshot``)
+CODE_PACKAGES = ("jobs", "seqtasks")
 #: what a run executes: a change here makes a run differ from its commit; one in results/ or docs/ does not
-CODE_PATHS = ("jobs", "seqtasks", "pyproject.toml")
+CODE_PATHS = (*CODE_PACKAGES, "pyproject.toml")
+#: the file a code snapshot describes itself in, beside its packages
+SNAPSHOT_MANIFEST = "SNAPSHOT.json"
 
 
 def checkout_state(repo: Path) -> tuple[str | None, bool | None]:
@@ -60,8 +65,21 @@ def checkout_state(repo: Path) -> tuple[str | None, bool | None]:
 
 @functools.cache
 def git_state() -> tuple[str | None, bool | None]:
-    """:func:`checkout_state` of the seqjobs checkout the code runs from (none for an installed wheel)."""
-    return checkout_state(Path(__file__).resolve().parents[1])
+    """:func:`checkout_state` of the seqjobs checkout the code runs from (none for an installed wheel).
+
+    Code running from a snapshot (a job, ``seqjobs rerun``) reports the
+    checkout the snapshot was taken from, as its manifest records it: the
+    snapshot's own folder is no checkout, yet its code is that commit's.
+    """
+    top = Path(__file__).resolve().parents[1]
+    manifest = top / SNAPSHOT_MANIFEST
+    if manifest.is_file():
+        try:
+            taken = json.loads(manifest.read_text(encoding="utf-8"))
+            return taken.get("git_commit"), taken.get("git_dirty")
+        except (OSError, ValueError, AttributeError):
+            return None, None
+    return checkout_state(top)
 
 
 @functools.cache

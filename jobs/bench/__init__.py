@@ -8,5 +8,7 @@ alternating, in one process (peak RSS: in fresh child processes,
 items (submitting, sweeping, collecting) call the engine and the monitor
 directly, in :mod:`jobs.bench.overhead`. :mod:`jobs.bench.run` runs a group,
 :mod:`jobs.bench.report` writes the table; ``seqjobs bench``
-(:mod:`jobs.cli.bench`) is the command.
+(:mod:`jobs.cli.bench`) is the command. The preemption soak
+(:mod:`jobs.bench.preempt`, ``python -m jobs.bench.preempt``) is no timed
+item: it counts what preemptions at random moments cost the runs (nothing).
 """

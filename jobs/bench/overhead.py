@@ -16,6 +16,8 @@ commands call (the engine and the monitor, never the CLI):
   job of seqjobs, as a user's runs are);
 * the CPU time of ``seqjobs --help`` and of ``seqjobs status`` on ten runs,
   as whole processes, beside that of ``python -c pass``.
+* taking the code snapshot every submission takes, new and already stored
+  (:mod:`jobs.bench.snapshot_items`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from typing import Iterator
 
 from jobs.bench.harness import Row, Target, alternate, repeat, timed
 from jobs.bench.sizes import Sizes
+from jobs.bench.snapshot_items import ITEMS as SNAPSHOT_ITEMS
+from jobs.bench.snapshot_items import snapshot_rows
 from jobs.bench.standins import stand_in_text
 from jobs.engine.control import cancel_runs
 from jobs.engine.executors import make_executor
@@ -47,7 +51,7 @@ from seqtasks import atomic
 from seqtasks.markov_config import MarkovConfig
 from seqtasks.rundir import read_json
 
-ITEMS = ["job_local", "job_slurm", "sweep_submit", "collect_runs", "cli_help", "cli_status"]
+ITEMS = ["job_local", "job_slurm", "sweep_submit", "collect_runs", "cli_help", "cli_status", *SNAPSHOT_ITEMS]
 CHEAP_TEXT_CHARS = 5_000  # the sweep's Markov runs must be cheap: only the submission is measured
 EXIT_WAIT_S = 30  # seconds a sweep's worker may take to exit
 JOB_WAIT_S = 120  # seconds a trivial job may take before the cluster counts as busy
@@ -263,6 +267,7 @@ def job_rows(sizes: Sizes) -> list[Row]:
             sweep_row(sizes, work, corpus),
             collect_row(sizes, work, corpus),
             *cli_rows(sizes, work, corpus),
+            *snapshot_rows(sizes, work),
         ]
 
 
