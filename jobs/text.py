@@ -5,20 +5,26 @@ messages, output paths), the engine (executor settings and grid values that
 end up in sbatch lines and folder names) and the monitor (warnings about
 damaged run folders). It imports nothing of ``jobs``, so any of them may use
 it without an import cycle.
+
+Text read from a folder, a record or a log -- a run's name, a result's
+``error``, a log's last line -- may hold anything: an escape sequence that
+retitles the window or clears the screen, a bell. :func:`shown` is the one
+way such text reaches a terminal: every line a command prints goes through
+:func:`say`, every table cell through :func:`shown`.
 """
 
 from __future__ import annotations
 
 import unicodedata
 
+import typer
+
+from seqtasks.atomic import NAME_MAX  # noqa: F401 -- re-exported: the CLI checks names against it
 from seqtasks.errors import UserError
 
 #: Unicode categories that must never reach a script line, a file name or a terminal verbatim:
 #: controls (newline, CR, tab, NUL, ESC...), invisible format characters, lone surrogates, line separators
 CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-#: the longest file name (one path component) POSIX file systems accept, in bytes
-NAME_MAX = 255
-
 
 def count(n: int, noun: str) -> str:
     """``1 run``, ``2 runs``: a number with its noun, singular when it is one (nouns here take an -s)."""
@@ -33,6 +39,11 @@ def is_control(ch: str) -> bool:
 def shown(text: str) -> str:
     """``text`` with every control character escaped (``\\n``), so a message stays one line."""
     return "".join(repr(ch)[1:-1] if is_control(ch) else ch for ch in text)
+
+
+def say(line: str, err: bool = False) -> None:
+    """Print ``line`` (on stderr with ``err``) as one line of plain text: :func:`shown`, whatever it holds."""
+    typer.echo(shown(line), err=err)
 
 
 def refuse_control(what: str, text: str) -> None:

@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from jobs.cli.common import check_output_file
+from jobs.cli.common import check_output_file, output_path
 from seqtasks.errors import UserError
 
 GROUPS = ("markov", "charlm", "imdb", "jobs", "scale", "packing")
@@ -29,7 +29,7 @@ METHOD = (
 
 def bench(
     quick: Annotated[bool, typer.Option("--quick", help="Small sizes, about a minute (CI smoke test); default: the tutorial's sizes.")] = False,
-    output: Annotated[Path, typer.Option("-o", "--output", help="CSV to write; the Markdown table goes beside it (.md).")] = Path("results/bench.csv"),
+    output: Annotated[Path, typer.Option("-o", "--output", help="CSV to write (a file there is replaced); the Markdown table goes beside it (.md).", parser=output_path)] = Path("results/bench.csv"),
     only: Annotated[Optional[list[str]], typer.Option("--only", help=f"Run only these groups (repeatable): {', '.join(GROUPS)}.")] = None,
 ) -> None:
     """Benchmark seqjobs against the tutorial's way: Markov, char-LSTM, IMDB, job overhead, views at scale, packed runs."""
@@ -37,14 +37,14 @@ def bench(
     unknown = sorted(set(groups) - set(GROUPS))
     if unknown:
         raise UserError(f"--only: unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
-    check_output_file("-o", output)  # refused now, not after the whole benchmark ran
+    check_output_file("-o", output)  # refused now, not after the whole benchmark ran; first: the .md is named after it
     check_output_file("-o", output.with_suffix(".md"))
 
     from jobs.bench import report, run
     from jobs.bench.sizes import FULL, QUICK
     from seqtasks.rundir import now_iso
-    from seqtasks.version import library_versions
     from seqtasks.tfsetup import job_threads
+    from seqtasks.version import library_versions
 
     sizes = QUICK if quick else FULL
     started, load_before = now_iso(), os.getloadavg()[0]

@@ -100,8 +100,22 @@ def task_command(
     return command
 
 
-def option(name: str, annotation: Any, default: Any, help: str, panel: str, *decls: str) -> inspect.Parameter:
-    """A keyword-only extra option for :func:`task_command`."""
+def option(
+    name: str, annotation: Any, default: Any, help: str, panel: str, *decls: str, parser: Any = None
+) -> inspect.Parameter:
+    """A keyword-only extra option for :func:`task_command` (``parser``: Typer's, for values a type cannot refuse)."""
     flags = decls or ("--" + cfg.cli_name(name),)
-    ann = Annotated[annotation, typer.Option(*flags, help=help, rich_help_panel=panel)]
+    ann = Annotated[annotation, typer.Option(*flags, help=help, rich_help_panel=panel, parser=parser)]
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
+
+
+#: ``--no-snapshot``: jobs import the installed code when they start (see :mod:`jobs.engine.snapshot`)
+NO_SNAPSHOT_HELP = (
+    "Jobs import the installed code as it is when they start, not a frozen snapshot of the code "
+    "(recorded in each run's config.json)."
+)
+
+
+def no_snapshot_option(panel: str) -> inspect.Parameter:
+    """The ``--no-snapshot`` flag of ``submit`` and ``sweep``."""
+    return option("no_snapshot", bool, False, NO_SNAPSHOT_HELP, panel, "--no-snapshot")

@@ -13,7 +13,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from jobs.cli.common import check_output_folder
+from jobs.cli.common import check_output_folder, output_path
+from jobs.text import say
+
+#: the folder ``report PATH`` writes into by default: the one place inside a run or sweep folder a command writes
+OWN_FOLDER = "report"
 
 
 def report(
@@ -21,7 +25,8 @@ def report(
     output: Annotated[
         Optional[Path],
         typer.Option(
-            "-o", "--output", help="Folder for report.md and its PNGs. Default: PATH/report for one path, else ./report."
+            "-o", "--output", help="Folder for report.md and its PNGs (replaced there). Default: PATH/report for one path, else ./report.",
+            parser=output_path,
         ),
     ] = None,
 ) -> None:
@@ -30,12 +35,12 @@ def report(
     from jobs.report import data as rd
     from jobs.report.build import render
 
-    out = output or (paths[0] / "report" if len(paths) == 1 else Path("report"))
-    check_output_folder("-o", out)
+    out = output or (paths[0] / OWN_FOLDER if len(paths) == 1 else Path(OWN_FOLDER))
+    check_output_folder("-o", out, own=[p / OWN_FOLDER for p in paths])
     data = rd.load(paths)
     for line in warnings(data.states):
-        typer.echo(line, err=True)
+        say(line, err=True)
     check_readable(data.states, ", ".join(map(str, paths)))
     page = render(data, out)
     pictures = sorted(p.name for p in out.glob("*.png"))
-    typer.echo(f"wrote {page} and {len(pictures)} plot(s) beside it" + (f": {', '.join(pictures)}" if pictures else ""))
+    say(f"wrote {page} and {len(pictures)} plot(s) beside it" + (f": {', '.join(pictures)}" if pictures else ""))

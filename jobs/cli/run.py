@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import typer
 
-from jobs.cli.common import RUNS, check_output_folder, fresh_run_dir
+from jobs.cli.common import RUNS, check_run_folder, fresh_run_dir, output_path
 from jobs.cli.options import option, task_command
 from seqtasks.config import check_data
 from seqtasks.errors import UserError
@@ -26,9 +26,10 @@ def _run(spec: TaskSpec, config: Any, out: Optional[Path]) -> None:
     from jobs.engine.jobfn import scheduler_job_alive
     from seqtasks.runner import execute
 
-    check_output_folder("--out", out or RUNS)
+    check_run_folder("--out", out or RUNS)
     check_data(config)
     folder = out or fresh_run_dir(spec.name)
+    _check_code(folder)
     try:
         result = execute(spec.name, config, folder, job_alive=scheduler_job_alive)  # a claim by an ended job is taken over
     except UserError as err:
@@ -42,7 +43,24 @@ def _run(spec: TaskSpec, config: Any, out: Optional[Path]) -> None:
     typer.echo(f"{spec.name} {result['status']}: {spec.main_metric} = {figure}  ({folder})", err=True)
 
 
-OUT = option("out", Optional[Path], None, "Run folder (created, or resumed if it holds the same config). Default: a new folder under ./runs/.", "Run folder", "--out", "-o")
+def _check_code(folder: Path) -> None:
+    """A run whose jobs ran on a code snapshot continues here only if this process runs the same code."""
+    from jobs.engine.snapshot import check_same_code
+    from seqtasks.rundir import Damaged, RunDir
+
+    try:
+        record = RunDir(folder).config_record()
+    except Damaged:
+        return  # execute names the damage, in its own words
+    if record is not None:
+        check_same_code(record.snapshot, folder)
+
+
+OUT = option(
+    "out", Optional[Path], None,
+    "Run folder (created, or resumed if it holds the same config). Default: a new folder under ./runs/.",
+    "Run folder", "--out", "-o", parser=output_path,
+)
 
 for _spec in TASKS.values():
     app.command(_spec.name)(task_command(_spec, _run, [OUT]))

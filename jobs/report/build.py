@@ -31,9 +31,9 @@ MAX_SAMPLE_RUNS = 6  # samples of the best few combinations; a 50-run page must 
 
 def header(data: rd.ReportData) -> list[str]:
     """Title, sources and the run count by state."""
-    names = ", ".join(Path(p).resolve().name for p in data.paths)
+    names = md.escape(", ".join(Path(p).resolve().name for p in data.paths))
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    sources = ", ".join(f"`{p}`" for p in data.paths)
+    sources = md.escape(", ".join(map(str, data.paths)))
     missing = data.not_completed()
     warning = f" {count(len(missing), 'run')} {'is' if len(missing) == 1 else 'are'} not in the plots: see *Runs not in this report* below." if missing else ""
     return [f"# Report: {names}", "", f"Generated {stamp} from {sources}.", "", f"**{summary(data.states)}.**{warning}", ""]
@@ -167,12 +167,12 @@ def samples_block(runs: pd.DataFrame) -> list[str]:
         try:
             records = rd.samples(run["path"])
         except Damaged as err:
-            lines += [f"Samples of run `{run['run']}` not shown: {md.cell(problem(err, Path(run['path'])))}.", ""]
+            lines += [f"Samples of run {md.escape(run['run'])} not shown: {md.escape(problem(err, Path(run['path'])))}.", ""]
             continue
         if not records:
             continue
         shown += 1
-        lines += [f"#### {rd.label(params, tuple(run[p] for p in params))} (run `{run['run']}`)", "",
+        lines += [f"#### {md.escape(rd.label(params, tuple(run[p] for p in params)))} (run {md.escape(run['run'])})", "",
                   md.samples_table(records), ""]
     return lines if shown else lines + ["No samples.jsonl in these runs.", ""]
 

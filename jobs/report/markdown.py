@@ -1,8 +1,11 @@
 """Markdown pieces: tables and generated text, escaped so that any content renders.
 
-``pandas.DataFrame.to_markdown`` needs the optional ``tabulate`` package; a
-pipe table is a few lines, so the report writes its own and adds no
-dependency.
+Every text a run folder gave -- a run's name, a config value, an error line,
+a model's sample -- enters the page through :func:`escape`, so that it reads
+as the text it is: no link, image, HTML tag, emphasis or table-cell break of
+its own. ``pandas.DataFrame.to_markdown`` needs the optional ``tabulate``
+package; a pipe table is a few lines, so the report writes its own and adds
+no dependency.
 """
 
 from __future__ import annotations
@@ -14,17 +17,26 @@ from typing import Any
 import pandas as pd
 
 from jobs.report.data import pick_epochs
+from jobs.text import shown
 
-MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]#~<>!])")
+#: what would start markup: backslash escapes, code, emphasis (``_`` inside a word cannot), links and images,
+#: headings, strikethrough, HTML tags and entities, cell breaks, and the text GitHub links by itself
+#: (``://``, ``www.``, ``@``)
+MARKUP = re.compile(r"[\\`*\[\]#~<>!&|@]|(?<!\w)_|_(?!\w)|:(?=//)|(?<=www)\.", re.IGNORECASE)
+
+
+def escape(text: str) -> str:
+    """``text`` as Markdown that shows exactly it, on one line (control characters as :func:`jobs.text.shown` writes them)."""
+    return MARKUP.sub(lambda m: "\\" + m[0], shown(text))
 
 
 def cell(value: Any) -> str:
-    """A table cell: numbers to 4 decimals, empty for NaN, pipes and line breaks made harmless."""
+    """A table cell: numbers to 4 decimals, empty for NaN, any text through :func:`escape`."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float):
         return f"{value:.4f}"
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return escape(str(value))
 
 
 def table(frame: pd.DataFrame) -> str:
@@ -37,8 +49,7 @@ def table(frame: pd.DataFrame) -> str:
 
 def generated(text: str) -> str:
     """Model-written text inside a table cell: shown verbatim, newlines as visible breaks."""
-    escaped = MARKDOWN_PUNCTUATION.sub(r"\\\1", text.replace("&", "&amp;")).replace("|", "\\|")
-    return "<br>".join(escaped.split("\n")) or " "
+    return "<br>".join(escape(line) for line in text.split("\n")) or " "
 
 
 def samples_table(records: list[dict[str, Any]]) -> str:

@@ -42,6 +42,7 @@ from seqtasks.data.registry import Dataset, get_dataset
 from seqtasks.data.sources import SourceError
 from seqtasks.data.verify import VerifyError, check_checksum, check_layout, check_text_shape
 from seqtasks.errors import UserError
+from seqtasks.rundir.owned import owning_folder, special_kind
 
 
 def data_home() -> Path:
@@ -94,6 +95,7 @@ def fetch(name: str, from_path: Path | None = None) -> Path:
 def _fetch(dataset: Dataset, from_path: Path | None, reuse: bool) -> Path:
     """Fetch under the data set's lock; with ``reuse``, a copy another process just made wins."""
     home = data_home()
+    _check_place(home, dataset)
     try:
         with _lock(home, dataset.name):
             if reuse and (path := cached_path(dataset.name)) is not None:
@@ -124,6 +126,18 @@ def _fill(home: Path, dataset: Dataset, from_path: Path | None, workdir: Path) -
         label = str(from_path)
     entry, checks = _assemble(dataset, delivered, workdir, label)
     return _install(home, dataset, entry, workdir, checks, origin)
+
+
+def _check_place(home: Path, dataset: Dataset) -> None:
+    """Refuse, before anything is written, a cache inside a run or sweep folder, or an entry a rename would destroy."""
+    owner = owning_folder(home)
+    if owner is not None:
+        raise UserError(f"the data cache {home} lies inside the run or sweep folder {owner}, which holds only its "
+                        f"own records; set SEQJOBS_DATA to a folder outside it")
+    kind = special_kind(home / dataset.stored)
+    if kind is not None:
+        raise UserError(f"{home / dataset.stored} in the data cache is {kind}, not a data set; "
+                        f"remove it, or set SEQJOBS_DATA to another folder")
 
 
 @contextmanager
