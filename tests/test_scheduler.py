@@ -388,13 +388,14 @@ def test_chunks() -> None:
     assert arrays.chunks([], 3) == []
 
 
-def test_job_records_carry_the_limit_the_executor_got(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_job_records_carry_the_limit_the_executor_got(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """job.json says how long the job may run and why; the executor is built with those minutes."""
     monkeypatch.setattr(scheduler, "_query", lambda cmd: SINFO)
+    monkeypatch.setenv("SEQJOBS_CODE_DIR", str(tmp_path))  # the runs have no folder: their code snapshot goes here
     built: list[ExecutorOptions] = []
     recorded: list[dict] = []
 
-    def fake_submit(runs: list[RunSpec], opts: ExecutorOptions, log_root: Path, options: dict) -> list:
+    def fake_submit(runs: list[RunSpec], opts: ExecutorOptions, log_root: Path, options: dict, code: object) -> list:
         built.append(opts)
         return [([spec], FakeJob(f"7_{i}")) for i, spec in enumerate(runs)]
 

@@ -24,7 +24,9 @@ from typing import Any
 import submitit
 import submitit.local.local
 
+from jobs.engine import boot
 from jobs.engine.options import SLURM_PARAMETERS, ExecutorOptions
+from jobs.engine.snapshot import Snapshot
 from jobs.monitor import scheduler
 from jobs.monitor.status import LOCAL_CONTROLLER
 
@@ -47,10 +49,10 @@ def slurm_parameters(opts: ExecutorOptions) -> dict[str, Any]:
     return {"job_name": "seqjobs", **params}
 
 
-def slurm_executor(opts: ExecutorOptions, folder: Path) -> submitit.SlurmExecutor:
-    """A SlurmExecutor whose sbatch lines are the options that are set."""
-    ex = submitit.SlurmExecutor(folder=folder, max_num_timeout=UNCOUNTED_TIMEOUTS)
-    ex.update_parameters(**slurm_parameters(opts))
+def slurm_executor(opts: ExecutorOptions, folder: Path, code: Snapshot | None = None) -> submitit.SlurmExecutor:
+    """A SlurmExecutor whose sbatch lines are the options that are set; its jobs import ``code`` (setup lines)."""
+    ex = submitit.SlurmExecutor(folder=folder, max_num_timeout=UNCOUNTED_TIMEOUTS, python=boot.command())
+    ex.update_parameters(**slurm_parameters(opts), **({"setup": code.setup_lines()} if code else {}))
     return ex
 
 
@@ -71,9 +73,10 @@ class DetachedLocalExecutor(submitit.LocalExecutor):
     ``SLURM_CPUS_PER_TASK`` does on a cluster.
     """
 
-    def __init__(self, folder: Path, max_num_timeout: int, threads: int | None = None) -> None:
-        super().__init__(folder=folder, max_num_timeout=max_num_timeout)
+    def __init__(self, folder: Path, max_num_timeout: int, threads: int | None = None, code: Snapshot | None = None) -> None:
+        super().__init__(folder=folder, max_num_timeout=max_num_timeout, python=boot.command())
         self.threads = threads
+        self.code = code
 
     def _submit_command(self, command: str) -> submitit.local.local.LocalJob[Any]:
         """submitit's own start step (its environment variables), detached; only what we use of it.
@@ -97,6 +100,8 @@ class DetachedLocalExecutor(submitit.LocalExecutor):
         }
         if self.threads:
             env["SEQJOBS_THREADS"] = str(self.threads)
+        if self.code:  # the controller and every attempt it starts import the snapshot
+            env = self.code.environment(env)
         log_path = Path(self.folder).parent / "controllers.log"  # folder is .submitit/%j
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log:
@@ -107,9 +112,9 @@ class DetachedLocalExecutor(submitit.LocalExecutor):
         return submitit.local.local.LocalJob(folder=self.folder, job_id=str(process.pid), process=process, tasks=[0])
 
 
-def local_executor(opts: ExecutorOptions, folder: Path) -> submitit.LocalExecutor:
-    """A LocalExecutor (one process per job; TensorFlow's CPU threads follow --cpus-per-task)."""
-    ex = DetachedLocalExecutor(folder=folder, max_num_timeout=UNCOUNTED_TIMEOUTS, threads=opts.cpus_per_task)
+def local_executor(opts: ExecutorOptions, folder: Path, code: Snapshot | None = None) -> submitit.LocalExecutor:
+    """A LocalExecutor (one process per job; TensorFlow's CPU threads follow --cpus-per-task), importing ``code``."""
+    ex = DetachedLocalExecutor(folder=folder, max_num_timeout=UNCOUNTED_TIMEOUTS, threads=opts.cpus_per_task, code=code)
     ex.update_parameters(
         timeout_min=opts.time or LOCAL_DEFAULT_MINUTES,
         signal_delay_s=opts.signal_delay if opts.signal_delay is not None else 30,
@@ -118,12 +123,13 @@ def local_executor(opts: ExecutorOptions, folder: Path) -> submitit.LocalExecuto
     return ex
 
 
-def make_executor(opts: ExecutorOptions, folder: Path) -> submitit.Executor:
-    """The executor ``opts`` asks for, logging under ``folder`` (``%j`` per job)."""
+def make_executor(opts: ExecutorOptions, folder: Path, code: Snapshot | None = None) -> submitit.Executor:
+    """The executor ``opts`` asks for, logging under ``folder`` (``%j`` per job); its jobs import ``code``
+    (``None``: the installed code; the debug executor runs in this process, on the code it has loaded)."""
     kind = opts.resolved_executor()
     folder = Path(folder) / "%j"
     if kind == "slurm":
-        return slurm_executor(opts, folder)
+        return slurm_executor(opts, folder, code)
     if kind == "local":
-        return local_executor(opts, folder)
+        return local_executor(opts, folder, code)
     return submitit.DebugExecutor(folder=folder)

@@ -25,18 +25,19 @@ from submitit.local.local import LOCAL_REQUEUE_RETURN_CODE, Controller
 
 #: a bound only against a job that requeues itself forever by mistake
 MAX_RESTARTS = 100_000
-#: deaths of a process by a fault in native code, which a requeue's exit can end in (see ``asked_requeue``)
-CRASH_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS})
 
 
 class RequeueingController(Controller):
-    """submitit's controller, which also restarts a task that crashed on its way out of a requeue.
+    """submitit's controller, which also restarts a task that died on its way out of a requeue.
 
-    A requeue ends the task with ``sys.exit(144)`` from the signal handler;
-    TensorFlow has been seen to segfault in the interpreter's shutdown after
-    that (a CI run: the task died of SIGSEGV after checkpointing, and
-    submitit's controller, reading only the exit code, left the run
-    half-trained with nothing to resume it).
+    A requeue ends the task with ``sys.exit(144)`` from the signal handler,
+    but what runs after that decision can still end the process otherwise:
+    TensorFlow has segfaulted in the interpreter's shutdown, a native library
+    can abort, the kernel's OOM killer can kill it, a failed flush of stdout
+    at exit turns the code into 120. submitit's controller reads only the exit
+    code and would leave the run requeued, half-trained, with nothing to
+    resume it. On SLURM no such reading is needed: submitit runs ``scontrol
+    requeue`` before it exits, so the job is requeued however the process ends.
     """
 
     def run(self, max_retry: int = MAX_RESTARTS) -> None:
@@ -54,15 +55,16 @@ class RequeueingController(Controller):
     def asked_requeue(self, exit_code: int | None, task: int, started_ns: int) -> bool:
         """Whether task ``task``, started at ``started_ns``, ended asking to run again.
 
-        Either it exited with submitit's requeue code, or it died of a crash
-        signal after its checkpoint was written (submitit rewrites the
-        submitted pickle only to requeue) and before any result was (a job
-        that ended, or refused the requeue, writes its result pickle first).
-        A task that crashes without checkpointing is not restarted.
+        Either it exited with submitit's requeue code, or it ended in any
+        other way (a signal, another code) after its checkpoint was written
+        (submitit rewrites the submitted pickle only once it has decided to
+        requeue) and before any result was (a job that ended, or refused the
+        requeue, writes its result pickle first). A task that fails or crashes
+        without checkpointing is not restarted.
         """
         if exit_code == LOCAL_REQUEUE_RETURN_CODE:
             return True
-        if exit_code is None or -exit_code not in CRASH_SIGNALS:
+        if exit_code is None or exit_code == 0:
             return False
         paths = JobPaths(self.folder, self.pid, task)
         return _written_since(paths.submitted_pickle, started_ns) and not _written_since(paths.result_pickle, started_ns)

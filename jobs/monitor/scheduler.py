@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from dataclasses import dataclass
 from typing import Optional
 
@@ -129,13 +130,26 @@ def squeue_states(job_ids: list[str]) -> dict[str, JobInfo]:
 
 
 def job_states(job_ids: list[str]) -> dict[str, JobInfo]:
-    """Best knowledge of each job: sacct, then squeue for the ids sacct said nothing about."""
+    """Best knowledge of each job: sacct, then squeue for the ids sacct said nothing about.
+
+    An array task that has just started can be in neither answer: slurmdbd
+    has no record of it yet, and by the time squeue is asked, the squeue
+    lines it was pending on are gone. squeue is asked once more for such ids
+    (a job that has started is listed there until it ends), then sacct (one
+    that has also ended is recorded there by then), before a job is left
+    unanswered, which callers read as "cannot tell".
+    """
     if not job_ids:
         return {}
     states = sacct_states(job_ids) or {}
-    missing = [j for j in job_ids if j not in states]
-    if missing:
-        states.update(squeue_states(missing))
+    for ask in (squeue_states, squeue_states, sacct_states):
+        missing = [j for j in job_ids if j not in states]
+        if not missing:
+            break
+        started = time.monotonic()
+        states.update(ask(missing) or {})
+        if time.monotonic() - started >= QUERY_TIMEOUT_S:  # an unreachable scheduler: asking again only waits again
+            break
     return states
 
 

@@ -1,0 +1,300 @@
+"""A preemption at any moment of a job's life loses nothing: at its start, on its way out, and in between.
+
+At start: a signal that comes while the job's Python is still importing
+(before submitit has a handler) must requeue the job, on the real SLURM
+cluster and on the local executor (:mod:`jobs.engine.boot`). On the way out:
+a task that dies after its requeue was decided must still be started again
+(:mod:`jobs.engine.local_controller`; on SLURM, submitit's own ``scontrol
+requeue`` comes first). In between: a task that has just started is not called
+``unknown`` while the scheduler can still say what it is
+(:func:`jobs.monitor.scheduler.job_states`). The soak, many preemptions at
+random moments against a sweep of real runs, is :mod:`jobs.bench.preempt`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import psutil
+import pytest
+
+from jobs.engine.executors import DetachedLocalExecutor
+from jobs.monitor import scheduler
+from tests.helpers import json_lines, seqjobs, wait_until
+
+TINY_CHARLM = ["--units", "16", "--maxlen", "10", "--sample-length", "20", "--temperatures", "0.5", "--batch-size", "64"]
+HERE = Path(__file__).resolve().parent
+needs_slurm = pytest.mark.skipif(
+    not shutil.which("sbatch") and os.environ.get("SEQJOBS_REQUIRE_SLURM") != "1",
+    reason="no SLURM cluster here (start one: bash slurm/start-cluster.sh)",
+)
+
+
+def submit_tiny(tmp_path: Path, text: Path, *executor: str) -> Path:
+    """A two-epoch char-LSTM run submitted to ``executor``; its folder."""
+    seqjobs("submit", "charlm", "--corpus", str(text), "--epochs", "2", *TINY_CHARLM, *executor, "--out", "runs/p",
+            cwd=tmp_path, check=True)
+    return tmp_path / "runs/p"
+
+
+def job_id(run: Path) -> str:
+    return json.loads((run / "job.json").read_text())["job_id"]
+
+
+def completed_once(run: Path, tmp_path: Path) -> None:
+    """The run completed, each of its two epochs committed once."""
+    rows = json_lines(seqjobs("status", str(run), "--json", cwd=tmp_path, check=True).stdout)
+    assert rows[0]["state"] == "completed", rows
+    assert [line.split(",")[0] for line in (run / "metrics.csv").read_text().splitlines()[1:]] == ["1", "2"]
+
+
+# -- at start ---------------------------------------------------------------------------------
+
+
+def handles(pid: int, signum: int) -> bool:
+    """Has process ``pid`` a handler for ``signum`` (its ``SigCgt`` mask in /proc)?"""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    return False
+
+
+def signal_while_starting(pid: int, send: Callable[[], object]) -> None:
+    """``send`` the preemption signal while the task at ``pid`` is still starting, before submitit's handler.
+
+    The moment: as soon as the process catches SIGUSR2 (the earliest a Python
+    program can), at the latest 0.15 s after it appeared -- when a task without
+    an early handler is still importing -- and in any case before submitit
+    installed its handlers (it also catches SIGCONT, which nothing before it does).
+    """
+    appeared = time.monotonic()
+    while not handles(pid, signal.SIGUSR2) and time.monotonic() - appeared < 0.15:
+        time.sleep(0.001)
+    assert not handles(pid, signal.SIGCONT), "submitit's handler was already there: the start was missed"
+    send()
+
+
+def task_process(run: Path, timeout_s: float) -> psutil.Process:
+    """The job's Python process, once it appears: this interpreter, on the run's submitit folder (not srun)."""
+    found: list[psutil.Process] = []
+
+    def appeared() -> bool:
+        found[:] = [p for p in psutil.process_iter(["cmdline"]) if (p.info["cmdline"] or [""])[0] == sys.executable
+                    and "submitit.core._submit" in p.info["cmdline"] and str(run) in p.info["cmdline"][-1]]
+        return bool(found)
+
+    wait_until(appeared, timeout_s, 0.001, "the job's Python to start")
+    return found[0]
+
+
+@pytest.mark.slurm
+@needs_slurm
+def test_a_slurm_job_signalled_as_it_starts_is_requeued_and_completes(tmp_path: Path, small_text: Path) -> None:
+    """``scancel -s USR2`` (what a preemption sends) while the job's Python is starting.
+
+    Without the early handler the job's Python died of the signal and SLURM
+    recorded FAILED (exit 12). A signal sent before ``srun`` has started the
+    job step (as early as 0.05 s after the job turns RUNNING) is dropped by
+    SLURM, so the moment is taken from the task's process.
+    """
+    run = submit_tiny(tmp_path, small_text, "--executor", "slurm", "--partition", "cpu")
+    job = job_id(run)
+    task = task_process(run, 600)
+    signal_while_starting(task.pid, lambda: subprocess.run(["scancel", "-s", "USR2", job], check=True))
+
+    def ended() -> bool:
+        out = subprocess.run(["sacct", "-X", "-n", "-P", "-o", "State", "-j", job], capture_output=True, text=True)
+        return out.stdout.strip() in ("COMPLETED", "FAILED", "CANCELLED")
+
+    wait_until(ended, 600, 0.5, "the job to end")
+    restarts = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True).stdout
+    assert "Restarts=1" in restarts  # the signal landed and requeued the job once
+    completed_once(run, tmp_path)
+
+
+@pytest.mark.slow
+def test_a_local_job_signalled_as_it_starts_is_requeued_and_completes(tmp_path: Path, small_text: Path) -> None:
+    """SIGUSR2 to the local task while it is starting: it must requeue, not die."""
+    run = submit_tiny(tmp_path, small_text, "--executor", "local")
+    controller = psutil.Process(int(job_id(run)))
+    task = task_process(run, 120)
+    signal_while_starting(task.pid, lambda: task.send_signal(signal.SIGUSR2))
+    wait_until(lambda: not controller.is_running(), 600, 0.5, "the local job to end")
+    log = Path(json.loads((run / "job.json").read_text())["stderr"]).read_text()
+    assert "came while the job was starting" in log  # then the local requeue: exit 144, started again
+    completed_once(run, tmp_path)
+
+
+@pytest.mark.slow
+def test_a_job_stopped_at_every_start_gives_up_after_max_stalled_attempts(tmp_path: Path, small_text: Path) -> None:
+    """A job signalled at each start (a time limit shorter than start-up) is requeued, but not forever,
+    and never writes the run folder it did not begin."""
+    seqjobs("submit", "charlm", "--corpus", str(small_text), "--epochs", "2", *TINY_CHARLM, "--executor", "local",
+            "--max-stalled", "2", "--out", "runs/p", cwd=tmp_path, check=True)
+    run = tmp_path / "runs/p"
+    controller = psutil.Process(int(job_id(run)))
+    signalled: set[int] = set()
+
+    def ended_or_signal() -> bool:
+        if not controller.is_running() or controller.status() == psutil.STATUS_ZOMBIE:
+            return True
+        for child in controller.children():
+            if child.pid not in signalled:
+                signalled.add(child.pid)
+                signal_while_starting(child.pid, lambda: child.send_signal(signal.SIGUSR2))
+        return False
+
+    wait_until(ended_or_signal, 600, 0.002, "the local job to end")
+    assert len(signalled) == 2
+    log = Path(json.loads((run / "job.json").read_text())["stderr"]).read_text()
+    assert "2 attempts in a row were stopped before any run began" in log
+    assert not (run / "state.json").exists()
+
+
+# -- on the way out ---------------------------------------------------------------------------
+
+
+class DiesAfterRequeue:
+    """A job whose first attempt is preempted, checkpoints, and then dies on its way out by ``how``.
+
+    Its attempts are counted in ``marker``; a later attempt returns its number.
+    ``how``: ``"SIGKILL"`` (the OOM killer), ``"exit 120"`` (a failed flush at
+    exit), ``"SIGSEGV"`` (TensorFlow's shutdown).
+    """
+
+    def __init__(self, marker: Path, how: str) -> None:
+        self.marker, self.how = marker, how
+
+    def __call__(self) -> int:
+        import atexit
+
+        attempt = int(self.marker.read_text()) + 1 if self.marker.exists() else 1
+        self.marker.write_text(str(attempt))
+        if attempt == 1:
+            if self.how.startswith("exit"):
+                atexit.register(os._exit, int(self.how.split()[1]))
+            else:
+                atexit.register(os.kill, os.getpid(), getattr(signal, self.how))
+            os.kill(os.getpid(), signal.SIGUSR2)  # the preemption signal: checkpoint, requeue, exit
+            time.sleep(300)
+        return attempt
+
+    def checkpoint(self) -> object:
+        from submitit.helpers import DelayedSubmission
+
+        return DelayedSubmission(self)
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "exit 120"])
+def test_a_local_task_that_dies_any_way_after_its_requeue_was_decided_is_restarted(
+        tmp_path: Path, how: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(HERE), str(HERE.parent)]))  # the job unpickles this module
+    executor = DetachedLocalExecutor(folder=tmp_path / ".submitit/%j", max_num_timeout=3)
+    executor.update_parameters(timeout_min=10, signal_delay_s=30)
+    job = executor.submit(DiesAfterRequeue(tmp_path / "attempts", how))
+    wait_until(lambda: job.done(), 120, 0.2, "the local job to end")
+    assert job.result() == 2
+
+
+class SlowToPickle:
+    """A result that takes a second to pickle: the moment after the job's work returned, before it exits."""
+
+    def __reduce__(self) -> tuple[type, tuple[int]]:
+        time.sleep(1.0)
+        return int, (7,)
+
+
+class PreemptedAsItEnds:
+    """A job preempted once its work is done, while its result is written; like a job with no run left,
+    its checkpoint has nothing to requeue."""
+
+    def __call__(self) -> SlowToPickle:
+        import threading
+
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGUSR2)).start()
+        return SlowToPickle()
+
+    def checkpoint(self) -> None:
+        return None
+
+
+def test_a_job_preempted_after_its_work_returned_ends_with_its_result(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(HERE), str(HERE.parent)]))  # the job unpickles this module
+    executor = DetachedLocalExecutor(folder=tmp_path / ".submitit/%j", max_num_timeout=3)
+    executor.update_parameters(timeout_min=10, signal_delay_s=30)
+    job = executor.submit(PreemptedAsItEnds())
+    wait_until(lambda: job.done(), 120, 0.2, "the local job to end")
+    assert job.result() == 7
+    assert "after the job's runs ended; nothing to requeue" in job.paths.stderr.read_text()
+
+
+@pytest.mark.slurm
+@needs_slurm
+def test_a_slurm_task_that_crashes_after_its_requeue_was_decided_is_requeued(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """submitit runs ``scontrol requeue`` before it exits: a crash after that cannot lose the requeue."""
+    import submitit
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(HERE), str(HERE.parent)]))  # sbatch passes it on
+    executor = submitit.SlurmExecutor(folder=tmp_path / ".submitit/%j", max_num_timeout=3)
+    executor.update_parameters(time=10, partition="cpu")
+    job = executor.submit(DiesAfterRequeue(tmp_path / "attempts", "SIGSEGV"))
+    wait_until(lambda: (tmp_path / "attempts").exists() and (tmp_path / "attempts").read_text() == "2", 600, 0.5,
+               "the job's second attempt")
+    assert job.result() == 2
+
+
+# -- in between -------------------------------------------------------------------------------
+
+
+def test_a_task_in_neither_sacct_nor_squeue_at_first_is_asked_about_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The just-started array task 8_2: slurmdbd has no line for it yet and squeue, asked as it left the
+    pending lines, printed nothing; asked again, squeue lists it running. (A scheduler in this race cannot be
+    produced on demand, so its answers are played back.)"""
+    answers = {"sacct": ["8_[3-5]|PENDING|\n", ""], "squeue": [None, "8_2|RUNNING|vm\n"]}
+    asked: list[str] = []
+
+    def query(cmd: list[str]) -> str | None:
+        asked.append(cmd[0])
+        return answers[cmd[0]].pop(0)
+
+    monkeypatch.setattr(scheduler, "_query", query)
+    assert scheduler.job_states(["8_2"]) == {"8_2": {"state": "running", "node": "vm", "source": "squeue"}}
+    assert asked == ["sacct", "squeue", "squeue"]
+
+
+def test_a_task_that_started_and_ended_between_the_asks_is_found_in_sacct(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = {"sacct": ["", "8_2|COMPLETED|vm\n"], "squeue": [None, None]}
+    monkeypatch.setattr(scheduler, "_query", lambda cmd: answers[cmd[0]].pop(0))
+    assert scheduler.job_states(["8_2"])["8_2"]["state"] == "completed"
+
+
+
+# -- the soak ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+@needs_slurm
+def test_thirty_preemptions_at_random_moments_lose_nothing(tmp_path: Path, moby_dick: Path) -> None:
+    """The soak's short form: small sweeps (packed and not, both tasks) under >= 30 preemptions.
+
+    Every run completes, with the metrics rows of the same run uninterrupted
+    and each epoch committed once; no job was left stuck.
+    """
+    from jobs.bench.preempt import SHORT, soak
+
+    landed, judged, info = soak(tmp_path / "soak", SHORT, 30, hours=2, corpus=moby_dick)
+    assert len(landed) >= 30, info
+    report = "\n".join(map(str, judged))
+    assert judged and all(j["status"] == "completed" for j in judged), report
+    assert all(j["identical_rows"] and j["each_epoch_once"] for j in judged), report
