@@ -5,17 +5,37 @@ temporary file in the same folder, flushed to disk, then renamed over the
 target (``os.replace`` is atomic on POSIX) or linked into place when the name
 must not exist yet. Readers see the old file or the new one, never a torn one.
 
+A temporary file's name carries its writer -- host, pid and the pid's start
+time -- so that the next owner of a folder removes only those a writer that
+is gone left behind (:func:`remove_orphans`), never one another process is
+about to rename into place (the submitting command writing ``job.json`` while
+the run's job already owns the folder; the loser of a race for a claim).
+
 Each change becomes visible in exactly one call, :func:`_publish`; the
 fault-injection tests replace it to stop a run between any two changes.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
-import tempfile
+import re
+import socket
+import time
 from pathlib import Path
 from typing import Any, Callable
+
+from seqtasks.processes import gone, own_start
+
+#: every temporary file's name matches it: ``.TARGET.RANDOM~PID~START~HOST.tmp`` (and a suffix a library wants)
+TEMPORARY = ".*.tmp*"
+_WRITER = re.compile(r"\.[0-9a-f]+~(?P<pid>\d+)~(?P<start>\d+|x)~(?P<host>[^~/]+)\.tmp(?:\.[A-Za-z0-9]+)?$")
+#: a temporary file whose writer cannot be checked from here (another host; a name without a writer) is
+#: removed once it is this old: a writer renames its file within seconds of creating it
+UNCHECKED_GRACE_S = 24 * 3600.0
+#: the longest file name (one path component) POSIX file systems accept, in bytes
+NAME_MAX = 255
 
 
 def _publish(change: Callable[[], None], path: Path) -> None:
@@ -23,12 +43,56 @@ def _publish(change: Callable[[], None], path: Path) -> None:
     change()
 
 
-def _temporary(path: Path, data: bytes, durable: bool = True) -> str:
-    """A temporary file beside ``path`` holding ``data``, flushed to disk if ``durable``; returns its name."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def temporary_path(path: Path, suffix: str = "") -> Path:
+    """A fresh temporary name beside ``path`` that names this process as its writer (the file is not created).
+
+    ``suffix`` is for libraries that choose the format by it (Keras: ``.keras``).
+    """
+    pid = os.getpid()
+    start = own_start(pid)
+    tag = f".{os.urandom(4).hex()}~{pid}~{int(float(start)) if start else 'x'}~{socket.gethostname()}.tmp{suffix}"
+    room = NAME_MAX - 1 - len(os.fsencode(tag))
+    return path.with_name("." + os.fsdecode(os.fsencode(path.name)[:room]) + tag)
+
+
+def is_temporary(name: str) -> bool:
+    """Is ``name`` one of these temporary files (of any writer)?"""
+    return fnmatch.fnmatchcase(name, TEMPORARY)
+
+
+def remove_orphans(folder: Path) -> None:
+    """Remove the temporary files in ``folder`` whose writer is gone; call as the folder's new owner.
+
+    A writer on this host is gone when its pid is dead or another process
+    now (by the start time). A live writer's file stays: it is about to be
+    renamed or linked into place. One whose writer cannot be checked from here
+    goes once it is :data:`UNCHECKED_GRACE_S` old.
+    """
+    for tmp in folder.glob(TEMPORARY):
+        match = _WRITER.search(tmp.name)
+        ended = None if match is None else gone(
+            match["host"], int(match["pid"]), None if match["start"] == "x" else match["start"])
+        if ended or (ended is None and _age(tmp) > UNCHECKED_GRACE_S):
+            tmp.unlink(missing_ok=True)
+
+
+def _age(path: Path) -> float:
+    """Seconds since ``path`` was last written (0 when it is gone already)."""
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; results are meant to be shared
+        return time.time() - os.lstat(path).st_mtime
+    except FileNotFoundError:
+        return 0.0
+
+
+def _temporary(path: Path, data: bytes, durable: bool = True) -> str:
+    """A temporary file beside ``path`` holding ``data``, flushed to disk if ``durable``; returns its name.
+
+    Made with the permissions the umask leaves of 0666, as any new file: results are meant to be shared.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = str(temporary_path(path))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -91,13 +155,6 @@ def remove(path: str | os.PathLike[str]) -> None:
     path = Path(path)
     if os.path.lexists(path):
         _publish(lambda: path.unlink(missing_ok=True), path)
-
-
-def _umask() -> int:
-    """The process umask (reading it means setting it; put it straight back)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:

@@ -94,6 +94,8 @@ def parse_value(cls: type, name: str, raw: Any) -> Any:
         return _scalar(tp, raw)
     except (TypeError, ValueError, OverflowError):
         want = "one of " + "|".join(allowed) if allowed else type_label(tp)
+        if "_" in str(raw) and ("int" in want or "float" in want):
+            want += ", written without '_'"
         text = str(raw) if len(str(raw)) <= 80 else str(raw)[:80] + "..."
         raise UserError(f"--{cli_name(name)}: '{text}' is not a valid value (expected {want})") from None
 
@@ -118,13 +120,25 @@ def _scalar(tp: Any, raw: Any) -> Any:
             if not raw.is_integer():
                 raise ValueError(raw)
             return int(raw)
-        return raw if isinstance(raw, int) else int(str(raw).strip())
+        return raw if isinstance(raw, int) else number(int, str(raw))
     if tp is float:
-        value = float(raw)
+        value = float(raw) if isinstance(raw, (int, float)) else number(float, str(raw))
         if not math.isfinite(value):
             raise ValueError(raw)
         return value
     return str(raw)
+
+
+def number(tp: type, text: str) -> Any:
+    """``text`` as ``tp`` (``int`` or ``float``); ``ValueError`` also for digits grouped with ``_``.
+
+    Python reads ``1_0`` as 10: a user who typed ``uniform(1_0,2_0)`` or
+    ``--grid order=1_0`` meant something else, and must be told, not given 10.
+    """
+    text = text.strip()
+    if "_" in text:
+        raise ValueError(f"'{text}': write numbers without '_'")
+    return tp(text)
 
 
 def type_label(tp: Any) -> str:

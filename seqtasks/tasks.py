@@ -11,8 +11,8 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from seqtasks.errors import UserError
 from seqtasks.charlm.config import CharLMConfig
+from seqtasks.errors import UserError
 from seqtasks.imdb.config import ImdbConfig
 from seqtasks.markov_config import MarkovConfig
 

@@ -40,6 +40,16 @@ def small_text(folder: Path, moby_dick: Path) -> Path:
     return path
 
 
+def completed_markov_run(folder: Path, moby_dick: Path) -> Path:
+    """``folder/template``: one real completed Markov run, for tests that copy it into made-up sweeps."""
+    from seqtasks.markov_config import MarkovConfig
+    from seqtasks.runner import execute
+
+    run = folder / "template"
+    execute("markov", MarkovConfig(corpus=str(small_text(folder, moby_dick)), length=20), run)
+    return run
+
+
 def json_lines(text: str) -> list[dict]:
     """The objects of ``status --json`` output: one JSON object a line."""
     return [json.loads(line) for line in text.splitlines() if line.strip()]

@@ -16,6 +16,7 @@ import os
 import shutil
 import socket
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,6 @@ from seqtasks.charlm.config import CharLMConfig
 from seqtasks.config import to_dict
 from seqtasks.imdb.config import ImdbConfig
 from tests.helpers import assert_one_line_error
-
 
 PROFILES = """\
 gpu = { executor = "local", partition = "gpu", time = 60 }
@@ -323,9 +323,15 @@ def snapshot(*roots: Path) -> dict[str, tuple[int, int | None, int | None]]:
 def test_bad_input_is_one_line_and_changes_nothing(
     bad: Case, shared: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    check_case(bad, shared, tmp_path, monkeypatch, world)
+
+
+def check_case(bad: Case, shared: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+               build: Callable[[Path, dict[str, Path]], None]) -> None:
+    """Run one case in a folder ``build`` filled (:func:`world`, or more): one error line, nothing changed on disk."""
     here = tmp_path / "cwd"
     here.mkdir()
-    world(here, shared)
+    build(here, shared)
     monkeypatch.chdir(here)
     monkeypatch.setenv("SEQJOBS_PROFILES", str(here / "profiles.toml"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(shared["config_home"]))  # no user profile file; outside the snapshot

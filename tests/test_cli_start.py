@@ -37,3 +37,9 @@ def test_help_and_status_import_no_heavy_library(tmp_path) -> None:  # noqa: ANN
     help_code, after_help, status_code, after_status = json.loads(out.stdout.strip().splitlines()[-1])
     assert help_code == 0 and after_help == []
     assert status_code == 2 and after_status == []  # an empty folder: one error line, nothing heavy loaded
+
+
+def test_every_command_has_a_row_in_the_readmes_command_table() -> None:
+    rows = [line for line in (REPO / "README.md").read_text(encoding="utf-8").splitlines() if line.startswith("| `seqjobs ")]
+    for name in COMMANDS:
+        assert any(f"`seqjobs {name}" in row for row in rows), name

@@ -16,7 +16,13 @@ from typing import Any, Callable
 import pytest
 
 from jobs.engine.halving import (
-    decide, kept, rank, run_score, rung_epochs, standings, validation_metric,
+    decide,
+    kept,
+    rank,
+    run_score,
+    rung_epochs,
+    standings,
+    validation_metric,
 )
 from seqtasks.errors import UserError
 from seqtasks.imdb.synthetic import write_csv
@@ -223,6 +229,7 @@ def test_a_local_halving_sweep_completes_resumes_only_new_epochs_and_continues_a
 def test_rung_marks_are_read_from_halving_manifests_only(tmp_path: Path) -> None:
     """A decided rung marks its runs promoted or stopped (at the rung's epochs); a grid sweep's manifest gives none."""
     from jobs.monitor.rungs import RungMark, halving_marks
+    from jobs.monitor.sweeps import read_sweeps
 
     plan = HalvingRecord(metric="val_accuracy", higher_is_better=True, min_epochs=1, max_epochs=2, eta=2, epochs=[1, 2],
                          rungs=[RungRecord(rung=0, epochs=1, runs=["a", "b", "c"], decided_at="2026-01-01T00:00:00+00:00",
@@ -233,7 +240,7 @@ def test_rung_marks_are_read_from_halving_manifests_only(tmp_path: Path) -> None
         halving.record("imdb", {n: {"lr": i} for i, n in enumerate("abc")}, {}, {}, {}, {}, plan)
     with grid.locked():
         grid.record("imdb", {"a": {"lr": 0.1}}, {}, {}, {}, {})
-    marks = halving_marks([str(halving.path), str(grid.path)])
+    marks = halving_marks(read_sweeps([str(halving.path), str(grid.path)]).values())
     assert marks == {
         str(halving.path / "a"): RungMark(1, "training", None),
         str(halving.path / "b"): RungMark(0, "stopped", 1),

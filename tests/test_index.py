@@ -20,18 +20,14 @@ import pytest
 from jobs.monitor import index
 from jobs.monitor.collect import collect
 from jobs.monitor.status import statuses
-from seqtasks.markov_config import MarkovConfig
 from seqtasks.rundir import RunDir
-from seqtasks.runner import execute
-from tests.helpers import small_text, wait_until
+from tests.helpers import completed_markov_run, wait_until
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory, moby_dick: Path) -> Path:
-    base = tmp_path_factory.mktemp("index")
-    run = base / "template"
-    execute("markov", MarkovConfig(corpus=str(small_text(base, moby_dick)), length=20), run)
-    return run
+    """One real completed Markov run, copied into every sweep below."""
+    return completed_markov_run(tmp_path_factory.mktemp("index"), moby_dick)
 
 
 @pytest.fixture

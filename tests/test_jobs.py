@@ -17,7 +17,7 @@ from typing import Callable
 
 import pytest
 
-from seqtasks.rundir.claim import pid_alive
+from seqtasks.processes import pid_alive
 from tests.helpers import assert_one_line_error, json_lines, seqjobs, wait_until
 
 #: every test here starts the CLI, and most start real local jobs, as processes

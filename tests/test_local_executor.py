@@ -23,7 +23,6 @@ from jobs.monitor import status
 from seqtasks.rundir import RunDir
 from tests.helpers import json_lines, seqjobs, wait_until
 
-
 #: what a job sees: its thread count, the variable behind it, its session
 JOB_VIEW = (
     "import json, os; from seqtasks.tfsetup import job_threads; "

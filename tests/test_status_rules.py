@@ -22,8 +22,8 @@ from typing import Any, Optional
 import pytest
 
 from jobs.monitor import scheduler, status
-from seqtasks.rundir import RunDir
 from seqtasks.config import to_dict
+from seqtasks.rundir import RunDir
 from seqtasks.tasks import TASKS
 
 HERE = socket.gethostname()

@@ -93,12 +93,13 @@ class FakeCluster:
         self.arrays: list[int] = []  # tasks per submission step
         self.follow_ups: list[tuple[progressive.NextStep, list[str]]] = []
 
-    def submit_tasks(self, groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: Path) -> list[Any]:
+    def submit_tasks(self, groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: Path, code: Any) -> list[Any]:
         self.arrays.append(len(groups))
         self.next_id += 1
         return [(group, FakeJob(f"{self.next_id}_{i}")) for i, group in enumerate(groups)]
 
-    def submit_next(self, step: progressive.NextStep, opts: ExecutorOptions, log_root: Path, after: list[str]) -> FakeJob:
+    def submit_next(self, step: progressive.NextStep, opts: ExecutorOptions, log_root: Path, after: list[str],
+                    code: Any) -> FakeJob:
         self.follow_ups.append((step, after))
         self.next_id += 1
         return FakeJob(str(self.next_id))

@@ -64,7 +64,7 @@ def test_status_table_names_the_sweep_only_when_rows_come_from_several() -> None
     several = [row("runs/a/order=1_seed=0"), row("runs/b/order=1_seed=0"), row("runs/lone")]
     table = status_table(several, "runs")
     assert [str(c.header) for c in table.columns][:2] == ["sweep", "run"]
-    assert list(table.columns[0].cells) == ["a", "b", ""]
+    assert [str(cell) for cell in table.columns[0].cells] == ["a", "b", ""]
 
 
 def test_data_list_shows_urls_by_file_and_host() -> None:

@@ -18,6 +18,7 @@ import typer.main
 
 from jobs.cli.common import SeqjobsGroup
 
+
 class Entry(NamedTuple):
     """Where a command lives and the line ``seqjobs --help`` shows for it."""
 
@@ -38,6 +39,8 @@ COMMANDS: dict[str, Entry] = {
     "cancel": Entry("jobs.cli.control", "cancel", "Cancel every run under PATH that has not ended (scancel, or stop the local process)."),
     "resubmit": Entry("jobs.cli.control", "resubmit",
                       "Submit again the failed and/or missing runs under PATH, with their original executor settings."),
+    "rerun": Entry("jobs.cli.rerun", "rerun",
+                   "Run a run again from its folder alone: its config, its data's checksum and the code snapshot it was made with."),
     "report": Entry("jobs.cli.report", "report",
                     "Write report.md with learning curves, accuracy grids, Markov baselines and samples (PNG plots)."),
     "eval": Entry("jobs.cli.predict", "evaluate",

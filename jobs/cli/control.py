@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from jobs.cli.common import PathArg, check_runs
+from jobs.cli.options import NO_SNAPSHOT_HELP
 from jobs.engine.control import FAILED, MISSING, cancel_runs, resubmit_runs
 from jobs.text import count
 
@@ -28,6 +29,7 @@ def resubmit(
     failed: Annotated[bool, typer.Option("--failed", help="Resubmit failed runs.")] = False,
     missing: Annotated[bool, typer.Option("--missing", help="Resubmit runs never submitted, cancelled, stuck, or whose job vanished.")] = False,
     wait: Annotated[bool, typer.Option("--wait", help="Block until the resubmitted runs end.")] = False,
+    no_snapshot: Annotated[bool, typer.Option("--no-snapshot", help=NO_SNAPSHOT_HELP)] = False,
 ) -> None:
     """Submit again the failed and/or missing runs under PATH, with their original executor settings."""
     from jobs.monitor.waiting import report_end
@@ -35,7 +37,7 @@ def resubmit(
     check_runs(path)
     if not failed and not missing:
         failed = missing = True
-    total = resubmit_runs(path, (FAILED if failed else set()) | (MISSING if missing else set()))
+    total = resubmit_runs(path, (FAILED if failed else set()) | (MISSING if missing else set()), not no_snapshot)
     if not total:
         typer.echo(f"nothing to resubmit under {path}")
         return

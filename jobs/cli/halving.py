@@ -7,6 +7,7 @@ halving only decides how far each trains (:mod:`jobs.engine.halving`,
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, Optional
 
@@ -15,6 +16,7 @@ import typer
 from jobs.cli.options import option
 from jobs.engine.options import ExecutorOptions, parse_setting
 from jobs.text import count
+from seqtasks.config import validate
 from seqtasks.errors import UserError
 from seqtasks.rundir.records import HalvingRecord
 from seqtasks.tasks import TaskSpec
@@ -47,10 +49,23 @@ def halving_plan(spec: TaskSpec, values: dict[str, Any]) -> HalvingRecord | None
     metric, higher = validation_metric(spec, values["metric"])
     if values["min_epochs"] is None or values["max_epochs"] is None:
         raise UserError("--halving needs --min-epochs and --max-epochs (e.g. --min-epochs 1 --max-epochs 9)")
+    _check_max_epochs(spec, values["max_epochs"])
     epochs = rung_epochs(values["min_epochs"], values["max_epochs"], values["eta"])
     partition = parse_setting("partition", values["promote_partition"])
     return HalvingRecord(metric=metric, higher_is_better=higher, min_epochs=values["min_epochs"],
                          max_epochs=values["max_epochs"], eta=values["eta"], epochs=epochs, promote_partition=partition)
+
+
+def _check_max_epochs(spec: TaskSpec, max_epochs: int) -> None:
+    """The last rung trains to ``--max-epochs``: more epochs than any run of the task may have is refused up front.
+
+    Otherwise the plan (a rung per factor of eta up to it) would be recorded
+    and its first rungs trained before a run refused the epochs of a later one.
+    """
+    try:
+        validate(dataclasses.replace(spec.config_cls(), epochs=max_epochs))
+    except UserError as err:
+        raise UserError(f"--max-epochs {max_epochs} is more than a run may train ({err}); choose a smaller one") from None
 
 
 def check_varied(varied: set[str]) -> None:
@@ -68,9 +83,11 @@ def sweep_halving(
     While it waits, this command also decides rungs whose promotion job has
     not (yet) done it, as running the command again would.
     """
+    from jobs.engine.launch import check_runs
     from jobs.engine.promotion import resume, start
     from jobs.monitor.waiting import wait_for
 
+    check_runs(spec.name, [(sweep_dir / name, config) for name, config in runs])  # before the plan is written
     step = start(spec.name, sweep_dir, runs, opts, base, {**sweep_options, "halving": True}, plan)
     rungs = " -> ".join(map(str, plan.epochs))
     if step.unfinished and step.submitted:

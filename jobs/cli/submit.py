@@ -14,9 +14,9 @@ from typing import Any, Optional
 
 import typer
 
-from jobs.cli.common import RUNS, check_output_folder, fresh_run_dir
+from jobs.cli.common import RUNS, check_output_folder, check_run_folder, fresh_run_dir
 from jobs.cli.halving import HALVING_PARAMS, check_varied, halving_plan, sweep_halving
-from jobs.cli.options import executor_parameters, option, task_command
+from jobs.cli.options import executor_parameters, no_snapshot_option, option, task_command
 from jobs.engine import options as executor_opts
 from jobs.engine.launch import launch, launch_sweep
 from jobs.engine.sampling import sample_runs
@@ -26,7 +26,7 @@ from jobs.monitor.waiting import report_end
 from jobs.text import count, refuse_control
 from seqtasks.config import check_data
 from seqtasks.errors import UserError
-from seqtasks.rundir import RunDir
+from seqtasks.rundir import RunDir, SweepDir
 from seqtasks.tasks import TASKS, TaskSpec
 
 EXEC = "Executor options (sbatch names)"
@@ -58,12 +58,12 @@ def executor_options(values: dict[str, Any]) -> executor_opts.ExecutorOptions:
     return opts
 
 
-def _submit(spec: TaskSpec, config: Any, out: Optional[Path], wait: bool, **exec_values: Any) -> None:
+def _submit(spec: TaskSpec, config: Any, out: Optional[Path], wait: bool, no_snapshot: bool, **exec_values: Any) -> None:
     opts = executor_options(exec_values)
-    check_output_folder("--out", out or RUNS)
+    check_run_folder("--out", out or RUNS)  # a run folder given again is resumed, as by `run --out`
     check_data(config)
     folder = out or fresh_run_dir(spec.name)
-    done = launch(spec.name, [(folder, config)], opts, folder)
+    done = launch(spec.name, [(folder, config)], opts, folder, snapshot=not no_snapshot)
     if done.completed:
         result = RunDir(folder).result() or {}
         typer.echo(f"already completed: {folder} ({spec.main_metric} = {result.get(spec.main_metric)})")
@@ -89,6 +89,7 @@ def _sweep(
     name: Optional[str],
     root: Path,
     wait: bool,
+    no_snapshot: bool,
     **values: Any,
 ) -> None:
     plan = halving_plan(spec, {key: values.pop(key) for key in HALVING_NAMES})
@@ -103,11 +104,13 @@ def _sweep(
         check_sweep_name(name)
     sweep_dir = root / (name or f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     check_output_folder("--root", root)
-    check_output_folder("--name", sweep_dir)
+    check_output_folder("--name", sweep_dir, own=[sweep_dir])  # the sweep's own folder: check_adding says which may be
+    SweepDir(sweep_dir).check_adding(spec.name, halving=plan is not None)  # before anything is written or submitted
     runs, sampled = sample_runs(base, runs, sample or [], trials, sampler_seed, {*grid_values, *zip_values}, sweep_dir)
     for _, config in runs:
         check_data(config)
-    sweep_options = {"grid": grid or [], "zip": zip_ or [], "seeds": seeds, **sampled}
+    sweep_options = {"grid": grid or [], "zip": zip_ or [], "seeds": seeds, **sampled,
+                     "no_snapshot": no_snapshot}  # launch_recorded reads it, and a halving sweep's promotions
     if plan is not None:
         sweep_halving(spec, sweep_dir, runs, opts, base, sweep_options, plan, wait)
     else:
@@ -160,8 +163,8 @@ SWEEP_PARAMS = [
 
 for _spec in TASKS.values():
     submit_app.command(_spec.name)(
-        task_command(_spec, _submit, [OUT, WAIT, *EXECUTOR_PARAMS], doc=f"Submit one {_spec.name} run: {_spec.summary}")
+        task_command(_spec, _submit, [OUT, WAIT, no_snapshot_option(EXEC), *EXECUTOR_PARAMS], doc=f"Submit one {_spec.name} run: {_spec.summary}")
     )
     sweep_app.command(_spec.name)(
-        task_command(_spec, _sweep, [*SWEEP_PARAMS, *HALVING_PARAMS, WAIT, *EXECUTOR_PARAMS], doc=f"Sweep {_spec.name}: {_spec.summary}")
+        task_command(_spec, _sweep, [*SWEEP_PARAMS, *HALVING_PARAMS, WAIT, no_snapshot_option(EXEC), *EXECUTOR_PARAMS], doc=f"Sweep {_spec.name}: {_spec.summary}")
     )

@@ -5,7 +5,9 @@ of a run folder nor unpickles anything) and ask the scheduler; neither
 imports TensorFlow, and pandas and rich are imported only by the command that
 needs them, so they answer at once on a login node. A damaged run is one
 ``warning:`` line and a count in the summary, never a crash; output paths and
-options are checked before any run is read.
+options are checked before any run is read. What a folder says (names, errors,
+log lines) is printed as plain text: control characters escaped
+(:func:`jobs.text.shown`), never read as rich markup; ``--json`` keeps it as it is.
 """
 
 from __future__ import annotations
@@ -14,18 +16,21 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Callable, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from jobs.cli.common import PathArg, check_output_file, check_runs
+from jobs.cli.common import PathArg, check_output_file, check_runs, output_path
 from jobs.monitor.overview import SMALL, groups, halving_advice, rung_line, states_present, sweep_name, to_look_at
 from jobs.monitor.status import RunStatus, as_dicts, check_readable, statuses, summary, warnings
-from jobs.text import count
+from jobs.text import count, say, shown
 from seqtasks.errors import UserError
 
 if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
 #: the longest ``--interval`` (an hour): anything longer is a typo, and sleep() refuses some of it
 MAX_INTERVAL_S = 3600.0
@@ -35,7 +40,7 @@ def _warn(rows: list[RunStatus], seen: set[str] | None = None) -> None:
     """One ``warning:`` line on stderr per unreadable run (once per run when ``seen`` is kept across polls)."""
     for line in warnings(rows):
         if seen is None or line not in seen:
-            typer.echo(line, err=True)
+            say(line, err=True)
             if seen is not None:
                 seen.add(line)
 
@@ -54,38 +59,50 @@ def status_table(rows: list[RunStatus], title: str) -> Table:
     from one sweep to the next (``order=1_seed=0``): the folder that holds each
     run tells them apart.
     """
-    from rich.markup import escape
     from rich.table import Table
 
     sweeps = [sweep_name(r, title) for r in rows]
     several = len(set(sweeps)) > 1
     halving = any(r.rung for r in rows)  # a halving sweep: each run's rung, and whether it went on
-    table = Table(title=escape(title), title_justify="left")
+    table = Table(title=_cell(title), title_justify="left")
     for col in ("sweep",) * several + ("run", "state") + ("rung",) * halving + (
             "epoch", "last metric", "job", "node", "elapsed"):
         table.add_column(col, overflow="fold")
     for r, sweep in zip(rows, sweeps):
         cells = (r.epoch or "", r.last_metric, r.job_id, r.node, _fmt_elapsed(r.elapsed_s))
-        table.add_row(*(escape(sweep),) * several, escape(r.run), _coloured(r.state), *(escape(r.rung),) * halving,
-                      *(escape(str(c)) for c in cells))
+        table.add_row(*(_cell(sweep),) * several, _cell(r.run), _coloured(r.state), *(_cell(r.rung),) * halving,
+                      *(_cell(c) for c in cells))
     return table
 
 
 def group_table(rows: list[RunStatus], title: str) -> Table:
     """One line per sweep folder or grid point: how many of its runs are in each state."""
-    from rich.markup import escape
     from rich.table import Table
 
     found = groups(rows, title)
     states = states_present(found)
-    table = Table(title=escape(title), title_justify="left")
+    table = Table(title=_cell(title), title_justify="left")
     table.add_column("group", overflow="fold")
     table.add_column("runs", justify="right")
     for state in states:
         table.add_column(_coloured(state), justify="right")
     for group in found:
-        table.add_row(escape(group.name), f"{group.total:,}", *(f"{group.counts.get(s, 0):,}" for s in states))
+        table.add_row(_cell(group.name), f"{group.total:,}", *(f"{group.counts.get(s, 0):,}" for s in states))
     return table
+
+
+def _cell(value: object) -> Text:
+    """A table cell (or title) as plain text: control characters escaped, brackets never read as rich markup."""
+    from rich.text import Text
+
+    return Text(shown(str(value)))
+
+
+def _print(console: Console, line: str, style: str = "") -> None:
+    """Print one line as plain text (see :func:`_cell`)."""
+    from rich.text import Text
+
+    console.print(Text(shown(line), style=style), soft_wrap=True)
 
 
 def _coloured(state: str) -> str:
@@ -117,8 +134,9 @@ def status(
     waiting to resume), completed, failed (with the error's line), cancelled,
     stuck (it stopped before the end and no job or process will resume it:
     `seqjobs resubmit --missing PATH` does), unknown (no word from the
-    scheduler), missing (never submitted), unreadable (a damaged file in the
-    run folder, named in a warning). --watch stops once every run has ended,
+    scheduler), missing (never submitted, or listed in sweep.json with no run
+    folder), unreadable (a damaged file in the run folder, or something else
+    in its place, named in a warning). --watch stops once every run has ended,
     or has stayed unknown, missing, stuck or unreadable for 15 refreshes.
     """
     _check_interval(interval)
@@ -138,11 +156,11 @@ def status(
             return
         if watch:
             console.clear()
-        console.print(summary(rows), markup=False, highlight=False)
+        _print(console, summary(rows))
         if rungs := rung_line(rows):
-            console.print("halving: " + rungs, markup=False, highlight=False)
+            _print(console, "halving: " + rungs)
         if advice := halving_advice(rows):
-            console.print(advice, style="red", markup=False, highlight=False, soft_wrap=True)
+            _print(console, advice, style="red")
         if all_runs or len(rows) <= SMALL:
             console.print(status_table(rows, str(path)))
             listed, hidden = rows, 0
@@ -153,11 +171,9 @@ def status(
                 console.print(status_table(listed, "runs that need a look"))
         for r in listed:
             if r.state in ("failed", "stuck") and r.error:
-                line = f"{r.state} {r.run}: {r.error}" + (f"  (log: {r.log})" if r.log else "")
-                console.print(line, style="red", markup=False, highlight=False, soft_wrap=True)
+                _print(console, f"{r.state} {r.run}: {r.error}" + (f"  (log: {r.log})" if r.log else ""), style="red")
         if hidden:
-            console.print(f"... and {count(hidden, 'more run')} at work; --all lists every run", markup=False,
-                          highlight=False)
+            _print(console, f"... and {count(hidden, 'more run')} at work; --all lists every run")
 
     if watch:
         from jobs.monitor.waiting import poll
@@ -169,7 +185,7 @@ def status(
 
 def collect(
     paths: Annotated[list[Path], typer.Argument(help="Run, sweep or runs/ folders to collect.")],
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="CSV to write. Default: results/<name of the first path>.csv.")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="CSV to write (a file there is replaced). Default: results/<name of the first path>.csv.", parser=output_path)] = None,
     per_epoch: Annotated[bool, typer.Option("--per-epoch", help="Also write the long table of every metrics.csv row (OUTPUT.epochs.csv).")] = False,
 ) -> None:
     """Collect every completed run into one CSV (+ a summary over seeds, best first).
@@ -180,6 +196,7 @@ def collect(
     from jobs.monitor import collect as coll
 
     out = output or Path("results") / f"{paths[0].resolve().name or 'runs'}.csv"
+    check_output_file("-o", out)  # first: the other files are named after it
     targets = coll.Outputs.beside(out, per_epoch)
     for target in targets.paths():
         check_output_file("-o", target)
@@ -191,7 +208,7 @@ def collect(
     check_readable(found.states, ", ".join(map(str, paths)))
     for r in found.states:
         if r.state not in ("completed", "unreadable"):
-            typer.echo(f"left out {r.path}: {r.state}" + (f": {r.error}" if r.error else ""), err=True)
+            say(f"left out {r.path}: {r.state}" + (f": {r.error}" if r.error else ""), err=True)
     if found.runs.empty:
         raise UserError(f"no completed runs under {', '.join(map(str, paths))}; see `seqjobs status {paths[0]}`")
     table = coll.summarise(found.runs)
@@ -199,14 +216,15 @@ def collect(
         written = targets.write(found, table)
     except OSError as err:
         raise UserError(f"cannot write {err.filename or out}: {err.strerror}; choose another -o") from None
-    with_pd_options(lambda: typer.echo(table.to_string(index=False)))
-    typer.echo(f"{summary(found.states)}; collected {count(len(found.runs), 'run')} in {count(len(table), 'group')}", err=True)
-    typer.echo("wrote " + ", ".join(map(str, written)), err=True)
+    print_frame(table)
+    say(f"{summary(found.states)}; collected {count(len(found.runs), 'run')} in {count(len(table), 'group')}", err=True)
+    say("wrote " + ", ".join(map(str, written)), err=True)
 
 
-def with_pd_options(show: Callable[[], None]) -> None:
-    """Print a wide table without pandas wrapping it."""
+def print_frame(frame: pd.DataFrame) -> None:
+    """Print a wide table without pandas wrapping it, every text in it (and its column names) :func:`shown`."""
     import pandas as pd
 
+    plain = frame.rename(columns=lambda c: shown(str(c))).map(lambda v: shown(v) if isinstance(v, str) else v)
     with pd.option_context("display.width", 200, "display.max_columns", 50, "display.float_format", "{:.4f}".format):
-        show()
+        typer.echo(plain.to_string(index=False))

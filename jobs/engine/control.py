@@ -1,8 +1,11 @@
 """Changing what runs after submission: cancel runs, submit failed or missing ones again.
 
-Both read every record they need first and refuse (a :class:`UserError`,
-nothing changed) when one is damaged; only then do they act. A run folder is
-changed by a resubmission only after the scheduler accepted its new job.
+``resubmit`` reads every record it needs first and refuses (a
+:class:`UserError`, nothing changed) when one is damaged; only then does it
+act. A run folder is changed by a resubmission only after the scheduler
+accepted its new job. ``cancel`` stops every run it can: a run whose records
+are damaged is named at the end (one line, after the others were cancelled),
+for one bad folder must not keep a whole sweep running.
 ``seqjobs cancel`` and ``seqjobs resubmit`` are these functions; the
 benchmark cancels its own sweeps with :func:`cancel_runs` too.
 """
@@ -14,13 +17,16 @@ import os
 import signal
 import socket
 from pathlib import Path
+from typing import Any
 
 from jobs.engine import options as executor_opts
 from jobs.engine.jobfn import CANCEL_RUN_SIGNAL, RunSpec
 from jobs.monitor import scheduler
 from jobs.monitor.status import TERMINAL, RunStatus, local_job_alive, local_job_started, statuses
+from jobs.monitor.sweeps import NO_FOLDER
+from jobs.text import count
 from seqtasks.errors import UserError
-from seqtasks.rundir import Damaged, RunDir
+from seqtasks.rundir import Claimed, Damaged, RunDir
 from seqtasks.rundir.records import ConfigRecord, JobRecord
 
 #: the states ``resubmit --failed`` and ``resubmit --missing`` take
@@ -32,17 +38,24 @@ def run_records(rows: list[RunStatus], need_config: bool = False) -> list[tuple[
     """Each run's job (and config) record, read up front: a damaged one is one line before anything happens."""
     out = []
     for row in rows:
-        run = RunDir(row.path)
         try:
-            config = run.config_record() if need_config else None
-            out.append((run, run.job_record(), config))
+            run, job, config = _records(row, need_config)
         except Damaged as err:
             raise UserError(f"{err}; repair or remove that run folder, then try again") from None
-        if row.state == "unreadable":
-            raise UserError(f"{run.path}: {row.error or 'unreadable'}; repair or remove that run folder, then try again")
         if need_config and config is None:
             raise UserError(f"{run.path} has no config.json; it cannot be resubmitted")
+        out.append((run, job, config))
     return out
+
+
+def _records(row: RunStatus, need_config: bool) -> tuple[RunDir, JobRecord | None, ConfigRecord | None]:
+    """The run's job (and config) record; :class:`Damaged` when one is damaged or ``status`` found the run unreadable."""
+    run = RunDir(row.path)
+    config = run.config_record() if need_config else None
+    job = run.job_record()
+    if row.state == "unreadable":
+        raise Damaged(run.path, row.error or "unreadable")
+    return run, job, config
 
 
 def cancel_runs(path: Path) -> int:
@@ -56,14 +69,32 @@ def cancel_runs(path: Path) -> int:
     only while a cancelled run of it is running (the worker then handles
     it), and otherwise skips the marked runs when it reaches them.
     """
-    rows = [r for r in statuses(path) if r.state not in TERMINAL]
-    records = run_records(rows)  # an unreadable run stops the cancel before anything is done
+    # a run sweep.json lists whose folder is gone, or a file in its place, has nothing left to cancel
+    rows = [r for r in statuses(path) if r.state not in TERMINAL and r.error != NO_FOLDER and os.path.isdir(r.path)]
     jobs: dict[tuple[str, str], tuple[JobRecord, list[RunDir], bool]] = {}
-    for row, (run, job, _) in zip(rows, records):
+    damaged: list[str] = []
+    for row in rows:
+        try:
+            run, job, _ = _records(row, need_config=False)
+        except Damaged as err:
+            damaged.append(str(err))
+            continue
         run.mark_cancelled()
         if job and job.executor in ("local", "slurm"):
             _, runs, running = jobs.get((job.executor, job.job_id), (job, [], False))
             jobs[(job.executor, job.job_id)] = (job, [*runs, run], running or row.state == "running")
+    _stop_jobs(path, jobs)
+    if damaged:
+        raise UserError(
+            f"cancelled {count(len(rows) - len(damaged), 'run')} under {path}, but not {count(len(damaged), 'run')} "
+            f"whose records are damaged ({'; '.join(damaged)}); repair them, or stop their jobs yourself "
+            "(scancel, kill), then cancel again"
+        )
+    return len(rows)
+
+
+def _stop_jobs(path: Path, jobs: dict[tuple[str, str], tuple[JobRecord, list[RunDir], bool]]) -> None:
+    """Stop each job of the cancelled runs, or only its runs where it holds others too (see :func:`cancel_runs`)."""
     for (executor, job_id), (job, runs, running) in jobs.items():
         whole = all(_covers(Path(path), run) for run in runs)
         if executor == "local":
@@ -72,7 +103,6 @@ def cancel_runs(path: Path) -> int:
             scheduler.cancel([job_id])
         elif running:  # one run of a packed task (--runs-per-task), now on it: stop that run only
             scheduler.cancel([job_id], CANCEL_RUN_SIGNAL.name.removeprefix("SIG"))
-    return len(rows)
 
 
 def _covers(path: Path, run: RunDir) -> bool:
@@ -116,14 +146,21 @@ def _stop_local_job(job: JobRecord, runs: list[RunDir], whole: bool) -> None:
             os.kill(claim.pid, CANCEL_RUN_SIGNAL)
 
 
-def resubmit_runs(path: Path, states: set[str]) -> int:
-    """Submit again the runs under ``path`` in one of ``states``, with their original executor settings; how many."""
+def resubmit_runs(path: Path, states: set[str], snapshot: bool = True) -> int:
+    """Submit again the runs under ``path`` in one of ``states``, with their original executor settings; how many.
+
+    Their jobs import the code snapshot each run was made with (refused when
+    it is gone). Without ``snapshot`` (``--no-snapshot``) they import the
+    installed code instead, and their ``config.json`` says so from now on.
+    """
     from jobs.engine.submission import submit_runs  # submitit: only once there is something to submit
 
-    rows = [r for r in statuses(path) if r.state in states]
+    rows = [r for r in statuses(path) if r.state in states and r.error != NO_FOLDER]  # no folder: the sweep makes it
     groups: dict[str, list[RunSpec]] = {}
     for run, job, config in run_records(rows, need_config=True):
         assert config is not None
+        if not snapshot:
+            _opt_out(run, config.snapshot)
         options = json.dumps((job.options if job else None) or {"executor": "auto"}, sort_keys=True)
         groups.setdefault(options, []).append(RunSpec(config.task, config.config, str(run.path)))
     total = 0
@@ -133,3 +170,16 @@ def resubmit_runs(path: Path, states: set[str]) -> int:
         log_root = Path(path) if (Path(path) / "sweep.json").exists() else Path(specs[0].run_dir)
         total += len(submit_runs(specs, opts, log_root))  # job.json is written only once a job is accepted
     return total
+
+
+def _opt_out(run: RunDir, recorded: dict[str, Any] | None) -> None:
+    """Record that the run's next attempts import the installed code, keeping which snapshot that replaces."""
+    from jobs.engine.snapshot import OPTED_OUT
+
+    if recorded is not None and recorded.get("id") is None:
+        return
+    try:
+        with run.claim():
+            run.record_snapshot({**OPTED_OUT, "replaced": recorded})
+    except Claimed as err:
+        raise UserError(f"{err}; wait for it to end, then resubmit again") from None

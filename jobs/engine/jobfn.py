@@ -29,6 +29,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,10 +103,13 @@ class RunJob(submitit.helpers.Checkpointable):
         self.finished: set[str] = set()  # run folders this job has seen end (survives requeues: it is pickled)
         self.current: str | None = None  # the run folder being executed now
         self.workers: Any = None  # the worker processes while the runs are shared out to several GPUs
+        self.idle_attempts = 0  # attempts in a row stopped before they began or finished any run
+        self.finished_before = 0  # len(finished) when this attempt started (or the last one was checkpointed)
 
     def __call__(self) -> list[dict[str, Any]]:
         from seqtasks.runner import execute
 
+        self.finished_before = len(self.finished)
         devices = slurm_gpus()
         if len(self.runs) > 1 and len(devices) > 1:  # one run per GPU at a time
             from jobs.engine.gpushare import Workers  # it imports this module
@@ -168,7 +173,13 @@ class RunJob(submitit.helpers.Checkpointable):
 
         A run whose last ``max_stalled`` attempts committed no epoch fails
         with that reason instead (its ``result.json`` says so); the job is
-        requeued only while it has runs left to do.
+        requeued only while it has runs left to do. A signal that comes
+        before this attempt began its run (the job was still starting, or
+        between two runs) changes no run folder: this process owns none yet.
+        Such attempts are counted by the job itself; after ``max_stalled`` in
+        a row that began and finished nothing, it is not requeued again (a
+        time limit shorter than the job's start-up would otherwise requeue it
+        forever), and the job fails.
         """
         if self.workers is not None:  # shared out to several GPUs: stop the workers, then ask the folders
             self.workers.stop()
@@ -176,7 +187,14 @@ class RunJob(submitit.helpers.Checkpointable):
             self.finished |= {spec.run_dir for spec in self.runs if _recorded_state(spec.run_dir) in ENDED}
             interrupted = [spec for spec in self.runs if _recorded_state(spec.run_dir) == "running"]
         else:
-            interrupted = [spec for spec in self.runs if spec.run_dir == self.current and spec.run_dir not in self.finished]
+            interrupted = [spec for spec in self.runs if spec.run_dir == self.current
+                           and spec.run_dir not in self.finished and _begun_here(spec.run_dir)]
+        progressed = bool(interrupted) or len(self.finished) > self.finished_before
+        self.idle_attempts, self.finished_before = 0 if progressed else self.idle_attempts + 1, len(self.finished)
+        if self.idle_attempts >= self.max_stalled:
+            print(f"seqjobs: {self.idle_attempts} attempts in a row were stopped before any run began; "
+                  "not requeued again: give the job more --time", file=sys.stderr, flush=True)
+            return None
         left = [spec for spec in self.runs if spec.run_dir not in self.finished]
         for current in interrupted:
             run = RunDir(current.run_dir)
@@ -205,6 +223,15 @@ def slurm_gpus() -> list[str]:
     if os.environ.get("SUBMITIT_EXECUTOR") != "slurm":
         return []
     return [d for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
+
+
+def _begun_here(run_dir: str) -> bool:
+    """Did this process begin the run's current attempt (``state.json`` running, with this host and pid)?"""
+    try:
+        state = RunDir(run_dir).state_record()
+    except Damaged:
+        return False
+    return state is not None and state.state == "running" and (state.host, state.pid) == (socket.gethostname(), os.getpid())
 
 
 def _recorded_state(run_dir: str) -> str | None:

@@ -4,8 +4,12 @@
 when it is neither completed (for the epochs asked) nor active (queued,
 running, requeued, or owned by a live process); a sweep decides and submits
 under its lock, so two identical sweep commands at once submit each run once.
-A run folder gets its ``job.json`` only once the scheduler has accepted the
-job; folders created for a submission that is refused are removed again.
+Everything that can be refused is checked before anything is written. A
+sweep's ``sweep.json`` names every run before any is created or submitted, so
+a submission cut anywhere leaves a sweep whose ``status`` counts the runs not
+yet submitted, and the same command submits just those. A run folder gets
+its ``job.json`` only once the scheduler has accepted the job; folders
+created for a submission that is refused are removed again.
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ from typing import Any
 from jobs.engine.fanout import each
 from jobs.engine.jobfn import RunSpec
 from jobs.engine.options import ExecutorOptions
+from jobs.engine.snapshot import for_new_runs
 from jobs.engine.submission import submit_runs
 from jobs.monitor.status import statuses
 from seqtasks.config import to_dict
-from seqtasks.rundir import Claimed, Damaged, RunDir, SweepDir, owner_alive
 from seqtasks.errors import UserError
+from seqtasks.rundir import Claimed, Damaged, RunDir, SweepDir, owner_alive
 from seqtasks.runner import is_done
 
 ACTIVE = ("pending", "running", "requeued")
@@ -41,13 +46,26 @@ class Launch:
         return len({job_id.split("_")[0] for job_id in self.jobs.values()})
 
 
-def launch(task: str, runs: list[tuple[Path, Any]], opts: ExecutorOptions, log_root: Path) -> Launch:
+def launch(task: str, runs: list[tuple[Path, Any]], opts: ExecutorOptions, log_root: Path, snapshot: bool = True) -> Launch:
     """Submit every run of ``runs`` (folder, config) that is not completed or active.
 
+    ``snapshot``: new runs import a code snapshot taken now (else the installed code; ``--no-snapshot``).
     Call under the sweep's lock when the runs belong to a sweep.
     """
-    for folder, config in runs:  # refuse conflicts before anything is written or submitted
+    check_runs(task, runs)
+    return _launch_checked(task, runs, opts, log_root, snapshot)
+
+
+def check_runs(task: str, runs: list[tuple[Path, Any]]) -> None:
+    """Refuse, before anything is written or submitted, a run folder that holds something else (one line)."""
+    for folder, config in runs:
         RunDir(folder).check_compatible(task, config)
+
+
+def _launch_checked(
+    task: str, runs: list[tuple[Path, Any]], opts: ExecutorOptions, log_root: Path, snapshot: bool = True,
+) -> Launch:
+    """:func:`launch` of runs :func:`check_runs` has passed."""
     states = run_states([folder for folder, _ in runs])
     completed, active, todo = [], [], []
     for folder, config in runs:
@@ -58,12 +76,13 @@ def launch(task: str, runs: list[tuple[Path, Any]], opts: ExecutorOptions, log_r
             active.append(str(folder))
         else:
             todo.append((folder, config))
-    fresh = each(lambda run: _initialise(RunDir(run[0]), task, run[1]), todo)  # many runs: see jobs.engine.fanout
+    code = for_new_runs(opts.resolved_executor(), log_root, snapshot, [folder for folder, _ in todo])
+    fresh = each(lambda run: _initialise(RunDir(run[0]), task, run[1], code), todo)  # many runs: see jobs.engine.fanout
     created = [folder for (folder, _), new in zip(todo, fresh) if new]
     try:
         jobs = submit_runs([RunSpec(task, to_dict(c), str(f)) for f, c in todo], opts, log_root) if todo else {}
-    except BaseException:
-        for folder in created:  # a refused submission leaves no trace
+    except UserError:
+        for folder in created:  # a refused submission leaves no trace (a kill may come after jobs started: not then)
             shutil.rmtree(folder, ignore_errors=True)
         raise
     return Launch(jobs, completed, active)
@@ -76,13 +95,7 @@ def launch_sweep(
     """:func:`launch` for a sweep, under its lock, recording the runs and jobs in ``sweep.json``."""
     sweep = SweepDir(sweep_dir)
     with sweep.locked():
-        try:
-            halving = sweep.halving()
-        except Damaged as err:
-            raise UserError(f"{err}; repair or move it away before adding to this sweep") from None
-        if halving is not None:
-            raise UserError(f"{sweep_dir} is a halving sweep; continue it with the same --halving options, "
-                            "or give this sweep another --name")
+        sweep.check_adding(task, halving=False)
         return launch_recorded(sweep, task, runs, opts, to_dict(base), sweep_options)
 
 
@@ -90,11 +103,20 @@ def launch_recorded(
     sweep: SweepDir, task: str, runs: list[tuple[str, Any]], opts: ExecutorOptions,
     base: dict[str, Any], sweep_options: dict[str, Any],
 ) -> Launch:
-    """:func:`launch` of runs of ``sweep`` (by folder name), then ``sweep.json`` updated (call under its lock)."""
-    done = launch(task, [(sweep.path / name, config) for name, config in runs], opts, sweep.path)
+    """:func:`launch` of runs of ``sweep`` (by folder name), each named in ``sweep.json`` first (call under its lock).
+
+    In this order: every check; the manifest lists every run (those new to
+    it with no job); their folders and ``config.json``; the jobs; each run's
+    ``job.json``; the manifest notes the jobs. A refusal puts the manifest
+    back as it was.
+    """
+    folders = [(sweep.path / name, config) for name, config in runs]
+    check_runs(task, folders)
+    with sweep.restored_if_refused():
+        sweep.record(task, {name: to_dict(c) for name, c in runs}, {}, base, sweep_options, {})
+        done = _launch_checked(task, folders, opts, sweep.path, not sweep_options.get("no_snapshot"))
     executor = {**opts.to_dict(), "executor": opts.resolved_executor()}
-    sweep.record(task, {name: to_dict(c) for name, c in runs}, {Path(k).name: v for k, v in done.jobs.items()},
-                 base, sweep_options, executor)
+    sweep.record_jobs({Path(k).name: v for k, v in done.jobs.items()}, executor)
     return done
 
 
@@ -118,14 +140,14 @@ def _owned(run: RunDir) -> bool:
         return True  # a torn claim: its writer may still be finishing it
 
 
-def _initialise(run: RunDir, task: str, config: Any) -> bool:
+def _initialise(run: RunDir, task: str, config: Any, code: dict[str, Any] | None = None) -> bool:
     """Write ``config.json`` of a run about to be submitted, so ``status`` lists it before its job
     starts; True when the folder is new (and so may be removed again if the submission is refused)."""
-    if run.prepare_new(task, config):
+    if run.prepare_new(task, config, code):
         return True
     try:
         with run.claim():
-            run.prepare(task, config)
+            run.prepare(task, config, code)
     except Claimed:
         pass  # its job has started and prepares it itself
     return False

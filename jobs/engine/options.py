@@ -23,6 +23,7 @@ from typing import Any, Literal, Optional
 
 from jobs.text import refuse_control, shown
 from seqtasks.errors import UserError
+from seqtasks.rundir.safe import MAX_NESTING, Damaged, check_nesting
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -183,13 +184,10 @@ def load_profile(name: str) -> dict[str, Any]:
     """Settings of profile ``name`` from the first profile file that defines it, parsed."""
     searched = []
     for path in profile_files():
-        if not path.is_file():
+        if not path.exists():
             continue
         searched.append(str(path))
-        try:
-            table = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-            raise UserError(f"cannot read profile file {path}: {err}") from None
+        table = _profile_table(path)
         if name in table:
             return _profile_settings(table[name], f"profile '{name}' in {path}", name)
     where = ", ".join(searched) if searched else "none found; looked for " + ", ".join(map(str, profile_files()))
@@ -197,6 +195,27 @@ def load_profile(name: str) -> dict[str, Any]:
         f"unknown profile '{name}' (profile files: {where}); define it as a TOML table, "
         f"see slurm/profiles.example.toml, or point {PROFILE_ENV} at your file"
     )
+
+
+def _profile_table(path: Path) -> dict[str, Any]:
+    """The TOML tables of a profile file; one line for a file that is not a regular, UTF-8, TOML file of ours.
+
+    Opened only once known to be a regular file (a FIFO would block the
+    command); a file nested past :data:`~seqtasks.rundir.safe.MAX_NESTING`
+    levels is refused rather than crashing the TOML reader.
+    """
+    if not path.is_file():
+        raise UserError(f"profile file {path} is not a regular file; point {PROFILE_ENV} at a TOML file, or remove it")
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+        check_nesting(table, path)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise UserError(f"cannot read profile file {path}: {err}") from None
+    except RecursionError:
+        raise UserError(f"cannot read profile file {path}: nests deeper than the {MAX_NESTING} levels it can have") from None
+    except Damaged as err:
+        raise UserError(f"cannot read profile file {err.path}: {err.reason}") from None
+    return table
 
 
 def _profile_settings(table: Any, where: str, name: str) -> dict[str, Any]:

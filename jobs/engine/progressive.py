@@ -32,6 +32,7 @@ from jobs.engine.arrays import slurm_max_array_size, submit_arrays
 from jobs.engine.executors import make_executor
 from jobs.engine.jobfn import RunJob, RunSpec, record_jobs, run_cancelled
 from jobs.engine.options import ExecutorOptions
+from jobs.engine.snapshot import Snapshot
 from jobs.monitor import scheduler
 from jobs.monitor.scheduler import SubmitLimit
 from seqtasks.errors import UserError
@@ -78,24 +79,28 @@ def submit_limit(opts: ExecutorOptions) -> SubmitLimit | None:
     return scheduler.slurm_submit_limit(getpass.getuser(), opts.account, opts.qos)
 
 
-def submit_slurm(groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: Path, options: dict[str, Any]) -> Placed:
+def submit_slurm(
+    groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: Path, options: dict[str, Any],
+    code: Snapshot | None = None,
+) -> Placed:
     """Submit each group of runs as one array task, as many as the limits allow now, the rest by a follow-up job.
 
     Returns each job with the runs it holds (the follow-up with every run it
-    will submit). ``options`` is what each run's ``job.json`` records.
+    will submit). ``options`` is what each run's ``job.json`` records. Every
+    job imports ``code``, the follow-up too, and it submits the rest on it.
     """
     limit = submit_limit(opts)
     now = tasks_now(len(groups), limit, scheduler.queued_jobs(getpass.getuser()) if limit else 0)
-    placed = _submit_tasks(groups[:now], opts, log_root)
+    placed = _submit_tasks(groups[:now], opts, log_root, code)
     rest = groups[now:]
     if rest:
         bases = sorted({scheduler.array_base(str(job.job_id)) for _, job in placed})
-        follow_up = _submit_next_step(NextStep(rest, opts, log_root, options), opts, log_root, bases)
+        follow_up = _submit_next_step(NextStep(rest, opts, log_root, options, code), opts, log_root, bases, code)
         placed.append(([spec for group in rest for spec in group], follow_up))
     return placed
 
 
-def _submit_tasks(groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: Path) -> Placed:
+def _submit_tasks(groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: Path, code: Snapshot | None) -> Placed:
     """Array tasks, one per group, in arrays of at most MaxArraySize (chained under ``--array-parallelism``).
 
     A task of one run raises when the run fails, so SLURM marks it FAILED
@@ -104,7 +109,7 @@ def _submit_tasks(groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: 
     """
     if not groups:
         return []
-    executor = make_executor(opts, log_root / ".submitit")
+    executor = make_executor(opts, log_root / ".submitit", code)
 
     def submit_array(chunk: list[list[RunSpec]], dependency: Optional[str]) -> list[submitit.Job[Any]]:
         if dependency:
@@ -115,28 +120,31 @@ def _submit_tasks(groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: 
     return submit_arrays(groups, slurm_max_array_size(), bool(opts.array_parallelism), submit_array)
 
 
-def _submit_next_step(step: NextStep, opts: ExecutorOptions, log_root: Path, after: list[str]) -> submitit.Job[Any]:
+def _submit_next_step(
+    step: NextStep, opts: ExecutorOptions, log_root: Path, after: list[str], code: Snapshot | None,
+) -> submitit.Job[Any]:
     """The follow-up job that submits the next share."""
-    return submit_follow_up(step, opts, log_root, after, "seqjobs-next")
+    return submit_follow_up(step, opts, log_root, after, "seqjobs-next", code=code)
 
 
 def submit_follow_up(
     step: Callable[[], Any], opts: ExecutorOptions, log_root: Path, after: list[str], name: str,
-    partition: Optional[str] = None,
+    partition: Optional[str] = None, code: Snapshot | None = None,
 ) -> submitit.Job[Any]:
     """A small job that acts on a sweep once jobs have ended: one core, no GPU, little memory, a short limit.
 
     On SLURM it starts after the ``after`` jobs (``afterany``: failed or
     cancelled ones count as ended), else a minute from now; ``partition``
     overrides the sweep's. A local job starts at once (local executors have
-    no dependencies: the step itself waits) and has no short limit.
+    no dependencies: the step itself waits) and has no short limit. It
+    imports ``code``, and what it submits imports the same.
     """
     slurm = opts.resolved_executor() == "slurm"
     small = dataclasses.replace(
         opts, gpus_per_node=None, gres=None, cpus_per_task=1, mem=NEXT_STEP_MEM, array_parallelism=None,
         time=NEXT_STEP_MINUTES if slurm else None, partition=partition or opts.partition,
     )
-    executor = make_executor(small, log_root / ".submitit")
+    executor = make_executor(small, log_root / ".submitit", code)
     if slurm and after:
         executor.update_parameters(job_name=name, dependency="afterany:" + ":".join(after))
     elif slurm:
@@ -154,18 +162,23 @@ class NextStep:
     runs it submitted.
     """
 
-    def __init__(self, groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: Path, options: dict[str, Any]) -> None:
+    def __init__(
+        self, groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: Path, options: dict[str, Any],
+        code: Snapshot | None,
+    ) -> None:
         self.groups = groups
         self.opts = opts
         self.log_root = log_root
         self.options = options
+        self.code = code
 
     def __call__(self) -> int:
         me = own_job_id()
         groups = [kept for kept in ([s for s in group if waiting_for(s, me)] for group in self.groups) if kept]
         submitted_at = now_iso()
         with as_from_login_node():
-            jobs = record_jobs(submit_slurm(groups, self.opts, self.log_root, self.options), self.options, submitted_at)
+            placed = submit_slurm(groups, self.opts, self.log_root, self.options, self.code)
+            jobs = record_jobs(placed, self.options, submitted_at)
         self._note_in_manifest(jobs)
         return len(jobs)
 

@@ -31,6 +31,7 @@ from jobs.engine.jobfn import process_started
 from jobs.engine.launch import ACTIVE, launch_recorded, run_states
 from jobs.engine.options import ExecutorOptions
 from jobs.engine.progressive import as_from_login_node, own_job_id, submit_follow_up
+from jobs.engine.snapshot import code_now, recorded_code
 from jobs.monitor import scheduler
 from jobs.monitor.status import local_job_alive
 from seqtasks.config import from_dict, to_dict
@@ -145,7 +146,7 @@ def advance(sweep: SweepDir, opts: ExecutorOptions, me: Optional[str]) -> Step:
             waiting += step.unfinished
         if waiting:
             if not _alive(rung.promotion_job, me):
-                rung.promotion_job = _submit_promotion(sweep, manifest.task, opts, record, [paths[n] for n in waiting])
+                rung.promotion_job = _submit_promotion(sweep, manifest, opts, record, [paths[n] for n in waiting])
                 changed = True
             if changed:  # sweep.json holds every run of the sweep: written only when the rung's record changed
                 sweep.record_halving(record)
@@ -257,12 +258,24 @@ def _alive(job: Optional[dict[str, Any]], me: Optional[str]) -> bool:
 
 
 def _submit_promotion(
-    sweep: SweepDir, task: str, opts: ExecutorOptions, record: HalvingRecord, waiting: list[Path],
+    sweep: SweepDir, manifest: Manifest, opts: ExecutorOptions, record: HalvingRecord, waiting: list[Path],
 ) -> dict[str, Any]:
-    """The promotion job behind the ``waiting`` runs' jobs; what the rung records of it."""
+    """The promotion job behind the ``waiting`` runs' jobs; what the rung records of it.
+
+    It imports the code the rung's runs import (their snapshot, recorded in
+    their ``config.json``), so that a sweep command run again from an edited
+    checkout does not decide the sweep with other code than it trains with.
+    """
     after = sorted({scheduler.array_base(job) for job in _job_ids(waiting)})
-    job = submit_follow_up(Promote(sweep.path, opts), opts, sweep.path, after, PROMOTE_JOB, record.promote_partition)
     kind = opts.resolved_executor()
+    try:
+        config = RunDir(waiting[0]).config_record()
+    except Damaged:
+        config = None
+    code = recorded_code(config.snapshot if config else None, waiting[0],
+                         lambda: code_now(kind, sweep.path, not manifest.sweep_options.get("no_snapshot")))
+    job = submit_follow_up(Promote(sweep.path, opts), opts, sweep.path, after, PROMOTE_JOB, record.promote_partition,
+                           code)
     out: dict[str, Any] = {"job_id": str(job.job_id), "executor": kind, "after": after, "submitted_at": now_iso()}
     if kind == "local":
         out["started"] = process_started(int(job.job_id))

@@ -39,7 +39,16 @@ from typing import Any, Callable, NoReturn
 from jobs.engine.sweep import MAX_RUNS, run_name
 from jobs.text import refuse_control
 from seqtasks.config import (
-    MAX_SEED, check_range, choices, cli_name, field_name, fields, parse_value, type_label, validate,
+    MAX_SEED,
+    check_range,
+    choices,
+    cli_name,
+    field_name,
+    fields,
+    number,
+    parse_value,
+    type_label,
+    validate,
 )
 from seqtasks.errors import UserError
 from seqtasks.rundir import Damaged, SweepDir
@@ -187,9 +196,9 @@ def _bound(cls: type, name: str, kind: str, raw: str, fail: Fail) -> Any:
     if kind != "int":
         return float(_typed(cls, name, raw, fail))
     try:
-        return int(raw)
+        return number(int, raw)
     except ValueError:
-        fail(f"int takes whole-number bounds (got '{raw}')")
+        fail(f"int takes whole-number bounds, written without '_' (got '{raw}')")
 
 
 def parse_samples(items: list[str], cls: type, base: Any, varied: set[str]) -> list[Distribution]:

@@ -7,7 +7,9 @@ versions, data checksum). The runs are read once, by
 ``status`` shows: runs that did not complete are left out and listed, a damaged
 run is ``unreadable`` (and a completed ``result.json`` without its task's main
 figure counts as damaged) -- a half-finished or partly broken sweep still
-collects.
+collects. With every epoch (``--per-epoch``, ``report``) a completed run
+whose ``metrics.csv`` holds NaN keeps its rows and gets a warning naming the
+epochs (its status's ``error``, see :func:`not_a_number`).
 
 pandas is imported inside the functions: ``seqjobs collect`` checks its
 options and output paths before paying for it.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,7 +122,23 @@ def collect(paths: list[Path], per_epoch: bool = True, background_index: bool = 
             rows.append(row)
             if per_epoch:
                 epochs.extend(_epoch_rows(run.files, row))
+                run.status.error = not_a_number(run.files.metrics)
     return Collection(pd.DataFrame(rows), pd.DataFrame(epochs), states)
+
+
+def not_a_number(metrics: list[dict[str, str]]) -> str:
+    """What a completed run's ``metrics.csv`` holds that is not a number (``""``: nothing), for a warning.
+
+    A diverged epoch (``nan`` loss) is a fact of the run and its row is kept;
+    a table that averages or plots it must not do so silently.
+    """
+    bad = [(row.get("epoch", "?"), [k for k, v in row.items() if math.isnan(float(v))]) for row in metrics]
+    bad = [(epoch, names) for epoch, names in bad if names]
+    if not bad:
+        return ""
+    columns = sorted({name for _, names in bad for name in names})
+    return (f"metrics.csv has NaN in {', '.join(columns)} at epoch {', '.join(epoch for epoch, _ in bad)} "
+            "(a diverged epoch: its rows are kept)")
 
 
 def _epoch_rows(f: RunFiles, row: dict[str, Any]) -> list[dict[str, Any]]:

@@ -11,6 +11,9 @@ signatures are unchanged, and reads the folder otherwise: the folders stay
 the truth. A file rewritten in place changes its times; one replaced (every
 seqjobs write is a rename) changes its inode and change time; a damaged or
 replaced file is therefore read, and reported, exactly as without the index.
+The index is read like a run's files (a regular file only, never a FIFO, its
+size bounded by the runs it can hold): one that is not, or is not JSON, is
+discarded and written anew.
 
 The index lives in the user's cache folder, not in the sweep: a view of a
 colleague's folder must not trust a file that folder brings along, and a
@@ -29,6 +32,7 @@ from typing import Any
 
 from seqtasks import atomic
 from seqtasks.cachedir import cache_home
+from seqtasks.rundir import safe
 
 #: smaller sweeps are read in well under a second: no index for them
 MIN_RUNS = 500
@@ -36,6 +40,8 @@ MIN_RUNS = 500
 KEEP = 32
 #: bump when what an entry holds changes
 FORMAT = 1
+#: an entry is a run's status and three small records: about 2 KB; an index larger than this per run is not ours
+MAX_BYTES_PER_RUN = 16 << 10
 #: the files whose signatures decide whether an entry still holds
 SIGNED = ("result.json", "job.json", "config.json")
 
@@ -65,9 +71,10 @@ def signature(run: str) -> Signature | None:
 class EndedIndex:
     """The index of one sweep (or folder of sweeps): entries by run path relative to it."""
 
-    def __init__(self, root: Path, file: Path) -> None:
+    def __init__(self, root: Path, file: Path, runs: int) -> None:
         self.root = os.path.realpath(root)
         self.file = file
+        self.limit = max(runs, MIN_RUNS) * MAX_BYTES_PER_RUN
         self.entries: dict[str, list[Any]] = self._load()
         self.changed = False
 
@@ -77,13 +84,14 @@ class EndedIndex:
         if runs < MIN_RUNS or os.environ.get("SEQJOBS_NO_INDEX"):
             return None
         key = hashlib.sha256(os.fsencode(os.path.realpath(root))).hexdigest()[:32]
-        return cls(root, cache_home("SEQJOBS_CACHE_DIR") / "index" / f"{key}-{view}.json")
+        return cls(root, cache_home("SEQJOBS_CACHE_DIR") / "index" / f"{key}-{view}.json", runs)
 
     def _load(self) -> dict[str, list[Any]]:
+        """The entries of the index file; none when it is missing, damaged or too big for the runs it indexes."""
         try:
-            with open(self.file, "rb") as fh:
-                obj = json.loads(fh.read())
-        except (OSError, ValueError):
+            data = safe.read_bytes(self.file, limit=self.limit)
+            obj = json.loads(data) if data is not None else None
+        except (safe.Damaged, ValueError, RecursionError):
             return {}
         if not isinstance(obj, dict) or obj.get("format") != FORMAT or obj.get("root") != self.root:
             return {}

@@ -36,7 +36,8 @@ from typing import Any, Iterable, Iterator, Literal
 
 from jobs.monitor import scheduler
 from jobs.monitor.index import EndedIndex, Signature, signature
-from jobs.monitor.rungs import RungMark, halving_marks
+from jobs.monitor.rungs import RungMark, halving_marks, settled
+from jobs.monitor.sweeps import NO_FOLDER, SweepRecord, absent, read_sweeps
 from jobs.text import count, shown
 from seqtasks.config import fields_by_name, parse_value
 from seqtasks.errors import UserError
@@ -62,6 +63,8 @@ REREAD = ("stuck", "requeued", "unknown")
 #: a job log is read only up to this size (its last lines are what counts)
 LOG_LIMIT = 64 << 20
 LOG_TAIL = 16384
+#: the ``task`` of the row that reports a damaged ``sweep.json``: a line of the view, not a run it counts
+MANIFEST_ROW = "(sweep.json)"
 #: the module a local job's controller runs (the executor starts it; liveness looks for it)
 LOCAL_CONTROLLER = "jobs.engine.local_controller"
 #: a process started this far from the recorded start is another one; psutil derives start times from the
@@ -138,14 +141,16 @@ class Run:
         return Path(self.status.path)
 
 
-def find_runs(root: Path) -> list[Path]:
+def find_runs(root: Path, sweeps: list[Path] | None = None) -> list[Path]:
     """Run folders at or below ``root`` (a run, a sweep, or a folder of sweeps).
 
     A folder is a run when it holds any file only a run holds, so one whose
     ``config.json`` is lost is still found (and reported), and so is a folder
     that cannot be listed or a run folder that is a symlink (reported, not
     read: it leads out of the sweep). Run folders themselves are never listed:
-    a sweep of 10,000 runs costs one listing and a check per run.
+    a sweep of 10,000 runs costs one listing and a check per run. ``sweeps``
+    gets the folders below ``root`` (itself included) that hold a ``sweep.json``,
+    even one whose every run folder is gone.
     """
     root = Path(root)
     if not root.is_dir():
@@ -153,7 +158,7 @@ def find_runs(root: Path) -> list[Path]:
     if _looks_like_run(root):
         return [root]
     found: list[Path] = []
-    _find_below(root, found)
+    _find_below(root, found, sweeps=sweeps)
     return sorted(found, key=str)
 
 
@@ -169,14 +174,19 @@ def any_runs(root: Path) -> bool:
     return bool(found)
 
 
-def _find_below(folder: Path, found: list[Path], first: bool = False) -> None:
-    """Add the runs below ``folder`` to ``found`` (``first``: stop at one); symlinked and hidden folders are skipped."""
+def _find_below(folder: Path, found: list[Path], first: bool = False, sweeps: list[Path] | None = None) -> None:
+    """Add the runs below ``folder`` to ``found`` (``first``: stop at one), the sweep folders to ``sweeps``.
+
+    Symlinked and hidden folders are skipped.
+    """
     try:
         with os.scandir(folder) as listing:
             entries = [entry for entry in listing if not entry.name.startswith(".")]
     except OSError:
         found.append(folder)  # reported as unreadable, not skipped
         return
+    if sweeps is not None and any(entry.name == "sweep.json" for entry in entries):
+        sweeps.append(folder)
     for entry in entries:
         try:
             if not entry.is_dir():
@@ -187,7 +197,7 @@ def _find_below(folder: Path, found: list[Path], first: bool = False) -> None:
         if _looks_like_run(path):
             found.append(path)
         elif not entry.is_symlink():
-            _find_below(path, found, first)
+            _find_below(path, found, first, sweeps)
         if first and found:
             return
 
@@ -334,7 +344,8 @@ def survey(root: Path, depth: Depth = "status", background_index: bool = False) 
     an ended run's result outranks whatever the scheduler says.
     """
     root = Path(root)
-    paths = find_runs(root)
+    sweep_folders: list[Path] = []
+    paths = find_runs(root, sweep_folders)
     index = EndedIndex.for_root(root, len(paths), depth) if depth != "full" else None
     keys = [_index_key(path, root) for path in paths] if index is not None else []
     runs: list[Run | None] = [None] * len(paths)
@@ -366,12 +377,33 @@ def survey(root: Path, depth: Depth = "status", background_index: bool = False) 
     # Such runs are read again, now that the answer is older than the folder.
     done = [_run(run_.status_path, _read_one(run_.status_path, root, depth), sched, here)
             if run_.status.state in REREAD else run_ for run_ in done]
-    marks = halving_marks({os.path.dirname(os.fspath(path)) for path in paths} | {os.fspath(root)})
+    sweeps = read_sweeps({os.path.dirname(os.fspath(path)) for path in paths} | set(map(os.fspath, sweep_folders)))
+    done += _not_on_disk([sweeps[os.fspath(f)] for f in sweep_folders if os.fspath(f) in sweeps], paths)
+    marks = halving_marks(sweeps.values())
     for run_ in done:
         mark = marks.get(run_.status.path)
         if mark is not None:
-            run_.rung, run_.status.rung = mark, mark.label()
-    return done
+            run_.rung = settled(mark, run_.status.state)
+            run_.status.rung = run_.rung.label()
+    return sorted(done, key=lambda run_: run_.status.path)
+
+
+def _not_on_disk(sweeps: list[SweepRecord], paths: list[Path]) -> list[Run]:
+    """The runs the manifests of ``sweeps`` list that are not among the run folders ``paths``, and each damaged manifest.
+
+    A run folder deleted, or replaced by a file, must not vanish from the
+    sweep: it is ``missing`` or ``unreadable`` and counted. A damaged manifest
+    is a row of its own (:data:`MANIFEST_ROW`): one warning, not a run.
+    """
+    on_disk = set(map(os.fspath, paths))
+    rows = []
+    for sweep in sweeps:
+        for path, state, why in absent(sweep, on_disk):
+            task = sweep.manifest.task if sweep.manifest is not None else "?"
+            rows.append(Run(_unreadable(path, why, state, task), None))
+        if sweep.problem is not None:
+            rows.append(Run(_unreadable(sweep.problem.path, sweep.problem.reason, task=MANIFEST_ROW), None))
+    return rows
 
 
 def _read_one(path: Path, root: Path, depth: Depth, linked: bool | None = None) -> RunFiles | str:
@@ -440,8 +472,9 @@ def _ended(f: RunFiles) -> bool:
     return f.result is not None and not _superseded(f.result, f.job)
 
 
-def _unreadable(path: Path, why: str) -> RunStatus:
-    return RunStatus(run=path.name, path=str(path), task="?", state="unreadable", epoch=0, last_metric="",
+def _unreadable(path: Path, why: str, state: str = "unreadable", task: str = "?") -> RunStatus:
+    """The row of a run that could not be read (or is not there: ``state`` missing)."""
+    return RunStatus(run=path.name, path=str(path), task=task, state=state, epoch=0, last_metric="",
                      job_id="", node="", elapsed_s=None, error=why, log="")
 
 
@@ -686,8 +719,8 @@ def _last_write(run: Path) -> datetime | None:
 
 
 def summary(rows: Iterable[RunStatus]) -> str:
-    """``12 runs: 10 completed, 1 failed, 1 unreadable``."""
-    rows = list(rows)
+    """``12 runs: 10 completed, 1 failed, 1 unreadable`` (a damaged manifest is a warning, not a run)."""
+    rows = [r for r in rows if r.state != "unreadable" or r.task != MANIFEST_ROW]
     counts: dict[str, int] = {}
     for r in rows:
         counts[r.state] = counts.get(r.state, 0) + 1
@@ -696,8 +729,21 @@ def summary(rows: Iterable[RunStatus]) -> str:
 
 
 def warnings(rows: Iterable[RunStatus]) -> list[str]:
-    """One ``warning:`` line per unreadable run, naming the run and the file (one line whatever they hold)."""
-    return [f"warning: {shown(r.path)}: {shown(r.error)}" for r in rows if r.state == "unreadable"]
+    """One ``warning:`` line per unreadable run, naming the run and the file (one line whatever they hold).
+
+    Also one per completed run whose epochs hold NaN, and one naming together
+    the runs ``sweep.json`` lists whose folder is gone (``missing``): a view
+    that leaves them out must still say so.
+    """
+    rows = list(rows)
+    # a completed run has an error only where collect found NaN in its metrics (collect.not_a_number)
+    lines = [f"warning: {shown(r.path)}: {shown(r.error)}" for r in rows
+             if r.state == "unreadable" or (r.state == "completed" and r.error)]
+    gone = [r.path for r in rows if r.state == "missing" and r.error == NO_FOLDER]
+    if gone:
+        lines.append(f"warning: sweep.json lists {count(len(gone), 'run')} without a run folder, counted as missing "
+                     "(the sweep command run again makes them): " + ", ".join(map(shown, gone)))
+    return lines
 
 
 def check_readable(rows: list[RunStatus], where: str) -> None:

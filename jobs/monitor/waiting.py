@@ -18,6 +18,7 @@ from typing import Callable
 import typer
 
 from jobs.monitor.status import TERMINAL, RunStatus, statuses, summary, warnings
+from jobs.text import say, shown
 
 #: polls a run may stay in an UNSETTLED state before it counts as settled
 PATIENCE = 15
@@ -66,17 +67,17 @@ def wait_for(root: Path, interval: float | None = None) -> list[RunStatus]:
         def changed(rows: list[RunStatus], settled: int) -> None:
             line = summary(rows)
             if line != last[0]:
-                typer.echo(line, err=True)
+                say(line, err=True)
                 last[0] = line
 
         return poll(root, interval, changed)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.fields[detail]}"), transient=False,
+        TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), TextColumn("{task.fields[detail]}", markup=False), transient=False,
     ) as bar:
-        task = bar.add_task(Path(root).name, total=None, detail="")
+        task = bar.add_task(shown(Path(root).name), total=None, detail="")
         return poll(root, interval, lambda rows, settled: bar.update(
             task, total=len(rows), completed=settled, detail=summary(rows)))
 
@@ -89,10 +90,10 @@ def report_end(root: Path) -> None:
     """
     rows = wait_for(root)
     for line in warnings(rows):
-        typer.echo(line, err=True)
-    typer.echo(summary(rows))
+        say(line, err=True)
+    say(summary(rows))
     for r in rows:
         if r.state not in ("completed", "unreadable"):
-            typer.echo(f"  {r.state} {r.run}" + (f": {r.error}" if r.error else ""), err=True)
+            say(f"  {r.state} {r.run}" + (f": {r.error}" if r.error else ""), err=True)
     if not rows or any(r.state != "completed" for r in rows):
         raise typer.Exit(1)

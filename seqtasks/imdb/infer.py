@@ -12,8 +12,6 @@ decoded with its own word index first), then its test split is scored.
 
 from __future__ import annotations
 
-import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,10 +22,11 @@ from seqtasks import tfsetup
 from seqtasks.checkpoint import trained_config
 from seqtasks.data import DATASETS
 from seqtasks.errors import UserError
-from seqtasks.imdb.batches import Batches, pad
+from seqtasks.imdb.batches import Batches, eval_order
 from seqtasks.imdb.config import ImdbConfig
 from seqtasks.imdb.loaders import encode_with, load, read_texts, resolve
 from seqtasks.imdb.vocab import Vocabulary
+from seqtasks.rundir.safe import Damaged, check_archive, read_object
 
 
 @dataclass(frozen=True)
@@ -46,8 +45,10 @@ def open_run(path: Path) -> TrainedRun:
     run_dir, record, config = trained_config(path, "imdb", ImdbConfig, "eval/predict")
     vocab = load_vocab(run_dir.file("vocab.json"))
     model_file = run_dir.file("best.keras")
-    if not zipfile.is_zipfile(model_file):  # a truncated copy: say so before TensorFlow takes seconds to load
-        raise UserError(f"{model_file} is damaged (not a complete .keras file); train the run on, or copy it again")
+    try:  # before TensorFlow takes seconds to load it: a FIFO would block that, a truncated copy fail late
+        check_archive(model_file)
+    except Damaged as err:
+        raise UserError(f"{err}; train the run on, or copy it again") from None
     tfsetup.setup(config.seed, config.mixed_precision)
     import keras
 
@@ -64,11 +65,15 @@ def open_run(path: Path) -> TrainedRun:
 def load_vocab(path: Path) -> Vocabulary:
     """The run's word index; a damaged ``vocab.json`` is one line naming it."""
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        record = read_object(path)
+        if record is None:
+            raise UserError(f"{path} is missing; train the run on, or copy it again")
         vocab = Vocabulary.from_json(record)
         if not all(isinstance(w, str) and type(i) is int for w, i in vocab.word_index.items()):
             raise TypeError("word_index must map words to integers")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+    except Damaged as err:
+        raise UserError(f"{err}; train the run on, or copy it again") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise UserError(f"{path} is damaged ({type(err).__name__}: {err}); train the run on, or copy it again") from None
     return vocab
 
@@ -91,10 +96,19 @@ def evaluate_run(run: TrainedRun, dataset: str | None = None) -> dict[str, Any]:
 
 
 def predict_texts(run: TrainedRun, texts: list[str]) -> list[float]:
-    """Probability that each review is positive."""
+    """Probability that each review is positive, in the order given.
+
+    Scored in batches, as evaluation batches them (sorted by length and
+    'post'-padded when the run buckets, the model reading each review at its
+    own last word): one model call per :data:`~seqtasks.imdb.train.EVAL_BATCH`
+    reviews, not one per review, and the same figures.
+    """
+    from seqtasks.imdb.train import EVAL_BATCH
+
     config = run.config
-    probs = []
-    for seq in encode_with(run.vocab, texts, config):
-        x = pad([seq], min(len(seq), config.maxlen) if config.bucket else config.maxlen)
-        probs.append(float(np.asarray(run.model(x, training=False))[0, 0]))
-    return probs
+    data = Batches(encode_with(run.vocab, texts, config), np.zeros(len(texts)), config.maxlen, config.bucket)
+    probs = np.zeros(len(texts))
+    for idx in eval_order(data.lengths, EVAL_BATCH, config.bucket):
+        x, _ = data.batch(idx)
+        probs[idx] = np.asarray(run.model(x, training=False), dtype=np.float64)[:, 0]
+    return [float(p) for p in probs]

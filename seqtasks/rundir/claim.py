@@ -28,9 +28,9 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
-
 from seqtasks import atomic
 from seqtasks.errors import UserError
+from seqtasks.processes import gone, process_start
 from seqtasks.rundir.records import ClaimRecord, dump, load
 from seqtasks.rundir.safe import Damaged, read_object
 from seqtasks.rundir.time import now_iso
@@ -44,66 +44,18 @@ except ImportError:  # pragma: no cover - not POSIX
 JobAlive = Callable[[str], Optional[bool]]
 #: a claim file without a readable record is a writer caught between link and write: give it this long
 TORN_GRACE_S = 60.0
-#: two readings of one process's start time may differ by this much (psutil derives it from the boot time)
-START_TOLERANCE_S = 2.0
+#: the short lock beside an owner file while a stale owner is removed (``claim.json.takeover``)
+TAKEOVER = ".takeover"
 
 
 class Claimed(UserError):
     """The folder is owned by a process that is (or may be) alive."""
 
 
-def process_start(pid: int) -> str | None:
-    """When ``pid`` started (seconds since the epoch, as text): it changes when the pid is reused.
-
-    ``None`` when there is no such process. psutil derives it from the boot
-    time, so two readings may differ by a little: compare with :func:`same_start`.
-    """
-    import psutil  # read-only commands ask only when a claim is there to check
-
-    try:
-        return f"{psutil.Process(pid).create_time():.2f}"
-    except (psutil.Error, ValueError):
-        return None
-
-
-def same_start(a: str, b: str) -> bool:
-    """Are two :func:`process_start` readings the same process start (within clock jitter)?"""
-    try:
-        return abs(float(a) - float(b)) <= START_TOLERANCE_S
-    except ValueError:
-        return False
-
-
-def pid_alive(pid: int) -> bool:
-    """Does a process with this pid run (on this host)?
-
-    A zombie -- ended, not yet reaped by a parent that may never reap it (a
-    detached job's controller is adopted by init) -- does not: it holds no
-    claim and runs no job.
-    """
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    import psutil  # only once a process is there to look at
-
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.Error:
-        return True
-
-
 def owner_alive(record: ClaimRecord, job_alive: JobAlive | None = None) -> bool | None:
     """True: the owner runs; False: provably gone; None: cannot tell from here."""
     if record.host == socket.gethostname():
-        if not pid_alive(record.pid):
-            return False
-        start = process_start(record.pid)
-        return not (start is not None and record.pid_start is not None and not same_start(start, record.pid_start))
+        return not gone(record.host, record.pid, record.pid_start)
     if record.job_id and record.job_id == current_job_id():
         return False  # a requeued attempt of this same job: the old attempt was stopped by the scheduler
     if record.job_id and job_alive is not None:
@@ -241,7 +193,7 @@ class OwnerFile:
 
     def _take_over(self, stale: ClaimRecord | None) -> str | None:
         """Remove a stale claim under a short take-over lock, so two takers cannot both win."""
-        lock = self.path.with_name(self.path.name + ".takeover")
+        lock = self.path.with_name(self.path.name + TAKEOVER)
         if not atomic.create_exclusive(lock, str(os.getpid()).encode()):
             if time.time() - _mtime(lock) > TORN_GRACE_S:
                 atomic.remove(lock)

@@ -6,8 +6,9 @@ At the end of every epoch, in this order (each write atomic):
 2. its row of ``metrics.csv``;
 3. the model, with its optimizer state, as ``checkpoints/epoch-NNNN.keras``;
 4. ``best.keras``, if the epoch beat the best so far on the task's validation figure;
-5. ``checkpoints/state.json`` (epochs done, best epoch, best ``val_loss``) --
-   **the commit**: nothing of the epoch counts until it is there;
+5. ``checkpoints/state.json`` (epochs done, best epoch, best ``val_loss``,
+   and the random state training goes on from) -- **the commit**: nothing
+   of the epoch counts until it is there;
 6. ``state.json`` learns the committed count; older checkpoint files go.
 
 :func:`rollback` puts a folder back to its last commit: every per-epoch file
@@ -23,11 +24,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Optional
 
 from seqtasks import atomic
 from seqtasks.errors import UserError
@@ -42,14 +43,25 @@ SAMPLES_JSONL = "samples.jsonl"
 #: ``save(path)`` writes the model to a ``.keras`` path (the caller's framework)
 SaveModel = Callable[[Path], None]
 
+#: random generator name -> its state (two integers), as the training framework keeps it
+RandomState = dict[str, list[int]]
+
 
 @dataclass
 class Progress:
-    """What the last commit says: epochs done, the best epoch so far (0: none yet) and its ``val_loss``."""
+    """What the last commit says: epochs done, the best epoch so far (0: none yet) and its ``val_loss``.
+
+    ``rng``: the state of every random generator training draws from (dropout
+    masks), as it was when the epoch ended. A model checkpoint does not hold
+    it, and without it a resumed run would draw other masks than one that
+    went on uninterrupted. ``None`` (a commit without it): the generators
+    start from the run's seed, as for a new model.
+    """
 
     epoch: int = 0
     best_epoch: int = 0
     best_val_loss: float = 0.0
+    rng: Optional[RandomState] = None  # noqa: UP045 -- records.load reads typing.Optional, not X | None
 
 
 def model_path(run: RunDir, epoch: int) -> Path:
@@ -74,6 +86,9 @@ def committed(run: RunDir) -> Progress | None:
         raise Damaged(path, str(err)) from None
     if not 1 <= progress.best_epoch <= progress.epoch:
         raise Damaged(path, f"best epoch {progress.best_epoch} is not within 1..{progress.epoch}")
+    for name, state in (progress.rng or {}).items():
+        if not (isinstance(state, list) and len(state) == 2 and all(type(v) is int for v in state)):
+            raise Damaged(path, f"random state '{name}' is {state!r:.60}, not two integers")
     return progress
 
 
@@ -119,17 +134,18 @@ def _cut_samples(run: RunDir, epoch: int) -> None:
 
 
 def commit(run: RunDir, progress: Progress, row: dict[str, object], val_loss: float, save: SaveModel,
-           improved: bool) -> None:
+           improved: bool, rng: RandomState) -> None:
     """Steps 2-6 above for the epoch after ``progress.epoch``; updates ``progress`` in place.
 
     ``improved``: the epoch is the best so far by the task's own validation
-    figure (see :class:`seqtasks.training_options.Monitor`).
+    figure (see :class:`seqtasks.training_options.Monitor`). ``rng``: the
+    random generators' state at the end of the epoch, committed with it.
     """
     done = progress.epoch + 1
     run.append_metrics(row)
     path = model_path(run, done)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")  # Keras wants the suffix
+    tmp = atomic.temporary_path(path, ".keras")  # Keras wants the suffix
     try:
         save(tmp)
         atomic.move(tmp, path)
@@ -139,7 +155,7 @@ def commit(run: RunDir, progress: Progress, row: dict[str, object], val_loss: fl
         # a diverged (NaN) first epoch is "best so far" with the largest float: JSON has no NaN
         progress.best_epoch, progress.best_val_loss = done, val_loss if math.isfinite(val_loss) else sys.float_info.max
         atomic.write_bytes(run.file(BEST), path.read_bytes())
-    progress.epoch = done
+    progress.epoch, progress.rng = done, rng
     atomic.write_json(run.checkpoints / COMMIT, asdict(progress))  # the commit
     run.note_committed(done)
     for old in run.checkpoints.glob("epoch-*.keras"):

@@ -25,9 +25,17 @@ from typing import Any, Iterator
 from seqtasks import atomic
 from seqtasks.config import cli_name, resumable_fields, to_dict, with_defaults
 from seqtasks.errors import UserError
-from seqtasks.rundir.claim import JobAlive, OwnerFile, current_job_id
+from seqtasks.rundir.claim import TAKEOVER, JobAlive, OwnerFile, current_job_id
 from seqtasks.rundir.records import (
-    JOB_IN_RESULT, ClaimRecord, ConfigRecord, JobInResult, JobRecord, StateRecord, check_result, dump, load,
+    JOB_IN_RESULT,
+    ClaimRecord,
+    ConfigRecord,
+    JobInResult,
+    JobRecord,
+    StateRecord,
+    check_result,
+    dump,
+    load,
 )
 from seqtasks.rundir.safe import Damaged, read_object, read_table
 from seqtasks.rundir.time import now_iso
@@ -42,7 +50,8 @@ JOB = "job.json"
 SAMPLES = "samples"
 CHECKPOINTS = "checkpoints"
 #: what a run folder may hold before its config: its claim, and submitit's logs of a single-run job
-OURS_BEFORE_CONFIG = {CLAIM, ".submitit"}
+#: (besides the temporary files of writers that are creating them, :func:`seqtasks.atomic.is_temporary`)
+OURS_BEFORE_CONFIG = {CLAIM, CLAIM + TAKEOVER, ".submitit"}
 
 
 def job_signature(run: str) -> list[int] | None:
@@ -161,7 +170,8 @@ class RunDir:
         except Damaged as err:
             raise UserError(f"{err}; this folder is not a usable run, choose another --out") from None
         if old is None:
-            if self.path.is_dir() and any(p for p in self.path.iterdir() if p.name not in OURS_BEFORE_CONFIG):
+            if self.path.is_dir() and any(p.name not in OURS_BEFORE_CONFIG and not atomic.is_temporary(p.name)
+                                          for p in self.path.iterdir()):
                 raise UserError(
                     f"{self.path} is not empty and is not a seqjobs run (no {CONFIG}); "
                     "choose a new or empty folder for --out"
@@ -188,9 +198,10 @@ class RunDir:
         except OSError as err:
             raise UserError(f"cannot create run folder {self.path}: {err.strerror}; choose another --out") from None
 
-    def prepare(self, task: str, config: Any) -> None:
+    def prepare(self, task: str, config: Any, snapshot: dict[str, Any] | None = None) -> None:
         """Write ``config.json`` for a new run, or update its resumable fields (``epochs``).
 
+        ``snapshot``: the code a new run's jobs import, kept for its life (its resumes use it too).
         Call :meth:`check_compatible` first; the caller should own the run (:meth:`claim`).
         """
         old = self.check_compatible(task, config)
@@ -205,11 +216,11 @@ class RunDir:
         record = ConfigRecord(
             task=task, config=params, created_at=now_iso(), seed=params.get("seed"), data=None,
             seqjobs_version=package_version(), git_commit=commit, git_dirty=dirty, host=socket.gethostname(),
-            python=platform.python_version(), libraries=dict(library_versions()),
+            python=platform.python_version(), libraries=dict(library_versions()), snapshot=snapshot,
         )
         atomic.write_json(self.file(CONFIG), dump(record))
 
-    def prepare_new(self, task: str, config: Any) -> bool:
+    def prepare_new(self, task: str, config: Any, snapshot: dict[str, Any] | None = None) -> bool:
         """Create the folder and its ``config.json`` if the folder does not exist yet; ``False`` when it does.
 
         A folder this call creates (``mkdir`` fails when it exists) belongs to no
@@ -227,8 +238,15 @@ class RunDir:
             return False
         except OSError as err:
             raise UserError(f"cannot create run folder {self.path}: {err.strerror}; choose another --out") from None
-        self.prepare(task, config)
+        self.prepare(task, config, snapshot)
         return True
+
+    def record_snapshot(self, snapshot: dict[str, Any]) -> None:
+        """``config.json``'s ``snapshot``: the code the run's next attempts import (``resubmit --no-snapshot``)."""
+        record = self.config_record()
+        if record is not None and record.snapshot != snapshot:
+            record.snapshot = snapshot
+            atomic.write_json(self.file(CONFIG), dump(record))
 
     def record_data(self, name: str, sha256: str, **extra: Any) -> None:
         """Add the data set's name and checksum to ``config.json``."""
@@ -236,6 +254,10 @@ class RunDir:
         if record is None:
             raise UserError(f"{self.path} has no {CONFIG}; prepare the run first")
         data = {"name": name, "sha256": sha256, **extra}
+        before = (record.data or {}).get("sha256")
+        if before not in (None, sha256):  # a resume, or `seqjobs rerun`, must read the data the run was made with
+            raise UserError(f"{self.path} was made with {name} of sha256 {before[:12]}..., the data now has "
+                            f"{sha256[:12]}...; restore the data it was made with, or use another --out")
         if record.data != data:
             record.data = data
             atomic.write_json(self.file(CONFIG), dump(record))
@@ -251,11 +273,15 @@ class RunDir:
             yield record
 
     def _sweep_temporaries(self) -> None:
-        """Temporary files a killed writer left behind (never read by anyone) go."""
+        """Temporary files a killed writer left behind (never read by anyone) go; a live writer's stay.
+
+        The submitting command may be writing ``job.json`` while the run's job
+        already owns the folder, and a process that lost the race for the claim
+        may still be about to link its own: removing their files would crash them.
+        """
         for folder in (self.path, self.checkpoints, self.samples):
             if folder.is_dir():
-                for tmp in folder.glob(".*.tmp*"):
-                    tmp.unlink(missing_ok=True)
+                atomic.remove_orphans(folder)
 
     # -- state changes -------------------------------------------------------------------------
     def begin_attempt(self, committed_epochs: int = 0) -> StateRecord:

@@ -101,6 +101,8 @@ class ConfigRecord:
     seqjobs_version: Optional[str] = None
     git_commit: Optional[str] = None
     git_dirty: Optional[bool] = None  # the code differed from git_commit when the run was created
+    #: the code snapshot its jobs import (``id``, ``path``); ``{"id": null, "opted_out": true}``: ``--no-snapshot``
+    snapshot: Optional[dict[str, Any]] = None
     host: Optional[str] = None
     python: Optional[str] = None
     libraries: dict[str, Any] = field(default_factory=dict)

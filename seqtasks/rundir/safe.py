@@ -3,7 +3,8 @@
 ``status``, ``collect`` and ``report`` are pointed at folders that may come
 from a colleague, a tarball or a damaged disk. Everything they read goes
 through here: a path that leaves the folder through a symlink, a file that is
-not a regular file, an oversized or undecodable one raises :class:`Damaged`,
+not a regular file (a FIFO is opened without blocking, then refused), an
+oversized, undecodable or too deeply nested one raises :class:`Damaged`,
 which names the file and the reason, so one bad run is reported instead of
 crashing the whole view. Nothing here unpickles anything.
 """
@@ -16,6 +17,7 @@ import io
 import json
 import os
 import stat
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,9 @@ MAX_RECORD_BYTES = 4 << 20
 MAX_TABLE_BYTES = 64 << 20
 #: a sweep manifest holds every run's parameters: about 0.5 KB a run, 100,000 runs at most
 MAX_MANIFEST_BYTES = 256 << 20
+#: our records nest a few levels (a manifest's rungs: 4); far deeper is not ours, and past about a thousand
+#: levels Python's own JSON and TOML readers, and anything that walks the value, fail with a RecursionError
+MAX_NESTING = 32
 
 
 class Damaged(Exception):
@@ -112,13 +117,41 @@ def read_object(path: Path | str, root: Path | str | None = None, limit: int = M
     text = read_text(path, root, limit)
     if text is None:
         return None
-    try:
-        obj = _DECODER.decode(text)
-    except ValueError as err:
-        raise Damaged(path, f"is not valid JSON ({err})") from None
+    obj = decode(text, path)
     if not isinstance(obj, dict):
         raise Damaged(path, f"holds a JSON {type(obj).__name__}, not an object")
     return obj
+
+
+def decode(text: str, path: Path | str) -> Any:
+    """The JSON value of ``text`` read from ``path``; :class:`Damaged` when it is not JSON or nests too deep."""
+    try:
+        value = _DECODER.decode(text)
+    except RecursionError:
+        raise Damaged(path, f"nests deeper than the {MAX_NESTING} levels a seqjobs file can have") from None
+    except ValueError as err:
+        raise Damaged(path, f"is not valid JSON ({err})") from None
+    check_nesting(value, path)
+    return value
+
+
+def check_nesting(value: Any, path: Path | str) -> None:
+    """:class:`Damaged` when ``value`` nests lists and dicts deeper than :data:`MAX_NESTING`.
+
+    Level by level, without recursion: a value a parser accepted a few
+    hundred levels deep would still crash whatever walks it next (a ``repr``,
+    a JSON encoder) with a RecursionError.
+    """
+    level = [value] if isinstance(value, (dict, list)) else []
+    for _ in range(MAX_NESTING):
+        inner: list[Any] = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            inner.extend(child for child in children if isinstance(child, (dict, list)))
+        if not inner:
+            return
+        level = inner
+    raise Damaged(path, f"nests deeper than the {MAX_NESTING} levels a seqjobs file can have")
 
 
 def _no_constant(name: str) -> float:
@@ -169,6 +202,35 @@ def is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def check_regular(path: Path | str) -> None:
+    """:class:`Damaged` when ``path`` exists but is not a regular file (a FIFO would block whoever opens it).
+
+    For files handed to a library that opens them itself (a Keras model);
+    a missing file passes, for the caller to report as missing.
+    """
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise Damaged(path, f"cannot be read ({err.strerror})") from None
+    if stat.S_ISLNK(mode):
+        raise Damaged(path, "is a symbolic link (not followed)")
+    if not stat.S_ISREG(mode):
+        raise Damaged(path, "is not a regular file")
+
+
+def check_archive(path: Path | str) -> None:
+    """:class:`Damaged` unless ``path`` is a regular file holding a complete zip archive (a ``.keras`` model).
+
+    Checked before a library opens it: a FIFO would block that open for
+    good, a truncated copy fail only after seconds of loading.
+    """
+    check_regular(path)
+    if not zipfile.is_zipfile(path):
+        raise Damaged(path, "is damaged (not a complete .keras file)")
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

@@ -5,24 +5,34 @@ run needs submitting, and must not overwrite each other's manifest. Each
 takes ``sweep.lock`` (the same owner file as a run's claim, so it holds
 across login nodes) for the whole read-decide-submit-record step; the second
 waits for the first, then sees its jobs.
+
+The manifest names every run of a submission before any of them is created
+or submitted (:meth:`SweepDir.record`, then :meth:`SweepDir.record_jobs`): a
+submission cut short (a kill, a full disk) leaves a sweep that lists the
+runs it never submitted, and the same command submits them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 from pathlib import Path
 from typing import Any, Iterator
 
 from seqtasks import atomic
 from seqtasks.errors import UserError
-from seqtasks.rundir.claim import OwnerFile
+from seqtasks.rundir.claim import TAKEOVER, OwnerFile
 from seqtasks.rundir.records import HalvingRecord, Manifest, RungRecord, dump, load
-from seqtasks.rundir.safe import MAX_MANIFEST_BYTES, Damaged, read_object
+from seqtasks.rundir.safe import MAX_MANIFEST_BYTES, Damaged, check_regular, read_object
 from seqtasks.rundir.time import now_iso
 
 MANIFEST = "sweep.json"
 LOCK = "sweep.lock"
+#: what a sweep folder holds besides its run folders and temporary files
+OURS = {MANIFEST, LOCK, LOCK + TAKEOVER, ".submitit"}
+#: a folder holding this is a run, not a sweep
+RUN_CONFIG = "config.json"
 #: how long a second sweep command waits for the first one to finish submitting
 LOCK_WAIT_S = 600.0
 
@@ -48,12 +58,69 @@ class SweepDir:
         except ValueError as err:
             raise Damaged(self.path / MANIFEST, str(err)) from None
 
+    def check_adding(self, task: str, halving: bool) -> Manifest | None:
+        """The manifest, after refusing a folder runs of ``task`` (a halving sweep or not) cannot be added to.
+
+        Called before anything is written or submitted: a file, a run folder,
+        a folder that is not a sweep (anything in it but run folders and
+        seqjobs' own files), a damaged manifest, a sweep of another task, and
+        a grid sweep for a halving one or the other way round are each one line.
+        """
+        where = f"--name {self.path.name} ({self.path})"
+        if self.path.exists() and not self.path.is_dir():
+            raise UserError(f"{where} exists and is not a folder; choose another --name or --root")
+        if (self.path / RUN_CONFIG).exists():
+            raise UserError(f"{where} is a run folder, not a sweep; choose another --name")
+        try:
+            manifest = self.manifest()
+        except Damaged as err:
+            raise UserError(f"{err}; repair or move it away before adding to this sweep") from None
+        if manifest is None:
+            self._check_no_strangers(where)
+            return None
+        if manifest.task != task:
+            raise UserError(f"{where} is a '{manifest.task}' sweep, not '{task}'; choose another --name")
+        if manifest.halving is not None and not halving:
+            raise UserError(f"{where} is a halving sweep; continue it with the same --halving options, "
+                            "or give this sweep another --name")
+        if manifest.halving is None and halving:
+            raise UserError(f"{where} is a grid sweep; give the halving sweep another --name")
+        return manifest
+
+    def _check_no_strangers(self, where: str) -> None:
+        """A folder without a manifest is a sweep only if it holds nothing but run folders and our own files
+        (a submission cut before its first manifest, or made by a version that wrote the manifest last)."""
+        if not self.path.is_dir():
+            return
+        for entry in os.scandir(self.path):
+            if entry.name in OURS or atomic.is_temporary(entry.name):
+                continue
+            if not (entry.is_dir(follow_symlinks=False) and os.path.exists(os.path.join(entry.path, RUN_CONFIG))):
+                raise UserError(f"{where} is not empty and is not a seqjobs sweep (no {MANIFEST}; it holds "
+                                f"'{entry.name}'); choose another --name")
+
+    @contextlib.contextmanager
+    def restored_if_refused(self) -> Iterator[None]:
+        """Put ``sweep.json`` back as it was when the block is refused (:class:`UserError`: nothing submitted)."""
+        path = self.path / MANIFEST
+        before = path.read_bytes() if path.is_file() else None
+        try:
+            yield
+        except UserError:
+            if before is None:
+                atomic.remove(path)
+            else:
+                atomic.write_bytes(path, before)
+            raise
+
     @contextlib.contextmanager
     def locked(self, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
         """Hold the sweep's lock for the block (waits for another sweep command to finish).
 
-        A sweep folder this call created is removed again when the block fails
-        (a refused submission leaves no trace).
+        A sweep folder this call created is removed again when the block is
+        refused (a :class:`UserError`: nothing was submitted, so nothing is
+        left); any other failure -- a kill, a full disk -- may come after jobs
+        were submitted into it, and leaves it for the same command to complete.
         """
         if self.path.exists() and not self.path.is_dir():
             raise UserError(f"{self.path} exists and is not a folder; choose another --name or --root")
@@ -62,10 +129,14 @@ class SweepDir:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise UserError(f"cannot create sweep folder {self.path}: {err.strerror}; choose another --root") from None
+        try:  # a FIFO or a folder in the lock's place would be waited on as a lock held for good
+            check_regular(self.path / LOCK)
+        except Damaged as err:
+            raise UserError(f"{err}; remove it (no seqjobs command uses it), then try again") from None
         try:
             with OwnerFile(self.path / LOCK, f"sweep {self.path}").held(wait_s=wait_s):
                 yield
-        except BaseException:
+        except UserError:
             if created is not None:
                 shutil.rmtree(created, ignore_errors=True)
             raise
@@ -110,17 +181,20 @@ class SweepDir:
         atomic.write_json(self.path / MANIFEST, dump(manifest))
         return manifest
 
-    def record_jobs(self, jobs: dict[str, str]) -> None:
-        """Note the jobs of runs of the sweep submitted later, by a follow-up job (call under :meth:`locked`).
+    def record_jobs(self, jobs: dict[str, str], executor: dict[str, Any] | None = None) -> None:
+        """Note the jobs of runs :meth:`record` listed, once they are submitted (call under :meth:`locked`).
 
-        A sweep larger than the queue limit is submitted share by share from
-        the cluster (``seqjobs-next``): ``sweep.json`` then names the jobs that
-        really run its runs, as it does for those the command submitted.
+        The sweep command notes the jobs it submitted, with its ``executor``
+        settings; a sweep larger than the queue limit is submitted share by
+        share from the cluster (``seqjobs-next``), which notes the jobs that
+        really run its runs the same way.
         """
         manifest = self.manifest()
         if manifest is None or not jobs:
             return
         _note_jobs(manifest, jobs)
+        if executor is not None:
+            manifest.executor = executor
         manifest.updated_at = now_iso()
         atomic.write_json(self.path / MANIFEST, dump(manifest))
 

@@ -1,0 +1,77 @@
+"""Is the process that left something behind still running? Asked of claims and of temporary files alike.
+
+A process is named by its host, its pid and its start time: pids are
+reused, so a pid alone could name a stranger. Only a process on this host
+can be checked from here; for any other the answer is "cannot tell".
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import socket
+
+#: two readings of one process's start time may differ by this much (psutil derives it from the boot time)
+START_TOLERANCE_S = 2.0
+
+
+def process_start(pid: int) -> str | None:
+    """When ``pid`` started (seconds since the epoch, as text): it changes when the pid is reused.
+
+    ``None`` when there is no such process. psutil derives it from the boot
+    time, so two readings may differ by a little: compare with :func:`same_start`.
+    """
+    import psutil  # read-only commands ask only when a claim is there to check
+
+    try:
+        return f"{psutil.Process(pid).create_time():.2f}"
+    except (psutil.Error, ValueError):
+        return None
+
+
+@functools.cache
+def own_start(pid: int) -> str | None:
+    """:func:`process_start` of this process, asked once (keyed by pid: a forked child asks again)."""
+    return process_start(pid)
+
+
+def same_start(a: str, b: str) -> bool:
+    """Are two :func:`process_start` readings the same process start (within clock jitter)?"""
+    try:
+        return abs(float(a) - float(b)) <= START_TOLERANCE_S
+    except ValueError:
+        return False
+
+
+def pid_alive(pid: int) -> bool:
+    """Does a process with this pid run (on this host)?
+
+    A zombie -- ended, not yet reaped by a parent that may never reap it (a
+    detached job's controller is adopted by init) -- does not: it holds no
+    claim and runs no job.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    import psutil  # only once a process is there to look at
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:
+        return True
+
+
+def gone(host: str, pid: int, start: str | None) -> bool | None:
+    """True: the process provably ended (this host, and its pid is dead or another process now);
+    False: it runs; None: it ran on another host, which cannot be checked from here."""
+    if host != socket.gethostname():
+        return None
+    if not pid_alive(pid):
+        return True
+    now = process_start(pid)
+    return now is not None and start is not None and not same_start(now, start)
