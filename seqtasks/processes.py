@@ -15,18 +15,24 @@ import socket
 START_TOLERANCE_S = 2.0
 
 
-def process_start(pid: int) -> str | None:
-    """When ``pid`` started (seconds since the epoch, as text): it changes when the pid is reused.
-
-    ``None`` when there is no such process. psutil derives it from the boot
-    time, so two readings may differ by a little: compare with :func:`same_start`.
-    """
-    import psutil  # read-only commands ask only when a claim is there to check
+def started_at(pid: int) -> float | None:
+    """When ``pid`` started, in seconds since the epoch; ``None`` when there is no such process."""
+    import psutil  # read-only commands ask only when a process is there to check
 
     try:
-        return f"{psutil.Process(pid).create_time():.2f}"
+        return float(psutil.Process(pid).create_time())
     except (psutil.Error, ValueError):
         return None
+
+
+def process_start(pid: int) -> str | None:
+    """:func:`started_at` as text, as records keep it: it changes when the pid is reused.
+
+    psutil derives it from the boot time, so two readings may differ by a
+    little: compare with :func:`same_start`.
+    """
+    started = started_at(pid)
+    return None if started is None else f"{started:.2f}"
 
 
 @functools.cache

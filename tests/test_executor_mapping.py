@@ -14,6 +14,7 @@ import pytest
 import submitit
 
 from jobs.engine import arrays, executors
+from jobs.engine.jobfn import RunJob
 from jobs.engine.options import ExecutorOptions
 from seqtasks.errors import UserError
 
@@ -109,3 +110,17 @@ def test_profiles_apply_and_command_line_overrides(tmp_path: Path, monkeypatch: 
     assert (opts.partition, opts.gpus_per_node, opts.time) == ("gpu", 1, 30)
     with pytest.raises(UserError, match="unknown setting"):
         build({}, "bad")
+
+
+def test_the_time_limit_signal_is_due_at_the_limit_less_the_delay(tmp_path: Path) -> None:
+    local = executors.make_executor(ExecutorOptions(executor="local", time=1, signal_delay=50), tmp_path)
+    assert executors.time_limit_signal_s(local) == 10
+    slurm = executors.slurm_executor(ExecutorOptions(executor="slurm", time=15), tmp_path)
+    assert executors.time_limit_signal_s(slurm) == 15 * 60 - executors.SLURM_DEFAULT_SIGNAL_DELAY_S
+    assert executors.time_limit_signal_s(executors.make_executor(ExecutorOptions(executor="debug"), tmp_path)) is None
+
+
+@pytest.mark.parametrize(("limit_signal_s", "timed_out"), [(None, True), (0.0, True), (1e9, False)])
+def test_a_signal_long_before_the_time_limit_is_a_preemption(limit_signal_s: float | None, timed_out: bool) -> None:
+    """This process is seconds old: past a limit due now (or unknown), a preemption for one due in 30 years."""
+    assert RunJob([], limit_signal_s=limit_signal_s).timed_out() is timed_out

@@ -184,18 +184,40 @@ def test_preempted_local_run_requeues_while_it_progresses(tmp_path: Path, moby_d
     assert result["epochs_done"] == epochs and result["attempt"] in (len(attempts), len(attempts) + 1)
 
 
-def test_a_run_that_never_commits_fails_after_max_stalled_attempts(tmp_path: Path, moby_dick: Path) -> None:
+def test_a_run_whose_time_limit_is_shorter_than_an_epoch_fails_after_max_stalled_attempts(
+        tmp_path: Path, moby_dick: Path) -> None:
+    """A real time limit (1 minute, told to checkpoint 50 s before: 10 s into each attempt) that no epoch fits."""
     text = tmp_path / "train.txt"
-    text.write_text(moby_dick.read_text(encoding="utf-8")[:300_000], encoding="utf-8")  # epochs long enough to interrupt
-    seqjobs("submit", "charlm", "--corpus", str(text), "--epochs", "3", "--units", "32", "--executor", "local",
-            "--max-stalled", "2", "--out", "runs/st", cwd=tmp_path, check=True)
+    text.write_text(moby_dick.read_text(encoding="utf-8")[:300_000], encoding="utf-8")  # ~6,000 steps an epoch
+    seqjobs("submit", "charlm", "--corpus", str(text), "--epochs", "3", "--units", "32", "--batch-size", "16",
+            "--executor", "local", "--time", "1", "--signal-delay", "50", "--max-stalled", "2", "--out", "runs/st",
+            cwd=tmp_path, check=True)
     run = tmp_path / "runs/st"
-    sent = _preempt_each_attempt(run, lambda s: s.get("state") == "failed", commit_first=False)
-    assert sent == 2
+    wait_until(lambda: _state(run).get("state") == "failed", 600, 0.5, lambda: f"the run to fail: {_state(run)}")
     result = json.loads((run / "result.json").read_text())
     assert result["status"] == "failed" and "no epoch committed in 2 attempts" in result["error"]
+    assert result["attempt"] == 2 and _state(run)["stalled_attempts"] == 2
     rows = json_lines(seqjobs("status", "runs/st", "--json", cwd=tmp_path, check=True).stdout)
     assert rows[0]["state"] == "failed" and "no epoch committed" in rows[0]["error"]
+
+
+def test_preemptions_before_the_first_commit_never_fail_a_run(tmp_path: Path, moby_dick: Path) -> None:
+    """Three attempts in a row preempted before they commit (more than --max-stalled 2) are requeued all the
+    same: a preemption is not the time limit; the fourth attempt trains the run to the end."""
+    text = tmp_path / "train.txt"
+    text.write_text(moby_dick.read_text(encoding="utf-8")[:60_000], encoding="utf-8")
+    seqjobs("submit", "charlm", "--corpus", str(text), "--epochs", "2", "--units", "8", "--maxlen", "10",
+            "--sample-length", "10", "--temperatures", "0.5", "--executor", "local", "--max-stalled", "2",
+            "--out", "runs/pre", cwd=tmp_path, check=True)
+    run = tmp_path / "runs/pre"
+    sent = _preempt_each_attempt(run, lambda s: s.get("attempt", 0) > 3 or s.get("state") in ("completed", "failed"),
+                                 commit_first=False)
+    assert sent == 3
+    wait_until(lambda: _state(run).get("state") in ("completed", "failed"), 600, 0.5, "the run to end")
+    result = json.loads((run / "result.json").read_text())
+    assert result["status"] == "completed" and result["epochs_done"] == 2, result
+    state = _state(run)
+    assert state["requeues"] == 3 and state["stalled_attempts"] == 0
 
 
 def test_cancel_stops_a_local_run(tmp_path: Path, moby_dick: Path) -> None:

@@ -134,9 +134,10 @@ def test_a_local_job_signalled_as_it_starts_is_requeued_and_completes(tmp_path: 
 
 
 @pytest.mark.slow
-def test_a_job_stopped_at_every_start_gives_up_after_max_stalled_attempts(tmp_path: Path, small_text: Path) -> None:
-    """A job signalled at each start (a time limit shorter than start-up) is requeued, but not forever,
-    and never writes the run folder it did not begin."""
+def test_a_job_preempted_at_every_start_is_requeued_until_the_preemptions_stop(
+        tmp_path: Path, small_text: Path) -> None:
+    """Three starts in a row preempted before any run began (more than --max-stalled 2): the job is requeued
+    each time, writes nothing to the run folder it did not begin, and the fourth start trains the run once."""
     seqjobs("submit", "charlm", "--corpus", str(small_text), "--epochs", "2", *TINY_CHARLM, "--executor", "local",
             "--max-stalled", "2", "--out", "runs/p", cwd=tmp_path, check=True)
     run = tmp_path / "runs/p"
@@ -147,16 +148,18 @@ def test_a_job_stopped_at_every_start_gives_up_after_max_stalled_attempts(tmp_pa
         if not controller.is_running() or controller.status() == psutil.STATUS_ZOMBIE:
             return True
         for child in controller.children():
-            if child.pid not in signalled:
+            if child.pid not in signalled and len(signalled) < 3:
                 signalled.add(child.pid)
                 signal_while_starting(child.pid, lambda: child.send_signal(signal.SIGUSR2))
+                assert not (run / "state.json").exists()
         return False
 
     wait_until(ended_or_signal, 600, 0.002, "the local job to end")
-    assert len(signalled) == 2
+    assert len(signalled) == 3
     log = Path(json.loads((run / "job.json").read_text())["stderr"]).read_text()
-    assert "2 attempts in a row were stopped before any run began" in log
-    assert not (run / "state.json").exists()
+    assert log.count("came while the job was starting") == 3
+    completed_once(run, tmp_path)
+    assert json.loads((run / "state.json").read_text())["attempt"] == 1
 
 
 # -- on the way out ---------------------------------------------------------------------------

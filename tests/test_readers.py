@@ -129,10 +129,14 @@ UNDERSCORES = [
     ("sweep", "markov", "--zip", "order=1,2", "--zip", "smoothing=1,2_0"),
     ("sweep", "markov", "--sample", "smoothing=uniform(1_0,2_0)", "--trials", "2"),
     ("sweep", "markov", "--sample", "order=int(1_0,2_0)", "--trials", "2"),
+    ("sweep", "markov", "--seeds", "1_0"),
+    ("sweep", "markov", "--sample", "order=int(1,20)", "--trials", "1_0"),
+    ("sweep", "markov", "--grid", "order=1,2", "--halving", "--min-epochs", "1", "--max-epochs", "1_0"),
 ]
 
 
-@pytest.mark.parametrize("args", UNDERSCORES, ids=["option", "grid", "zip", "sample-uniform", "sample-int"])
+@pytest.mark.parametrize("args", UNDERSCORES, ids=["option", "grid", "zip", "sample-uniform", "sample-int", "seeds",
+                                                   "trials", "max-epochs"])
 def test_numbers_with_underscores_are_refused(
     args: tuple[str, ...], small_text: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
 ) -> None:

@@ -100,12 +100,25 @@ def task_command(
     return command
 
 
+def strict_int(text: str | int) -> int:
+    """An integer option's value, digits grouped with ``_`` refused (:func:`seqtasks.config.number`)."""
+    if isinstance(text, int):  # a default
+        return text
+    try:
+        return int(cfg.number(int, text))
+    except ValueError as err:  # Click would drop the reason
+        raise typer.BadParameter(str(err) if "_" in text else f"'{text}' is not an integer") from None
+
+
 def option(
     name: str, annotation: Any, default: Any, help: str, panel: str, *decls: str, parser: Any = None
 ) -> inspect.Parameter:
     """A keyword-only extra option for :func:`task_command` (``parser``: Typer's, for values a type cannot refuse)."""
     flags = decls or ("--" + cfg.cli_name(name),)
-    ann = Annotated[annotation, typer.Option(*flags, help=help, rich_help_panel=panel, parser=parser)]
+    metavar = None
+    if parser is None and annotation in (int, typing.Optional[int]):  # Click's int() would read 1_0 as 10
+        parser, metavar = strict_int, "INTEGER"
+    ann = Annotated[annotation, typer.Option(*flags, help=help, rich_help_panel=panel, parser=parser, metavar=metavar)]
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
 
 

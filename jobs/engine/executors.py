@@ -123,6 +123,24 @@ def local_executor(opts: ExecutorOptions, folder: Path, code: Snapshot | None = 
     return ex
 
 
+#: submitit's SLURM signal delay when none is set
+SLURM_DEFAULT_SIGNAL_DELAY_S = 90
+
+
+def time_limit_signal_s(executor: submitit.Executor) -> float | None:
+    """Seconds after a job's start at which its time limit's checkpoint signal is due (``None``: no limit, debug).
+
+    A job's runs are told it (:class:`jobs.engine.jobfn.RunJob`), so that a
+    signal well before it is known for a preemption, which does not count
+    towards ``--max-stalled``.
+    """
+    params = executor.parameters
+    minutes = params.get("time", params.get("timeout_min"))
+    if minutes is None:
+        return None
+    return 60.0 * float(minutes) - float(params.get("signal_delay_s", SLURM_DEFAULT_SIGNAL_DELAY_S))
+
+
 def make_executor(opts: ExecutorOptions, folder: Path, code: Snapshot | None = None) -> submitit.Executor:
     """The executor ``opts`` asks for, logging under ``folder`` (``%j`` per job); its jobs import ``code``
     (``None``: the installed code; the debug executor runs in this process, on the code it has loaded)."""

@@ -20,8 +20,13 @@ same way; given several GPUs, it shares them out, one run per GPU at a time
 Requeues are limited by progress, not by count: an attempt that committed an
 epoch may be followed by any number of others (a three-day run on a 4-hour
 partition needs eighteen), while ``max_stalled`` attempts in a row that
-commit nothing fail the run with that reason. submitit's own time-out count
-is therefore set out of reach by the executors (:mod:`jobs.engine.executors`).
+reached their time limit and committed nothing fail the run with that reason
+(the limit is shorter than an epoch: requeueing would never end). A
+preemption is not the run's doing and says nothing of its time limit: an
+attempt preempted before its first commit is requeued without counting, so
+a run on a busy preemptible partition is never failed for it. submitit's own
+time-out count is set out of reach by the executors
+(:mod:`jobs.engine.executors`).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -41,12 +47,16 @@ import submitit
 
 from jobs.engine.fanout import each
 from seqtasks.config import from_dict
+from seqtasks.processes import started_at
 from seqtasks.rundir import Claimed, Damaged, RunDir
 from seqtasks.rundir.records import dump
 from seqtasks.tasks import get_task
 
-#: attempts in a row without a committed epoch before a run fails
+#: attempts in a row stopped by their time limit without a committed epoch before a run fails
 DEFAULT_MAX_STALLED = 3
+#: a signal after this share of the time before the time limit's signal counts as the time limit; earlier ones
+#: are preemptions (start-up before Python, up to seconds on SLURM, is not in the process's age)
+TIME_LIMIT_SHARE = 0.8
 #: ``seqjobs cancel`` sends it to the local worker that owns a cancelled run (submitit uses SIGUSR2 and SIGTERM)
 CANCEL_RUN_SIGNAL = signal.SIGUSR1
 #: states after which a run is not resumed
@@ -96,10 +106,12 @@ class RunJob(submitit.helpers.Checkpointable):
     and left untouched.
     """
 
-    def __init__(self, runs: list[RunSpec], raise_errors: bool = True, max_stalled: int | None = None) -> None:
+    def __init__(self, runs: list[RunSpec], raise_errors: bool = True, max_stalled: int | None = None,
+                 limit_signal_s: float | None = None) -> None:
         self.runs = runs
         self.raise_errors = raise_errors
         self.max_stalled = max_stalled or DEFAULT_MAX_STALLED
+        self.limit_signal_s = limit_signal_s  # when the time limit's signal is due after a start (None: unknown)
         self.finished: set[str] = set()  # run folders this job has seen end (survives requeues: it is pickled)
         self.current: str | None = None  # the run folder being executed now
         self.workers: Any = None  # the worker processes while the runs are shared out to several GPUs
@@ -171,15 +183,17 @@ class RunJob(submitit.helpers.Checkpointable):
     def checkpoint(self, *args: Any, **kwargs: Any) -> submitit.helpers.DelayedSubmission | None:
         """Mark the running run requeued and resubmit this job, unless it stopped making progress.
 
-        A run whose last ``max_stalled`` attempts committed no epoch fails
-        with that reason instead (its ``result.json`` says so); the job is
-        requeued only while it has runs left to do. A signal that comes
-        before this attempt began its run (the job was still starting, or
-        between two runs) changes no run folder: this process owns none yet.
-        Such attempts are counted by the job itself; after ``max_stalled`` in
-        a row that began and finished nothing, it is not requeued again (a
-        time limit shorter than the job's start-up would otherwise requeue it
-        forever), and the job fails.
+        A run whose last ``max_stalled`` attempts reached their time limit
+        (:meth:`timed_out`) and committed no epoch fails with that reason
+        instead (its ``result.json`` says so); a preempted attempt neither
+        counts nor resets the count. The job is requeued only while it has
+        runs left to do. A signal that comes before this attempt began its
+        run (the job was still starting, or between two runs) changes no run
+        folder: this process owns none yet. Such attempts are counted by the
+        job itself, by the same rule; after ``max_stalled`` in a row that
+        began and finished nothing, it is not requeued again (a time limit
+        shorter than the job's start-up would otherwise requeue it forever),
+        and the job fails.
         """
         if self.workers is not None:  # shared out to several GPUs: stop the workers, then ask the folders
             self.workers.stop()
@@ -190,7 +204,9 @@ class RunJob(submitit.helpers.Checkpointable):
             interrupted = [spec for spec in self.runs if spec.run_dir == self.current
                            and spec.run_dir not in self.finished and _begun_here(spec.run_dir)]
         progressed = bool(interrupted) or len(self.finished) > self.finished_before
-        self.idle_attempts, self.finished_before = 0 if progressed else self.idle_attempts + 1, len(self.finished)
+        timed_out = self.timed_out()
+        self.idle_attempts = 0 if progressed else self.idle_attempts + timed_out
+        self.finished_before = len(self.finished)
         if self.idle_attempts >= self.max_stalled:
             print(f"seqjobs: {self.idle_attempts} attempts in a row were stopped before any run began; "
                   "not requeued again: give the job more --time", file=sys.stderr, flush=True)
@@ -198,7 +214,7 @@ class RunJob(submitit.helpers.Checkpointable):
         left = [spec for spec in self.runs if spec.run_dir not in self.finished]
         for current in interrupted:
             run = RunDir(current.run_dir)
-            state = run.mark_requeued()
+            state = run.mark_requeued(stalled=timed_out)
             if state is not None and state.stalled_attempts >= self.max_stalled:
                 run.fail(
                     current.task,
@@ -211,6 +227,19 @@ class RunJob(submitit.helpers.Checkpointable):
             return None
         self.runs = left
         return submitit.helpers.DelayedSubmission(self, *args, **kwargs)
+
+    def timed_out(self) -> bool:
+        """Is this attempt being stopped by its time limit, rather than preempted?
+
+        The time limit's signal comes ``limit_signal_s`` after the job
+        started; a signal well before that is a preemption (or ``scancel -s
+        USR2``). Unknown limits count every signal as the time limit's, the
+        safe side: requeueing cannot go on forever.
+        """
+        if self.limit_signal_s is None:
+            return True
+        started = started_at(os.getpid())
+        return started is None or time.time() - started >= TIME_LIMIT_SHARE * self.limit_signal_s
 
 
 
@@ -254,7 +283,7 @@ def write_job_record(
     (:func:`jobs.monitor.status.local_job_alive`).
     """
     if options["executor"] == "local":
-        options = {**options, "controller_started": process_started(int(job.job_id))}
+        options = {**options, "controller_started": started_at(int(job.job_id))}
     paths = {"stdout": str(job.paths.stdout), "stderr": str(job.paths.stderr), "submitit_folder": str(job.paths.folder)}
     return dump(RunDir(run_dir).record_job(str(job.job_id), options["executor"], options, paths, submitted_at))
 
@@ -270,12 +299,3 @@ def record_jobs(
     each(lambda pair: write_job_record(Path(pair[0].run_dir), pair[1], options, submitted_at), pairs)
     return {spec.run_dir: str(job.job_id) for spec, job in pairs}
 
-
-def process_started(pid: int) -> float | None:
-    """When process ``pid`` started (seconds since the epoch, as psutil reads it); ``None`` if it has ended."""
-    import psutil
-
-    try:
-        return psutil.Process(pid).create_time()
-    except psutil.Error:
-        return None

@@ -76,7 +76,8 @@ class ExecutorOptions:
         slurm=None,
     )
     max_stalled: Optional[int] = setting(
-        "Fail a run after this many attempts in a row (time limits, preemptions) that commit no epoch (default 3).",
+        "Fail a run after this many attempts in a row stopped by the time limit before committing an epoch "
+        "(default 3; preemptions do not count).",
         slurm=None,
     )
 

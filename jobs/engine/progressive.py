@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterator, Optional
 import submitit
 
 from jobs.engine.arrays import slurm_max_array_size, submit_arrays
-from jobs.engine.executors import make_executor
+from jobs.engine.executors import make_executor, time_limit_signal_s
 from jobs.engine.jobfn import RunJob, RunSpec, record_jobs, run_cancelled
 from jobs.engine.options import ExecutorOptions
 from jobs.engine.snapshot import Snapshot
@@ -110,12 +110,13 @@ def _submit_tasks(groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: 
     if not groups:
         return []
     executor = make_executor(opts, log_root / ".submitit", code)
+    limit = time_limit_signal_s(executor)
 
     def submit_array(chunk: list[list[RunSpec]], dependency: Optional[str]) -> list[submitit.Job[Any]]:
         if dependency:
             executor.update_parameters(dependency=dependency)
         with executor.batch():  # the ids are set when the batch is submitted, on leaving the block
-            return [executor.submit(RunJob(group, len(group) == 1, opts.max_stalled)) for group in chunk]
+            return [executor.submit(RunJob(group, len(group) == 1, opts.max_stalled, limit)) for group in chunk]
 
     return submit_arrays(groups, slurm_max_array_size(), bool(opts.array_parallelism), submit_array)
 

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any, Optional
 
 from jobs.engine import halving
-from jobs.engine.jobfn import process_started
 from jobs.engine.launch import ACTIVE, launch_recorded, run_states
 from jobs.engine.options import ExecutorOptions
 from jobs.engine.progressive import as_from_login_node, own_job_id, submit_follow_up
@@ -36,6 +35,7 @@ from jobs.monitor import scheduler
 from jobs.monitor.status import local_job_alive
 from seqtasks.config import from_dict, to_dict
 from seqtasks.errors import UserError
+from seqtasks.processes import started_at
 from seqtasks.rundir import Damaged, RunDir, SweepDir, now_iso
 from seqtasks.rundir.records import HalvingRecord, Manifest, RungRecord
 from seqtasks.rundir.sweepdir import halving_of
@@ -278,7 +278,7 @@ def _submit_promotion(
                            code)
     out: dict[str, Any] = {"job_id": str(job.job_id), "executor": kind, "after": after, "submitted_at": now_iso()}
     if kind == "local":
-        out["started"] = process_started(int(job.job_id))
+        out["started"] = started_at(int(job.job_id))
     return out
 
 

@@ -25,7 +25,7 @@ import submitit
 from submitit.core.utils import FailedJobError, FailedSubmissionError
 
 from jobs.engine.arrays import chunks
-from jobs.engine.executors import LOCAL_DEFAULT_MINUTES, make_executor
+from jobs.engine.executors import LOCAL_DEFAULT_MINUTES, make_executor, time_limit_signal_s
 from jobs.engine.jobfn import RunJob, RunSpec, record_jobs
 from jobs.engine.options import ExecutorOptions
 from jobs.engine.progressive import submit_slurm
@@ -103,11 +103,12 @@ def _submit(
     width = 1 if kind == "debug" else min(opts.parallelism(), len(specs))
     stripes = [specs[i::width] for i in range(width)]
     raise_errors = all(len(s) == 1 for s in stripes)
+    limit = time_limit_signal_s(executor)
     if kind == "debug":  # runs here and now, in this process (pdb on errors)
-        jobs = [executor.submit(RunJob(stripe, raise_errors, opts.max_stalled)) for stripe in stripes]
+        jobs = [executor.submit(RunJob(stripe, raise_errors, opts.max_stalled, limit)) for stripe in stripes]
         for job in jobs:
             job.result()
     else:
         with executor.batch():
-            jobs = [executor.submit(RunJob(stripe, raise_errors, opts.max_stalled)) for stripe in stripes]
+            jobs = [executor.submit(RunJob(stripe, raise_errors, opts.max_stalled, limit)) for stripe in stripes]
     return list(zip(stripes, jobs))

@@ -41,6 +41,7 @@ from jobs.monitor.sweeps import NO_FOLDER, SweepRecord, absent, read_sweeps
 from jobs.text import count, shown
 from seqtasks.config import fields_by_name, parse_value
 from seqtasks.errors import UserError
+from seqtasks.processes import START_TOLERANCE_S
 from seqtasks.rundir import Damaged, RunDir, safe
 from seqtasks.rundir.claim import owner_alive
 from seqtasks.rundir.epochs import committed
@@ -67,9 +68,6 @@ LOG_TAIL = 16384
 MANIFEST_ROW = "(sweep.json)"
 #: the module a local job's controller runs (the executor starts it; liveness looks for it)
 LOCAL_CONTROLLER = "jobs.engine.local_controller"
-#: a process started this far from the recorded start is another one; psutil derives start times from the
-#: boot time, which moves only when the clock is stepped (a step beyond this makes a live job look gone)
-START_TOLERANCE_S = 2.0
 
 
 @dataclass
@@ -660,7 +658,7 @@ def local_job_alive(job_id: str, started: float | None = None) -> bool:
             return False
         if LOCAL_CONTROLLER not in process.cmdline():
             return False
-        return started is None or abs(process.create_time() - started) < START_TOLERANCE_S
+        return started is None or abs(process.create_time() - started) <= START_TOLERANCE_S
     except (ValueError, psutil.Error):  # no such process, or not ours to look at
         return False
 

@@ -392,12 +392,14 @@ class RunDir:
             atomic.write_json(self.file(STATE), dump(state))
         return result
 
-    def mark_requeued(self) -> StateRecord | None:
+    def mark_requeued(self, stalled: bool = True) -> StateRecord | None:
         """The current attempt is being stopped to resume later (time limit, preemption).
 
-        An attempt that committed no epoch counts as stalled -- also one stopped
-        before it even began (a time limit shorter than start-up), so such a run
-        cannot requeue forever. Returns the new state; ``None`` for a run that ended.
+        An attempt that committed no epoch counts as stalled when ``stalled``
+        (its time limit stopped it, not a preemption) -- also one stopped
+        before it even began (a time limit shorter than start-up), so such a
+        run cannot requeue forever. Returns the new state; ``None`` for a run
+        that ended.
         """
         state = self.state_record() or StateRecord(state="requeued")
         if state.state in ("completed", "failed", "cancelled"):
@@ -407,7 +409,7 @@ class RunDir:
             state.close_attempt("requeued", now_iso())
         state.state, state.ended_at = "requeued", now_iso()
         state.requeues += 1
-        state.stalled_attempts = 0 if progressed else state.stalled_attempts + 1
+        state.stalled_attempts = 0 if progressed else state.stalled_attempts + stalled
         atomic.write_json(self.file(STATE), dump(state))
         return state
 
