@@ -326,6 +326,27 @@ def test_runs_left_unfinished_are_never_ranked_as_failed_and_the_command_resubmi
     assert rung.decided_at is None and rung.promotion_job == {"job_id": "43", "executor": "slurm"}
 
 
+def test_a_cancelled_run_pauses_the_sweep_until_the_command_is_given_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After ``seqjobs cancel``, the promotion job (and a command waiting with --wait) decides and submits
+    nothing, so no next rung starts behind the user's back; the sweep command resubmits the cancelled runs.
+    (The promotion job used to rank a rung with cancelled runs and submit the next one.)"""
+    from jobs.engine import promotion
+    from jobs.engine.options import ExecutorOptions
+
+    sweep, calls = stuck_rung(tmp_path, monkeypatch, {"a": "completed", "b": "cancelled"})
+    with sweep.locked():
+        by_job = promotion.advance(sweep, ExecutorOptions(executor="slurm"), me="41")
+    assert (by_job.decided, calls) == ([], []) and by_job.cancelled == ["b"]
+    assert promotion.resume(sweep.path, ExecutorOptions(executor="slurm")).cancelled == ["b"] and calls == []
+    assert sweep.halving().rungs[0].decided_at is None
+    with sweep.locked():
+        step = promotion.advance(sweep, ExecutorOptions(executor="slurm"), me=None)
+    assert step.submitted == {"b": "7"} and step.decided == []
+    assert calls == [("runs", ["b"]), ("promotion", ["b"])]
+
+
 def test_a_rung_whose_runs_cannot_be_told_waits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``unknown`` (the scheduler did not answer) is neither resubmitted (it may be running) nor ranked."""
     from jobs.engine import promotion

@@ -92,7 +92,7 @@ def sweep_halving(
     rungs = " -> ".join(map(str, plan.epochs))
     if step.unfinished and step.submitted:
         typer.echo(f"resubmitted {count(len(step.submitted), 'run')} of rung {step.rung} that had stopped unfinished "
-                   f"(stuck, or never started): {', '.join(sorted(Path(run).name for run in step.submitted))}")
+                   f"(stuck, cancelled, or never started): {', '.join(sorted(Path(run).name for run in step.submitted))}")
     elif step.submitted:
         typer.echo(f"submitted rung {step.rung} ({count(len(step.submitted), 'run')}) of a halving sweep of "
                    f"{count(len(runs), 'run')}, epochs per rung {rungs}, on {opts.resolved_executor()}; "
@@ -115,3 +115,7 @@ def sweep_halving(
     while wait and not step.completed:
         wait_for(sweep_dir)
         step = resume(sweep_dir, opts)
+        if step.cancelled:
+            typer.echo(f"rung {step.rung} has cancelled runs ({', '.join(step.cancelled)}): the halving sweep is "
+                       "paused; give the same command again to go on", err=True)
+            break

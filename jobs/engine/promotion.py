@@ -57,10 +57,12 @@ class Step:
     promotion_job: Optional[str] = None
     completed: bool = False
     failed: list[str] = field(default_factory=list)
-    #: runs of the rung that stopped unfinished (stuck, never started): resubmitted by the sweep command
+    #: runs of the rung that stopped unfinished (stuck, cancelled, never started): resubmitted by the sweep command
     unfinished: list[str] = field(default_factory=list)
     #: runs of the rung whose state cannot be told now (the scheduler did not answer): the rung waits
     unknown: list[str] = field(default_factory=list)
+    #: cancelled runs of the rung: the sweep is paused until the sweep command is given again
+    cancelled: list[str] = field(default_factory=list)
 
 
 def start(
@@ -93,10 +95,11 @@ def start(
 
 
 def resume(sweep_dir: Path, opts: ExecutorOptions) -> Step:
-    """:func:`advance` the halving sweep in ``sweep_dir`` as far as it goes now, under its lock."""
+    """:func:`advance` the halving sweep in ``sweep_dir`` as far as it goes now, under its lock, as a command
+    that waits on it: a cancel given meanwhile pauses the sweep, it is not undone."""
     sweep = SweepDir(sweep_dir)
     with sweep.locked():
-        return advance(sweep, opts, me=None)
+        return advance(sweep, opts, me=None, go_on=False)
 
 
 def _check_same(record: HalvingRecord, plan: HalvingRecord, names: list[str], sweep_dir: Path) -> None:
@@ -112,13 +115,14 @@ def _check_same(record: HalvingRecord, plan: HalvingRecord, names: list[str], sw
                         "or another --name")
 
 
-def advance(sweep: SweepDir, opts: ExecutorOptions, me: Optional[str]) -> Step:
+def advance(sweep: SweepDir, opts: ExecutorOptions, me: Optional[str], go_on: bool = True) -> Step:
     """Take the sweep as far as it goes now (call under the sweep's lock); ``me``: the promotion job calling.
 
     Submits the current rung if it is not submitted; if its runs are still
     active, makes sure a promotion job waits behind them (not ``me``: it is
     ending); once they have all ended, decides, records, and goes on with the
-    next rung.
+    next rung. A rung with a cancelled run is paused: only the sweep command
+    (``me`` None and ``go_on``) resubmits its cancelled runs and goes on.
     """
     manifest = sweep.manifest()
     if manifest is None:
@@ -136,6 +140,9 @@ def advance(sweep: SweepDir, opts: ExecutorOptions, me: Optional[str]) -> Step:
             sweep.record_halving(record)
         paths = {name: sweep.path / name for name in rung.runs}
         states = run_states(list(paths.values()))
+        step.cancelled = [name for name, path in paths.items() if states.get(str(path)) == "cancelled"]
+        if step.cancelled and not (go_on and me is None):
+            return step
         waiting = [name for name, path in paths.items() if states.get(str(path)) in ACTIVE]
         step.unknown = [name for name, path in paths.items() if states.get(str(path)) == "unknown"]
         step.unfinished = [name for name, path in paths.items()
@@ -186,11 +193,14 @@ def _submit_runs(
 def _unfinished(path: Path, state: Optional[str], epochs: int) -> bool:
     """Did the run stop short of the rung's ``epochs`` with nothing left to resume it?
 
-    ``stuck`` and ``missing`` runs, and a run whose last result is one of an
-    earlier rung while its new job has ended without training (its old
-    result stands). Not failed or cancelled runs: those ended, and rank last.
+    ``stuck``, ``missing`` and ``cancelled`` runs, and a run whose last result
+    is one of an earlier rung while its new job has ended without training
+    (its old result stands). A cancelled run pauses the sweep: the promotion
+    job decides nothing while the rung has one (a user who cancelled wants no
+    next rung), and the sweep command resubmits it, which goes on. Not failed
+    runs: those ended, and rank last.
     """
-    if state in ("stuck", "missing") or state is None:
+    if state in ("stuck", "missing", "cancelled") or state is None:
         return True
     return state == "completed" and not _reached(RunDir(path), epochs)
 
