@@ -49,7 +49,7 @@ trap stop_cluster EXIT
 markers=()
 [ "$cluster_started" = 1 ] || markers=(-m "not slurm")
 set +e
-SEQJOBS_REQUIRE_SLURM=$cluster_started "$VENV/bin/python" -m pytest -q "${markers[@]}" "$@"
+SEQJOBS_REQUIRE_SLURM=$cluster_started "$VENV/bin/python" -m pytest -q --durations=25 "${markers[@]}" "$@"
 status=$?
 set -e
 if [ "$status" = 5 ]; then
