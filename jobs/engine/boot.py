@@ -14,7 +14,11 @@ checkpointed and requeued as for a signal that came later. Nothing of a run
 has begun by then (the job callable has not been called), so its folders are
 untouched. At the other end, a signal after the job's function has returned
 (every run ended) is only logged: submitit's handler would find nothing to
-requeue and fail a job whose runs all completed.
+requeue and fail a job whose runs all completed. And once the interpreter
+exits, the signals are ignored: Python's finalization puts back the default
+action of every signal that had a Python handler, and a preemption in its
+last milliseconds then killed a job whose work was done (the soak saw SLURM
+record such attempts FAILED, exit 12).
 
 What remains unguarded is the interpreter's own start-up, before this
 module's first line (tens of milliseconds), and, on SLURM, the batch script
@@ -35,7 +39,8 @@ if __name__ == "__main__":  # first, before anything is imported; never in a pro
     for _early in EARLY_SIGNALS:
         signal.signal(_early, lambda signum, frame: noted.append(signum))
 
-import shlex  # noqa: E402  (after the handlers: they must be in place before anything else runs)
+import atexit  # noqa: E402  (after the handlers: they must be in place before anything else runs)
+import shlex  # noqa: E402
 import sys  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -69,9 +74,22 @@ def too_late(signum: int, frame: object) -> None:
           file=sys.stderr, flush=True)
 
 
+def settle() -> None:
+    """The job's work has returned: later signals are only logged (:func:`too_late`), and ignored from the
+    interpreter's exit on, where a Python handler no longer runs."""
+    for signum in EARLY_SIGNALS:
+        signal.signal(signum, too_late)
+    atexit.register(_ignore_from_now)
+
+
+def _ignore_from_now() -> None:
+    for signum in EARLY_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
 def main(argv: list[str]) -> None:
     """Run submitit's job main on ``FOLDER``: noted signals go to submitit's handler once it is installed,
-    and signals after the job's function returned are only logged (:func:`too_late`)."""
+    and signals after the job's function returned are only logged (:func:`settle`)."""
     if argv[:-1] != SUBMITIT_TAIL:
         sys.exit(f"error: usage: python -m {MODULE} {' '.join(SUBMITIT_TAIL)} FOLDER (got {argv})")
     from submitit.core import job_environment, submission, utils
@@ -84,8 +102,7 @@ def main(argv: list[str]) -> None:
 
     def work_then_ignore(delayed: Any) -> Any:
         result = work(delayed)
-        for signum in EARLY_SIGNALS:
-            signal.signal(signum, too_late)
+        settle()
         return result
 
     job_environment.JobEnvironment._handle_signals = install_then_deliver  # type: ignore[method-assign,assignment]
