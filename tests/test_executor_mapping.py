@@ -120,7 +120,8 @@ def test_the_time_limit_signal_is_due_at_the_limit_less_the_delay(tmp_path: Path
     assert executors.time_limit_signal_s(executors.make_executor(ExecutorOptions(executor="debug"), tmp_path)) is None
 
 
-@pytest.mark.parametrize(("limit_signal_s", "timed_out"), [(None, True), (0.0, True), (1e9, False)])
+@pytest.mark.parametrize(("limit_signal_s", "timed_out"), [(None, True), (0.0, True), (60.0, True), (1e9, False)])
 def test_a_signal_long_before_the_time_limit_is_a_preemption(limit_signal_s: float | None, timed_out: bool) -> None:
-    """This process is seconds old: past a limit due now (or unknown), a preemption for one due in 30 years."""
+    """This process is seconds old: past a limit due now, in a minute (SLURM may signal that early) or unknown;
+    a preemption for one due in 30 years."""
     assert RunJob([], limit_signal_s=limit_signal_s).timed_out() is timed_out

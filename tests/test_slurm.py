@@ -300,9 +300,11 @@ def test_time_limit_requeues_and_resumes(tmp_path: Path, training_text: str) -> 
     assert_progress_in_every_attempt(run, attempts, 80)
 
 
-def test_run_that_commits_nothing_in_three_attempts_fails_with_that_reason(tmp_path: Path, moby_dick: Path) -> None:
-    """Three preemptions in a row, each long before the first epoch (all of Moby-Dick) ends: the run fails, saying why."""
-    seqjobs("submit", "charlm", "--corpus", str(moby_dick), "--epochs", "2", *TINY_CHARLM, "--executor", "slurm",
+def test_three_preemptions_before_the_first_commit_do_not_fail_the_run(tmp_path: Path, moby_dick: Path) -> None:
+    """Three preemptions in a row, each long before the first epoch (all of Moby-Dick) ends, with the default
+    --max-stalled of 3: a preemption is not the time limit, so the run is requeued each time and completes.
+    (Time limits that no epoch fits still fail a run: tests/test_jobs.py, with a real local time limit.)"""
+    seqjobs("submit", "charlm", "--corpus", str(moby_dick), "--epochs", "1", *TINY_CHARLM, "--executor", "slurm",
             "--partition", "cpu", "--cpus-per-task", "1", "--mem", "1500M", "--out", "runs/st", cwd=tmp_path, check=True)
     run = tmp_path / "runs/st"
     for attempt in (1, 2, 3):
@@ -311,12 +313,13 @@ def test_run_that_commits_nothing_in_three_attempts_fails_with_that_reason(tmp_p
         preempt()
         wait_until(lambda: read_state(run).get("state") != "running", 120, what=f"attempt {attempt} to stop")
         assert read_state(run).get("epochs_committed", 0) == 0
-    wait_until(lambda: (run / "result.json").exists(), 120, what="the run's result")
+    wait_until(lambda: (run / "result.json").exists(), 900, what="the run's result")
     result = json.loads((run / "result.json").read_text())
-    assert result["status"] == "failed" and "no epoch committed in 3 attempts" in result["error"], result
-    assert epochs_of(run) == []
-    row = states(run, tmp_path)["st"]
-    assert row["state"] == "failed" and "no epoch committed" in row["error"], row
+    assert result["status"] == "completed" and result["attempt"] == 4, result
+    assert epochs_of(run) == [1]
+    state = read_state(run)
+    assert state["requeues"] == 3 and state["stalled_attempts"] == 0
+    assert states(run, tmp_path)["st"]["state"] == "completed"
 
 
 def test_scancel_is_reported_cancelled_and_its_clock_stops(tmp_path: Path, training_text: str) -> None:

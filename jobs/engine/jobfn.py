@@ -54,9 +54,11 @@ from seqtasks.tasks import get_task
 
 #: attempts in a row stopped by their time limit without a committed epoch before a run fails
 DEFAULT_MAX_STALLED = 3
-#: a signal after this share of the time before the time limit's signal counts as the time limit; earlier ones
-#: are preemptions (start-up before Python, up to seconds on SLURM, is not in the process's age)
-TIME_LIMIT_SHARE = 0.8
+#: how early the time limit's signal may come: SLURM sends ``--signal`` up to 60 s before it is due (its event
+#: resolution), and start-up before Python (seconds on SLURM) is not in the process's age
+TIME_LIMIT_EARLY_S = 60.0
+#: ... or this share of the time before it, for long limits
+TIME_LIMIT_EARLY_SHARE = 0.2
 #: ``seqjobs cancel`` sends it to the local worker that owns a cancelled run (submitit uses SIGUSR2 and SIGTERM)
 CANCEL_RUN_SIGNAL = signal.SIGUSR1
 #: states after which a run is not resumed
@@ -231,15 +233,18 @@ class RunJob(submitit.helpers.Checkpointable):
     def timed_out(self) -> bool:
         """Is this attempt being stopped by its time limit, rather than preempted?
 
-        The time limit's signal comes ``limit_signal_s`` after the job
-        started; a signal well before that is a preemption (or ``scancel -s
-        USR2``). Unknown limits count every signal as the time limit's, the
-        safe side: requeueing cannot go on forever.
+        The time limit's signal is due ``limit_signal_s`` after the job
+        started, and may come up to a minute (or a fifth of that time) early;
+        a signal before that is a preemption (or ``scancel -s USR2``). A
+        limit so short that the margin covers it, or an unknown one, counts
+        every signal as the time limit's, the safe side: requeueing cannot go
+        on forever.
         """
         if self.limit_signal_s is None:
             return True
         started = started_at(os.getpid())
-        return started is None or time.time() - started >= TIME_LIMIT_SHARE * self.limit_signal_s
+        early = max(TIME_LIMIT_EARLY_S, TIME_LIMIT_EARLY_SHARE * self.limit_signal_s)
+        return started is None or time.time() - started >= self.limit_signal_s - early
 
 
 
