@@ -26,6 +26,7 @@ from seqtasks.errors import UserError
 #: controls (newline, CR, tab, NUL, ESC...), invisible format characters, lone surrogates, line separators
 CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
+
 def count(n: int, noun: str) -> str:
     """``1 run``, ``2 runs``: a number with its noun, singular when it is one (nouns here take an -s)."""
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"

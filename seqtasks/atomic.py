@@ -70,8 +70,11 @@ def remove_orphans(folder: Path) -> None:
     """
     for tmp in folder.glob(TEMPORARY):
         match = _WRITER.search(tmp.name)
-        ended = None if match is None else gone(
-            match["host"], int(match["pid"]), None if match["start"] == "x" else match["start"])
+        ended = (
+            None
+            if match is None
+            else gone(match["host"], int(match["pid"]), None if match["start"] == "x" else match["start"])
+        )
         if ended or (ended is None and _age(tmp) > UNCHECKED_GRACE_S):
             tmp.unlink(missing_ok=True)
 

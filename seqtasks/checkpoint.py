@@ -27,12 +27,13 @@ from typing import Any
 from seqtasks.errors import UserError
 from seqtasks.rundir import Damaged, RunDir, epochs
 from seqtasks.rundir.epochs import BEST, Progress, RandomState
+from seqtasks.rundir.records import ConfigRecord
 from seqtasks.training_options import Monitor, lr_cell
 
 __all__ = ["BEST", "Progress", "commit", "restore", "trained_config"]
 
 
-def trained_config(path: Path, task: str, cls: type, command: str) -> tuple[RunDir, dict[str, Any], Any]:
+def trained_config(path: Path, task: str, cls: type, command: str) -> tuple[RunDir, ConfigRecord, Any]:
     """``(run dir, config record, config)`` of a ``task`` run with a ``best.keras``; one clear line otherwise.
 
     What ``generate``, ``eval`` and ``predict`` check before loading anything heavy.
@@ -41,16 +42,16 @@ def trained_config(path: Path, task: str, cls: type, command: str) -> tuple[RunD
 
     run_dir = RunDir(path)
     try:
-        record = run_dir.config()
+        record = run_dir.config_record()
     except Damaged as err:
         raise UserError(f"{err}; give the --out folder of a run of task '{task}'") from None
     if record is None:
         raise UserError(f"{path} is not a run folder (no config.json); give the --out folder of a run of task '{task}'")
-    if record.get("task") != task:
-        raise UserError(f"{path} holds a run of task '{record.get('task')}'; {command} needs a run of task '{task}'")
+    if record.task != task:
+        raise UserError(f"{path} holds a run of task '{record.task}'; {command} needs a run of task '{task}'")
     if not (run_dir.file(BEST).exists() and run_dir.file("vocab.json").exists()):  # a FIFO: named when read
         raise UserError(f"{path} has no trained model yet (best.keras); let at least one epoch finish")
-    return run_dir, record, from_dict(cls, record["config"])
+    return run_dir, record, from_dict(cls, record.config)
 
 
 #: the key of Keras' global generator in a random state (layer paths never start with ``:``)
@@ -101,8 +102,10 @@ def set_random_state(model: Any, state: RandomState) -> None:
 
     generators = dict(_generators(model, model.name))
     if set(generators) != set(state) - {GLOBAL_GENERATOR}:
-        raise ValueError(f"it records the random state of {sorted(set(state) - {GLOBAL_GENERATOR})}, "
-                         f"but the model has {sorted(generators)}")
+        raise ValueError(
+            f"it records the random state of {sorted(set(state) - {GLOBAL_GENERATOR})}, "
+            f"but the model has {sorted(generators)}"
+        )
     if GLOBAL_GENERATOR in state:
         generators[GLOBAL_GENERATOR] = _global_generator(create=True)
     for name, generator in generators.items():
@@ -147,8 +150,9 @@ def restore(run_dir: RunDir) -> tuple[Any, Progress]:
     return model, progress
 
 
-def commit(run_dir: RunDir, model: Any, progress: Progress, row: dict[str, Any], monitor: Monitor,
-           logs: dict[str, Any]) -> None:
+def commit(
+    run_dir: RunDir, model: Any, progress: Progress, row: dict[str, Any], monitor: Monitor, logs: dict[str, Any]
+) -> None:
     """Commit the epoch after ``progress.epoch``: its metrics row, then the model (see :mod:`seqtasks.rundir.epochs`).
 
     The row gains ``lr``, the learning rate the epoch trained with. The best
@@ -164,5 +168,6 @@ def commit(run_dir: RunDir, model: Any, progress: Progress, row: dict[str, Any],
     best = monitor.value(rows[progress.best_epoch - 1]) if progress.best_epoch else None
     logs[monitor.column] = monitor.value(row)
     improved = monitor.improves(logs[monitor.column], best)
-    epochs.commit(run_dir, progress, row, float(row["val_loss"]), lambda path: model.save(path), improved,
-                  random_state(model))
+    epochs.commit(
+        run_dir, progress, row, float(row["val_loss"]), lambda path: model.save(path), improved, random_state(model)
+    )

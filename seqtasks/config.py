@@ -220,8 +220,8 @@ def validate(config: Any) -> None:
     for name, value in dataclasses.asdict(config).items():
         values = value if isinstance(value, (list, tuple)) else [value]
         if any(isinstance(v, float) and not math.isfinite(v) for v in values):
-            want = type_label(types[name].type)
-            raise UserError(f"--{cli_name(name)}: '{','.join(map(str, values))}' is not a valid value (expected {want})")
+            want, got = type_label(types[name].type), ",".join(map(str, values))
+            raise UserError(f"--{cli_name(name)}: '{got}' is not a valid value (expected {want})")
     check = getattr(config, "validate", None)
     if check is not None:
         check()

@@ -41,11 +41,14 @@ def own_start(pid: int) -> str | None:
     return process_start(pid)
 
 
-def same_start(a: str, b: str) -> bool:
-    """Are two :func:`process_start` readings the same process start (within clock jitter)?"""
+def same_start(a: float | str, b: float | str) -> bool:
+    """Are two readings of a start time (seconds since the epoch, or that as text) the same process start?
+
+    Within :data:`START_TOLERANCE_S`: psutil derives the time from the boot time.
+    """
     try:
         return abs(float(a) - float(b)) <= START_TOLERANCE_S
-    except ValueError:
+    except (TypeError, ValueError):  # a hand-edited record's start: not a start this process had
         return False
 
 
@@ -54,8 +57,11 @@ def pid_alive(pid: int) -> bool:
 
     A zombie -- ended, not yet reaped by a parent that may never reap it (a
     detached job's controller is adopted by init) -- does not: it holds no
-    claim and runs no job.
+    claim and runs no job. Nor does a pid that is no process's (zero or
+    negative: ``kill`` would ask about a whole process group).
     """
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -72,12 +78,26 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
+def alive(pid: int, started: float | str | None) -> bool:
+    """Does the process that started at ``started`` as ``pid`` still run on this host?
+
+    Pids are reused: a live pid is that process only while its start time is
+    the recorded one (:func:`same_start`). ``started`` ``None`` (not
+    recorded) trusts the pid; so does a start time that cannot be read now
+    (a process we may not look at): it may be the owner, so it is not taken
+    for gone.
+    """
+    if not pid_alive(pid):
+        return False
+    if started is None:
+        return True
+    now = started_at(pid)
+    return now is None or same_start(now, started)
+
+
 def gone(host: str, pid: int, start: str | None) -> bool | None:
     """True: the process provably ended (this host, and its pid is dead or another process now);
     False: it runs; None: it ran on another host, which cannot be checked from here."""
     if host != socket.gethostname():
         return None
-    if not pid_alive(pid):
-        return True
-    now = process_start(pid)
-    return now is not None and start is not None and not same_start(now, start)
+    return not alive(pid, start)

@@ -19,6 +19,7 @@ from seqtasks.errors import UserError
 from seqtasks.rundir import Damaged, RunDir, disk_full, elapsed, now_iso
 from seqtasks.rundir.claim import JobAlive
 from seqtasks.rundir.epochs import committed
+from seqtasks.rundir.states import RunState
 from seqtasks.tasks import get_task
 
 
@@ -30,11 +31,14 @@ def is_done(run_dir: RunDir, config: Any) -> bool:
     early (``--patience``) is done for any ``--epochs``: it would not train on.
     """
     try:
-        result = run_dir.result() or {}
+        result = run_dir.result()
     except Damaged:
         return False
-    return result.get("status") == "completed" and (
-        result.get("early_stopped") is True or result.get("epochs_requested") == getattr(config, "epochs", None))
+    return (
+        result is not None
+        and result.status == RunState.COMPLETED
+        and (result.figures.get("early_stopped") is True or result.epochs_requested == getattr(config, "epochs", None))
+    )
 
 
 def _committed_epochs(run_dir: RunDir) -> int:
@@ -61,7 +65,7 @@ def execute(task: str, config: Any, out: str | Path, job_alive: JobAlive | None 
     with run_dir.claim(job_alive):
         run_dir.prepare(task, config)
         if is_done(run_dir, config):  # same config, same length: nothing left to do
-            return run_dir.settle()
+            return run_dir.settle().to_dict()
         state = run_dir.begin_attempt(_committed_epochs(run_dir))
         start = time.perf_counter()
         try:
@@ -69,6 +73,8 @@ def execute(task: str, config: Any, out: str | Path, job_alive: JobAlive | None 
         except (KeyboardInterrupt, SystemExit):
             raise  # a kill or a preemption: the folder stays resumable, not failed
         except BaseException as err:
+            if _closed_under_it(run_dir, state.attempt):
+                raise  # a preemption's handler ended this attempt, and its exit came out as this error
             _record_failure(run_dir, task, err, state.attempt)
             if disk_full(err):
                 raise UserError(
@@ -76,11 +82,32 @@ def execute(task: str, config: Any, out: str | Path, job_alive: JobAlive | None 
                     "free some space, then run the same command again: the run resumes from its last epoch"
                 ) from None
             raise
-        extra = {"duration_s": elapsed(start), "attempt": state.attempt, "ended_at": now_iso(),
-                 "run_dir": str(run_dir.path.resolve())}
+        extra = {
+            "duration_s": elapsed(start),
+            "attempt": state.attempt,
+            "ended_at": now_iso(),
+            "run_dir": str(run_dir.path.resolve()),
+        }
         if hasattr(config, "epochs"):
             extra["epochs_requested"] = config.epochs
-        return run_dir.complete(task, figures, extra)
+        return run_dir.complete(task, figures, extra).to_dict()
+
+
+def _closed_under_it(run_dir: RunDir, attempt: int) -> bool:
+    """Was ``attempt`` ended while the task ran (``state.json`` no longer says it is running)?
+
+    A preemption's handler requeues the run, then exits by raising
+    ``SystemExit`` wherever the task was. Code in between can turn that exit
+    into another error: a C extension initialising as the signal came (pybind11
+    turns any exception into ``ImportError: initialization failed``, which
+    Keras reports as ``optree`` missing). That error says nothing about the
+    task, and recording it would fail a run that was only preempted.
+    """
+    try:
+        state = run_dir.state_record()
+    except Damaged:
+        return False
+    return state is not None and (state.state != RunState.RUNNING or state.attempt != attempt)
 
 
 def _record_failure(run_dir: RunDir, task: str, err: BaseException, attempt: int) -> None:
@@ -90,13 +117,19 @@ def _record_failure(run_dir: RunDir, task: str, err: BaseException, attempt: int
     up on a stalled run) is the better reason and is kept.
     """
     try:
-        if (run_dir.result() or {}).get("attempt") == attempt:
+        previous = run_dir.result()
+        if previous is not None and previous.attempt == attempt:
             return
     except Damaged:
         pass
     lines = [ln for ln in str(err).strip().splitlines() if ln.strip()]
     try:
-        run_dir.fail(task, lines[-1] if lines else type(err).__name__, type(err).__name__,
-                     traceback.format_exc(limit=8), {"attempt": attempt, "ended_at": now_iso()})
+        run_dir.fail(
+            task,
+            lines[-1] if lines else type(err).__name__,
+            type(err).__name__,
+            traceback.format_exc(limit=8),
+            {"attempt": attempt, "ended_at": now_iso()},
+        )
     except OSError:
         pass

@@ -14,7 +14,7 @@ from typing import Any, Callable
 from seqtasks.charlm.config import CharLMConfig
 from seqtasks.errors import UserError
 from seqtasks.imdb.config import ImdbConfig
-from seqtasks.markov_config import MarkovConfig
+from seqtasks.markov.config import MarkovConfig
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ TASKS: dict[str, TaskSpec] = {
         name="markov",
         summary="Fit a k-th order Markov chain (char or word level) on a text and sample it.",
         config_cls=MarkovConfig,
-        entry="seqtasks.markov:run",
+        entry="seqtasks.markov.fit:run",
         main_metric="heldout_bits_per_symbol",
         higher_is_better=False,
         ranked_apart=("level",),
@@ -66,7 +66,8 @@ TASKS: dict[str, TaskSpec] = {
     ),
     "imdb": TaskSpec(
         name="imdb",
-        summary="Train and evaluate a sentiment classifier: Embedding + LSTM (the tutorial's), a BiLSTM or a bag of n-grams.",
+        summary="Train and evaluate a sentiment classifier: "
+        "Embedding + LSTM (the tutorial's), a BiLSTM or a bag of n-grams.",
         config_cls=ImdbConfig,
         entry="seqtasks.imdb.train:run",
         main_metric="test_accuracy",

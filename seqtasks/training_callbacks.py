@@ -41,8 +41,15 @@ class ResumedPlateau(keras.callbacks.ReduceLROnPlateau):
     """
 
     def __init__(self, monitor: Monitor, config: Any, resumed: Plateau) -> None:
-        super().__init__(monitor=monitor.column, mode=monitor.mode, factor=config.lr_factor,
-                         patience=config.lr_patience, min_delta=0, cooldown=0, min_lr=0.0)
+        super().__init__(
+            monitor=monitor.column,
+            mode=monitor.mode,
+            factor=config.lr_factor,
+            patience=config.lr_patience,
+            min_delta=0,
+            cooldown=0,
+            min_lr=0.0,
+        )
         self.resumed = resumed
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
@@ -55,7 +62,9 @@ def callbacks(config: Any, monitor: Monitor, rows: Sequence[dict[str, Any]]) -> 
     """The schedule and early-stopping callbacks ``config`` asks for, resumed after the committed ``rows``."""
     out: list[Any] = []
     if config.lr_schedule == "cosine":
-        out.append(keras.callbacks.LearningRateScheduler(lambda epoch, lr: opts.cosine_lr(config.lr, epoch, config.epochs)))
+        out.append(
+            keras.callbacks.LearningRateScheduler(lambda epoch, lr: opts.cosine_lr(config.lr, epoch, config.epochs))
+        )
     elif config.lr_schedule == "plateau":
         out.append(ResumedPlateau(monitor, config, opts.plateau(rows, monitor, config)))
     if config.patience:

@@ -1,8 +1,10 @@
 """The training options charlm and imdb share, and the rules that make them resume exactly.
 
-Dropout, recurrent dropout, gradient clipping, early stopping and the
-learning-rate schedule are config fields of both trained tasks; their help,
-their checks and their state live here once. Nothing here imports
+The learning rate and its schedule, dropout, gradient clipping, early
+stopping, batch size, epochs, the validation share, mixed precision and the
+seed are config fields of both trained tasks: :class:`TrainingConfig` is
+their common base, which checks them, and the ``*_option`` factories below
+give each its help (and default, where the tasks agree). Nothing here imports
 TensorFlow: configs import this module, and read-only commands import configs.
 
 Early stopping and ``--lr-schedule plateau`` are Keras' own callbacks
@@ -22,12 +24,21 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal, Sequence
 
-from seqtasks.config import check_fraction, check_range, option
+from seqtasks.config import check_fraction, check_positive, check_range, check_seed, option
 from seqtasks.errors import UserError
 
 Schedule = Literal["constant", "cosine", "plateau"]
 
+# Upper bounds far above any sensible run, low enough that a typo is refused
+# before the run folder exists instead of failing inside TensorFlow.
 MAX_PATIENCE = 1_000_000
+MAX_BATCH = 1 << 20
+MAX_EPOCHS = 1_000_000
+
+
+def lr_option(default: float, optimizer: str) -> Any:
+    """``--lr``: the task's optimizer's learning rate (each task keeps the tutorial's default)."""
+    return option(default, f"{optimizer} learning rate.")
 
 
 def dropout_option() -> Any:
@@ -37,8 +48,11 @@ def dropout_option() -> Any:
 
 def recurrent_dropout_option() -> Any:
     """``--recurrent-dropout``: on each LSTM layer's state; costs cuDNN."""
-    return option(0.0, "Dropout on each LSTM layer's recurrent state; any value > 0 makes Keras leave "
-                       "the fused cuDNN kernel on GPUs for its generic, slower one.")
+    return option(
+        0.0,
+        "Dropout on each LSTM layer's recurrent state; any value > 0 makes Keras leave "
+        "the fused cuDNN kernel on GPUs for its generic, slower one.",
+    )
 
 
 def clipnorm_option(optimizer: str) -> Any:
@@ -48,15 +62,21 @@ def clipnorm_option(optimizer: str) -> Any:
 
 def patience_option(metric: str) -> Any:
     """``--patience``: early stopping on the task's validation figure."""
-    return option(0, f"Early stopping: end the run once {metric} has not improved for N epochs; "
-                     "the figures come from the best epoch (0: train every epoch).")
+    return option(
+        0,
+        f"Early stopping: end the run once {metric} has not improved for N epochs; "
+        "the figures come from the best epoch (0: train every epoch).",
+    )
 
 
 def lr_schedule_option() -> Any:
     """``--lr-schedule``: constant, cosine or plateau."""
-    return option("constant", "constant: --lr throughout; cosine: lr * (1 + cos(pi * e / epochs)) / 2 at epoch "
-                              "e = 0, 1, ... (decays towards 0 over --epochs); plateau: multiply by --lr-factor "
-                              "after --lr-patience epochs without a better validation figure.")
+    return option(
+        "constant",
+        "constant: --lr throughout; cosine: lr * (1 + cos(pi * e / epochs)) / 2 at epoch "
+        "e = 0, 1, ... (decays towards 0 over --epochs); plateau: multiply by --lr-factor "
+        "after --lr-patience epochs without a better validation figure.",
+    )
 
 
 def lr_factor_option() -> Any:
@@ -69,18 +89,65 @@ def lr_patience_option() -> Any:
     return option(2, "--lr-schedule plateau: epochs without improvement before the learning rate drops.")
 
 
-def check(config: Any) -> None:
-    """The shared options' values, one clear line per bad value."""
-    for flag, value in (("--dropout", config.dropout), ("--recurrent-dropout", config.recurrent_dropout)):
-        if not 0.0 <= value < 1.0:
-            raise UserError(f"{flag} must be in [0, 1) (got {value})")
-    check_range("--clipnorm", config.clipnorm, 0)
-    check_range("--patience", config.patience, 0, MAX_PATIENCE)
-    check_fraction("--lr-factor", config.lr_factor)
-    check_range("--lr-patience", config.lr_patience, 1, MAX_PATIENCE)
+def epochs_option(default: int) -> Any:
+    """``--epochs``: resumable, so that a finished run folder can be trained on."""
+    return option(default, "Total epochs; raise it on an existing run folder to train on.", resumable=True)
 
 
-def clipnorm(config: Any) -> float | None:
+def mixed_precision_option() -> Any:
+    """``--mixed-precision``: Keras' mixed float16/bfloat16 policy."""
+    return option(False, "Compute in float16/bfloat16 with float32 weights (for GPUs).")
+
+
+def seed_option(seeds: str) -> Any:
+    """``--seed``, naming what it seeds in the task."""
+    return option(0, f"Random seed ({seeds}).")
+
+
+class TrainingConfig:
+    """The fields every trained task's config has, and their checks: the base of charlm's and imdb's configs.
+
+    Deliberately not a dataclass with fields of its own: dataclass inheritance
+    puts a base's fields first, and a config's field order is the order of
+    its options in ``--help``, of the keys in ``config.json`` and of the
+    parameter columns ``collect`` and ``report`` show, each task's data and
+    model options first. So each task declares these fields itself, where
+    they belong in its order, from the factories above; what they share --
+    help, bounds, checks -- is defined here once, and the annotations below
+    let the checks (and mypy) rely on every field being there.
+    """
+
+    dropout: float
+    recurrent_dropout: float
+    lr: float
+    clipnorm: float
+    lr_schedule: Schedule
+    lr_factor: float
+    lr_patience: int
+    patience: int
+    batch_size: int
+    epochs: int
+    val_fraction: float
+    mixed_precision: bool
+    seed: int
+
+    def validate(self) -> None:
+        """The shared fields' values, one clear line per bad value (a task's ``validate`` checks its own, then this)."""
+        check_range("--batch-size", self.batch_size, 1, MAX_BATCH)
+        check_range("--epochs", self.epochs, 1, MAX_EPOCHS)
+        check_positive("--lr", self.lr)
+        for flag, value in (("--dropout", self.dropout), ("--recurrent-dropout", self.recurrent_dropout)):
+            if not 0.0 <= value < 1.0:
+                raise UserError(f"{flag} must be in [0, 1) (got {value})")
+        check_range("--clipnorm", self.clipnorm, 0)
+        check_range("--patience", self.patience, 0, MAX_PATIENCE)
+        check_fraction("--lr-factor", self.lr_factor)
+        check_range("--lr-patience", self.lr_patience, 1, MAX_PATIENCE)
+        check_fraction("--val-fraction", self.val_fraction)
+        check_seed(self.seed)
+
+
+def clipnorm(config: TrainingConfig) -> float | None:
     """The optimizer's ``clipnorm`` argument: ``None`` (Keras' no clipping) for 0."""
     return config.clipnorm or None
 
@@ -172,7 +239,7 @@ class Plateau:
     lr: float
 
 
-def plateau(rows: Sequence[dict[str, Any]], monitor: Monitor, config: Any) -> Plateau:
+def plateau(rows: Sequence[dict[str, Any]], monitor: Monitor, config: TrainingConfig) -> Plateau:
     """Replay ``ReduceLROnPlateau(factor, patience, min_delta=0, cooldown=0, min_lr=0)`` over committed rows.
 
     Each row's ``lr`` is the rate the epoch trained with; as Keras does, a
@@ -191,7 +258,7 @@ def plateau(rows: Sequence[dict[str, Any]], monitor: Monitor, config: Any) -> Pl
     return state
 
 
-def outcome(rows: Sequence[dict[str, Any]], monitor: Monitor, config: Any) -> dict[str, Any]:
+def outcome(rows: Sequence[dict[str, Any]], monitor: Monitor, config: TrainingConfig) -> dict[str, Any]:
     """The result fields of early stopping: ``early_stopped`` and, when it did, ``early_stopped_epoch``.
 
     A run whose patience ran out is complete whatever ``--epochs`` says,

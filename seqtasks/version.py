@@ -48,6 +48,7 @@ def checkout_state(repo: Path) -> tuple[str | None, bool | None]:
     trace. Tables written to ``results/`` (the quickstart writes one) and run
     folders do not count: they change what a checkout holds, not what runs.
     """
+
     def git(*args: str) -> str | None:
         try:
             out = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=5)

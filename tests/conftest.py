@@ -32,28 +32,76 @@ from tests import helpers
 # tests/test_charlm.py or tests/test_imdb.py run alone). The seqjobs CLI
 # imports submitit before any task loads TensorFlow, so only tests met it.
 
+#: set by tests/run.sh when it started the cluster: a ``slurm`` test must then run, never be skipped
+REQUIRE_SLURM_ENV = "SEQJOBS_REQUIRE_SLURM"
+_cluster: list[str | None] = []  # the probe's answer, once asked: None (reachable) or why not
+
+
+def slurm_unreachable() -> str | None:
+    """Why the SLURM cluster cannot be used from here (``None``: it can), asked once per session.
+
+    ``sbatch`` must be on the PATH and the controller must answer ``sinfo``:
+    a machine with SLURM's tools but no running controller cannot run a
+    ``slurm`` test either.
+    """
+    if not _cluster:
+        reason = None
+        if not shutil.which("sbatch"):
+            reason = "sbatch is not on the PATH"
+        else:
+            try:
+                probe = subprocess.run(["sinfo", "-h", "-o", "%P"], capture_output=True, text=True, timeout=60)
+                if probe.returncode != 0:
+                    reason = f"sinfo exited {probe.returncode}: {probe.stderr.strip()[:200]}"
+            except (OSError, subprocess.TimeoutExpired) as err:
+                reason = f"sinfo did not answer: {err}"
+        _cluster.append(reason)
+    return _cluster[0]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """The one guard of the ``slurm`` tests: skipped, with one reason, where no cluster is reachable.
+
+    Asked before the test's fixtures are set up, and only when a ``slurm``
+    test is about to run (``-m "not slurm"`` never probes). Where
+    ``tests/run.sh`` started the cluster (``SEQJOBS_REQUIRE_SLURM=1``) an
+    unreachable cluster fails the test instead: CI must not pass by skipping.
+    """
+    if item.get_closest_marker("slurm") is None:
+        return
+    reason = slurm_unreachable()
+    if reason is None:
+        return
+    if os.environ.get(REQUIRE_SLURM_ENV) == "1":
+        pytest.fail(f"{REQUIRE_SLURM_ENV}=1 but the SLURM cluster is not reachable: {reason}", pytrace=False)
+    pytest.skip(f"no SLURM cluster reachable here ({reason}); start one: bash slurm/start-cluster.sh")
+
 
 @pytest.fixture(autouse=True)
-def _slurm_jobs_of_the_test_cancelled(request: pytest.FixtureRequest,
-                                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def _slurm_jobs_of_the_test_cancelled(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
     """After a ``slurm`` test, cancel the jobs it left queued, so that they do not count against the next test.
 
     A test that fails midway leaves its sweep's jobs behind; the next test
-    that reads the user's queued jobs (``--max-submit``, the QOS limit) then
-    found too little room (the CI run of stop 20: one failure became two).
+    that reads the user's queued jobs (``--max-submit``, the QOS limit) would
+    then find too little room, and one failure would become two.
     Only jobs working under this session's temporary folders are touched: a
     developer's own jobs on a real cluster are left alone.
     """
     yield
-    if request.node.get_closest_marker("slurm") is None or not shutil.which("squeue"):
+    if request.node.get_closest_marker("slurm") is None or slurm_unreachable() is not None:
         return
     ours = str(tmp_path_factory.getbasetemp())
 
     def left() -> list[str]:
-        out = subprocess.run(["squeue", "-h", "-u", getpass.getuser(), "-o", "%i|%Z"], capture_output=True,
-                             text=True, timeout=60).stdout
-        return [job for job, _, workdir in (line.partition("|") for line in out.splitlines())
-                if workdir.startswith(ours)]
+        out = subprocess.run(
+            ["squeue", "-h", "-u", getpass.getuser(), "-o", "%i|%Z"], capture_output=True, text=True, timeout=60
+        ).stdout
+        return [
+            job for job, _, workdir in (line.partition("|") for line in out.splitlines()) if workdir.startswith(ours)
+        ]
 
     jobs = left()
     if jobs:
@@ -138,8 +186,12 @@ def live_process() -> Iterator[subprocess.Popen[bytes]]:
     import psutil
 
     # until the child has exec'd, it is a copy of this process, with pytest's command line
-    helpers.wait_until(lambda: "jobs.engine.local_controller" in psutil.Process(proc.pid).cmdline(), 60, 0.05,
-                       "the live process to start")
+    helpers.wait_until(
+        lambda: "jobs.engine.local_controller" in psutil.Process(proc.pid).cmdline(),
+        60,
+        0.05,
+        "the live process to start",
+    )
     try:
         yield proc
     finally:

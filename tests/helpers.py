@@ -21,7 +21,9 @@ T = TypeVar("T")
 REPO = Path(__file__).resolve().parent.parent
 
 
-def seqjobs(*args: str, cwd: Path | None = None, timeout: float = 600, check: bool = False) -> subprocess.CompletedProcess[str]:
+def seqjobs(
+    *args: str, cwd: Path | None = None, timeout: float = 600, check: bool = False
+) -> subprocess.CompletedProcess[str]:
     """Run ``seqjobs ARGS`` as a new process (``python -m jobs``), capturing its output."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
@@ -42,7 +44,7 @@ def small_text(folder: Path, moby_dick: Path) -> Path:
 
 def completed_markov_run(folder: Path, moby_dick: Path) -> Path:
     """``folder/template``: one real completed Markov run, for tests that copy it into made-up sweeps."""
-    from seqtasks.markov_config import MarkovConfig
+    from seqtasks.markov.config import MarkovConfig
     from seqtasks.runner import execute
 
     run = folder / "template"
@@ -113,8 +115,13 @@ def kill_after_first_commit(args: list[str], out: Path) -> int:
     it trains its next epoch: what a crash or a lost node leaves behind.
     """
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-c", "from jobs.cli import main; main()", *args], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from jobs.cli import main; main()", *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     commit = out / "checkpoints" / "state.json"
     wait_until(lambda: commit.exists() or proc.poll() is not None, 120, 0.05, "the first committed epoch")
     proc.send_signal(signal.SIGKILL)

@@ -11,6 +11,9 @@
 # hash of pyproject.toml, the Python version and this folder's path, stored
 # inside it) and rebuilt otherwise.
 #
+# Before the tests it runs the static checks (ruff, the formatter's check,
+# mypy), which fail the run as a failing test does.
+#
 # Environment: SEQJOBS_SKIP_SLURM=1 runs the tests that need no cluster only;
 # PYTHON names the interpreter the environment is made from [python3].
 # Arguments are passed to pytest.
@@ -46,9 +49,15 @@ fi
 stop_cluster() { [ "$cluster_started" = 1 ] && bash slurm/stop-cluster.sh || true; }
 trap stop_cluster EXIT
 
+# Static checks first (seconds), configured in pyproject.toml; a failure fails the run, after the tests.
+set +e
+echo "tests/run.sh: ruff check, ruff format --check, mypy"
+"$VENV/bin/ruff" check --quiet . && "$VENV/bin/ruff" format --check --quiet . && "$VENV/bin/mypy"
+static=$?
+[ "$static" = 0 ] || echo "tests/run.sh: the static checks above failed" >&2
+
 markers=()
 [ "$cluster_started" = 1 ] || markers=(-m "not slurm")
-set +e
 SEQJOBS_REQUIRE_SLURM=$cluster_started "$VENV/bin/python" -m pytest -q --durations=25 "${markers[@]}" "$@"
 status=$?
 set -e
@@ -56,4 +65,5 @@ if [ "$status" = 5 ]; then
     echo "tests/run.sh: pytest collected no tests: that is a failure" >&2
     exit 1
 fi
-exit "$status"
+[ "$status" = 0 ] || exit "$status"
+exit "$static"

@@ -54,8 +54,7 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
 
 
-def case(*args: str, fragments: tuple[str, ...] = (), env: dict[str, str] | None = None,
-         id: str) -> Any:  # noqa: A002 -- pytest's own name
+def case(*args: str, fragments: tuple[str, ...] = (), env: dict[str, str] | None = None, id: str) -> Any:  # noqa: A002 -- pytest's own name
     """A table row."""
     return pytest.param(Case(tuple(args), fragments, env or {}), id=id)
 
@@ -113,43 +112,123 @@ CASES = [
     case("run", "markov", *MK, "--out", "afile", fragments=("afile",), id="run-out-a-file"),
     case("run", "markov", *MK, "--out", "x\ny", fragments=("--out",), id="run-out-newline"),
     case("run", "markov", *MK, "--out", LONG, fragments=("--out",), id="run-out-name-too-long"),
-    case("run", "markov", "--corpus", "{corpus}", "--order", "2", "--out", "mk",
-         fragments=("different config",), id="run-out-other-config"),
+    case(
+        "run",
+        "markov",
+        "--corpus",
+        "{corpus}",
+        "--order",
+        "2",
+        "--out",
+        "mk",
+        fragments=("different config",),
+        id="run-out-other-config",
+    ),
     case("run", "charlm", "--corpus", "{corpus}", "--out", "mk", fragments=("markov",), id="run-out-other-task"),
     case("run", "markov", *MK, "--out", "mine", id="run-out-user-folder"),
     case("run", "markov", *MK, "--out", "notjson", id="run-out-user-config-not-json"),
     case("run", "charlm", "--corpus", "{corpus}", "--out", "claimed", id="run-charlm-out-claimed"),
     case("run", "markov", *MK, "--out", "claimed", id="run-markov-out-claimed"),
     # -- submit ----------------------------------------------------------------------------------------
-    case("submit", "markov", *MK, *LOCAL, "--mem", "4G\nrm -rf ~ #", fragments=("--mem", "control character"),
-         id="submit-mem-newline"),
+    case(
+        "submit",
+        "markov",
+        *MK,
+        *LOCAL,
+        "--mem",
+        "4G\nrm -rf ~ #",
+        fragments=("--mem", "control character"),
+        id="submit-mem-newline",
+    ),
     case("submit", "markov", *MK, *LOCAL, "--partition", "gpu\r", fragments=("--partition",), id="submit-partition-cr"),
     case("submit", "markov", *MK, *LOCAL, "--account", "a\x00b", fragments=("--account",), id="submit-account-nul"),
-    case("submit", "markov", *MK, *LOCAL, "--constraint", "a\tb", fragments=("--constraint",), id="submit-constraint-tab"),
+    case(
+        "submit", "markov", *MK, *LOCAL, "--constraint", "a\tb", fragments=("--constraint",), id="submit-constraint-tab"
+    ),
     case("submit", "markov", *MK, *LOCAL, "--qos", "a\u2028b", fragments=("--qos",), id="submit-qos-line-separator"),
     case("submit", "markov", *MK, *LOCAL, "--partition", "", fragments=("--partition",), id="submit-partition-empty"),
-    case("submit", "markov", *MK, *LOCAL, "--time", "0", fragments=("--time must be an integer >= 1",), id="submit-time-zero"),
+    case(
+        "submit",
+        "markov",
+        *MK,
+        *LOCAL,
+        "--time",
+        "0",
+        fragments=("--time must be an integer >= 1",),
+        id="submit-time-zero",
+    ),
     case("submit", "markov", *MK, *LOCAL, "--time", "abc", fragments=("--time",), id="submit-time-abc"),
     case("submit", "markov", *MK, *LOCAL, "--time", "99999999999", fragments=("--time",), id="submit-time-huge"),
-    case("submit", "markov", *MK, *LOCAL, "--gpus-per-node", "-1", fragments=("--gpus-per-node",), id="submit-gpus-negative"),
-    case("submit", "markov", *MK, *LOCAL, "--runs-per-task", "0", fragments=("--runs-per-task must be an integer >= 1",),
-         id="submit-runs-per-task-zero"),
-    case("submit", "markov", *MK, *LOCAL, "--max-submit", "x", fragments=("--max-submit",), id="submit-max-submit-text"),
+    case(
+        "submit",
+        "markov",
+        *MK,
+        *LOCAL,
+        "--gpus-per-node",
+        "-1",
+        fragments=("--gpus-per-node",),
+        id="submit-gpus-negative",
+    ),
+    case(
+        "submit",
+        "markov",
+        *MK,
+        *LOCAL,
+        "--runs-per-task",
+        "0",
+        fragments=("--runs-per-task must be an integer >= 1",),
+        id="submit-runs-per-task-zero",
+    ),
+    case(
+        "submit", "markov", *MK, *LOCAL, "--max-submit", "x", fragments=("--max-submit",), id="submit-max-submit-text"
+    ),
     case("submit", "markov", *MK, "--executor", "cloud", fragments=("cloud",), id="submit-executor-unknown"),
     case("submit", "markov", *MK, "--profile", "nope", fragments=("nope",), id="submit-profile-unknown"),
     case("submit", "markov", *MK, "--profile", "badtime", fragments=("time", "badtime"), id="submit-profile-time-abc"),
     case("submit", "markov", *MK, "--profile", "boolgpus", fragments=("gpus_per_node",), id="submit-profile-gpus-bool"),
     case("submit", "markov", *MK, "--profile", "nantime", fragments=("time",), id="submit-profile-time-nan"),
     case("submit", "markov", *MK, "--profile", "floattime", fragments=("time",), id="submit-profile-time-float"),
-    case("submit", "markov", *MK, "--profile", "inject", fragments=("--mem", "control character"), id="submit-profile-mem-newline"),
+    case(
+        "submit",
+        "markov",
+        *MK,
+        "--profile",
+        "inject",
+        fragments=("--mem", "control character"),
+        id="submit-profile-mem-newline",
+    ),
     case("submit", "markov", *MK, "--profile", "tabbed", fragments=("--qos",), id="submit-profile-qos-tab"),
     case("submit", "markov", *MK, "--profile", "unknown", fragments=("colour",), id="submit-profile-unknown-key"),
     case("submit", "markov", *MK, "--profile", "number", fragments=("table",), id="submit-profile-not-a-table"),
-    case("submit", "markov", *MK, "--profile", "intpartition", fragments=("partition",), id="submit-profile-partition-int"),
-    case("submit", "markov", *MK, "--profile", "gpu", fragments=("profile",), env={"SEQJOBS_PROFILES": "latin1.toml"},
-         id="submit-profile-not-utf8"),
-    case("submit", "markov", *MK, "--profile", "gpu", fragments=("profile",), env={"SEQJOBS_PROFILES": "broken.toml"},
-         id="submit-profile-not-toml"),
+    case(
+        "submit",
+        "markov",
+        *MK,
+        "--profile",
+        "intpartition",
+        fragments=("partition",),
+        id="submit-profile-partition-int",
+    ),
+    case(
+        "submit",
+        "markov",
+        *MK,
+        "--profile",
+        "gpu",
+        fragments=("profile",),
+        env={"SEQJOBS_PROFILES": "latin1.toml"},
+        id="submit-profile-not-utf8",
+    ),
+    case(
+        "submit",
+        "markov",
+        *MK,
+        "--profile",
+        "gpu",
+        fragments=("profile",),
+        env={"SEQJOBS_PROFILES": "broken.toml"},
+        id="submit-profile-not-toml",
+    ),
     case("submit", "markov", "--corpus", "nosuch.txt", *LOCAL, fragments=("nosuch.txt",), id="submit-corpus-missing"),
     case("submit", "imdb", "--dataset", "nosuch.csv", *LOCAL, fragments=("nosuch.csv",), id="submit-dataset-missing"),
     case("submit", "markov", *MK, *LOCAL, "--out", "afile/sub", fragments=("afile",), id="submit-out-below-a-file"),
@@ -157,26 +236,92 @@ CASES = [
     case("submit", "markov", *MK, *LOCAL, "--smoothing", "nan", fragments=("--smoothing",), id="submit-smoothing-nan"),
     case("submit", "charlm", *LOCAL, "--seed", "-1", fragments=("--seed",), id="submit-charlm-seed-negative"),
     # -- sweep -----------------------------------------------------------------------------------------
-    case("sweep", "markov", *MK, *LOCAL, "--grid", "smoothing=1,nan", fragments=("--smoothing", "nan"), id="sweep-grid-nan"),
-    case("sweep", "markov", *MK, *LOCAL, "--zip", "smoothing=1,inf", "--zip", "order=1,2", fragments=("--smoothing",),
-         id="sweep-zip-inf"),
-    case("sweep", "markov", *MK, *LOCAL, "--grid", "order=abc", fragments=("--order", "'abc'", "expected int"),
-         id="sweep-grid-order-abc"),
-    case("sweep", "markov", *MK, *LOCAL, "--grid", "level=sentence", fragments=("--level", "char|word"),
-         id="sweep-grid-level-unknown"),
+    case(
+        "sweep",
+        "markov",
+        *MK,
+        *LOCAL,
+        "--grid",
+        "smoothing=1,nan",
+        fragments=("--smoothing", "nan"),
+        id="sweep-grid-nan",
+    ),
+    case(
+        "sweep",
+        "markov",
+        *MK,
+        *LOCAL,
+        "--zip",
+        "smoothing=1,inf",
+        "--zip",
+        "order=1,2",
+        fragments=("--smoothing",),
+        id="sweep-zip-inf",
+    ),
+    case(
+        "sweep",
+        "markov",
+        *MK,
+        *LOCAL,
+        "--grid",
+        "order=abc",
+        fragments=("--order", "'abc'", "expected int"),
+        id="sweep-grid-order-abc",
+    ),
+    case(
+        "sweep",
+        "markov",
+        *MK,
+        *LOCAL,
+        "--grid",
+        "level=sentence",
+        fragments=("--level", "char|word"),
+        id="sweep-grid-level-unknown",
+    ),
     case("sweep", "markov", *MK, *LOCAL, "--grid", "seed=-1,0", fragments=("--seed",), id="sweep-grid-seed-negative"),
-    case("sweep", "markov", *MK, *LOCAL, "--seed", "4294967295", "--seeds", "2", fragments=("--seed",),
-         id="sweep-seeds-past-the-largest-seed"),
+    case(
+        "sweep",
+        "markov",
+        *MK,
+        *LOCAL,
+        "--seed",
+        "4294967295",
+        "--seeds",
+        "2",
+        fragments=("--seed",),
+        id="sweep-seeds-past-the-largest-seed",
+    ),
     case("sweep", "markov", *MK, *LOCAL, "--seeds", "1000000000", fragments=("runs",), id="sweep-seeds-huge"),
     case("sweep", "markov", *MK, *LOCAL, "--seeds", "0", fragments=("--seeds",), id="sweep-seeds-zero"),
     case("sweep", "markov", *MK, *LOCAL, "--grid", "order=1,1", fragments=("repeats",), id="sweep-grid-duplicate"),
     case("sweep", "markov", *MK, *LOCAL, "--grid", "colour=red", fragments=("colour",), id="sweep-grid-unknown"),
     case("sweep", "markov", *MK, *LOCAL, "--grid", "order", fragments=("NAME=V1,V2",), id="sweep-grid-no-equals"),
-    case("sweep", "markov", *MK, *LOCAL, "--grid", "order=1", "--zip", "order=2", fragments=("both",), id="sweep-grid-and-zip"),
-    case("sweep", "markov", *MK, *LOCAL, "--grid", f"start={LONG}", fragments=("start", "255"), id="sweep-value-too-long"),
+    case(
+        "sweep",
+        "markov",
+        *MK,
+        *LOCAL,
+        "--grid",
+        "order=1",
+        "--zip",
+        "order=2",
+        fragments=("both",),
+        id="sweep-grid-and-zip",
+    ),
+    case(
+        "sweep", "markov", *MK, *LOCAL, "--grid", f"start={LONG}", fragments=("start", "255"), id="sweep-value-too-long"
+    ),
     case("sweep", "markov", *MK, *LOCAL, "--grid", "start=a\nb", fragments=("start",), id="sweep-value-newline"),
-    case("sweep", "markov", *MK, *LOCAL, "--grid", "corpus={corpus},nosuch.txt", fragments=("nosuch.txt",),
-         id="sweep-grid-corpus-missing"),
+    case(
+        "sweep",
+        "markov",
+        *MK,
+        *LOCAL,
+        "--grid",
+        "corpus={corpus},nosuch.txt",
+        fragments=("nosuch.txt",),
+        id="sweep-grid-corpus-missing",
+    ),
     case("sweep", "markov", *MK, *LOCAL, "--name", "../../x", fragments=("--name",), id="sweep-name-dotdot-path"),
     case("sweep", "markov", *MK, *LOCAL, "--name", "/tmp/x", fragments=("--name",), id="sweep-name-absolute"),
     case("sweep", "markov", *MK, *LOCAL, "--name", ".", fragments=("--name",), id="sweep-name-dot"),
@@ -244,9 +389,18 @@ CASES = [
 # -- the world each case is wrong about ------------------------------------------------------------
 def config_record(task: str, config: dict[str, Any]) -> dict[str, Any]:
     """A complete ``config.json`` record, as a run would write it."""
-    return {"task": task, "config": config, "seed": config.get("seed"), "data": None, "seqjobs_version": "0",
-            "git_commit": None, "host": socket.gethostname(), "python": "3", "libraries": {},
-            "created_at": "2026-01-01T00:00:00+00:00"}
+    return {
+        "task": task,
+        "config": config,
+        "seed": config.get("seed"),
+        "data": None,
+        "seqjobs_version": "0",
+        "git_commit": None,
+        "host": socket.gethostname(),
+        "python": "3",
+        "libraries": {},
+        "created_at": "2026-01-01T00:00:00+00:00",
+    }
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -262,7 +416,9 @@ def shared(tmp_path_factory: pytest.TempPathFactory, moby_dick: Path) -> dict[st
     corpus.write_text(moby_dick.read_text(encoding="utf-8")[:20_000], encoding="utf-8")
     from jobs.cli import app
 
-    made = CliRunner().invoke(app, ["run", "markov", "--corpus", str(corpus), "--length", "20", "--out", str(root / "mk")])
+    made = CliRunner().invoke(
+        app, ["run", "markov", "--corpus", str(corpus), "--length", "20", "--out", str(root / "mk")]
+    )
     assert made.exit_code == 0, made.output
     return {"root": root, "corpus": corpus, "mk": root / "mk", "config_home": tmp_path_factory.mktemp("config-home")}
 
@@ -279,15 +435,36 @@ def world(here: Path, shared: dict[str, Path]) -> None:
     (here / "notjson/config.json").write_text("# my own config, not JSON\nrate = 3\n", encoding="utf-8")
     (here / "notjson/result.json").write_text("# my results\n", encoding="utf-8")
     shutil.copytree(shared["mk"], here / "claimed")
-    write_json(here / "claimed/claim.json", {"host": socket.gethostname(), "pid": os.getpid(), "job_id": None,
-                                             "attempt": 1, "claimed_at": "2026-01-01T00:00:00+00:00", "token": "x"})
+    write_json(
+        here / "claimed/claim.json",
+        {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "job_id": None,
+            "attempt": 1,
+            "claimed_at": "2026-01-01T00:00:00+00:00",
+            "token": "x",
+        },
+    )
     shutil.copytree(shared["mk"], here / "nojobid")  # running on another node, by a job whose id is lost
     (here / "nojobid/result.json").unlink()
-    write_json(here / "nojobid/state.json", {"state": "running", "attempt": 1, "host": "other-node.invalid",
-                                             "pid": 12345, "started_at": "2026-01-01T00:00:00+00:00"})
-    write_json(here / "nojobid/job.json", {"executor": "local", "submitted_at": "2026-01-01T00:00:00+00:00",
-                                           "options": {"executor": "local"}})
-    fake_run(here / "lm", "charlm", to_dict(CharLMConfig(corpus=str(shared["corpus"]), maxlen=10)), {"chars": list("\n abc")})
+    write_json(
+        here / "nojobid/state.json",
+        {
+            "state": "running",
+            "attempt": 1,
+            "host": "other-node.invalid",
+            "pid": 12345,
+            "started_at": "2026-01-01T00:00:00+00:00",
+        },
+    )
+    write_json(
+        here / "nojobid/job.json",
+        {"executor": "local", "submitted_at": "2026-01-01T00:00:00+00:00", "options": {"executor": "local"}},
+    )
+    fake_run(
+        here / "lm", "charlm", to_dict(CharLMConfig(corpus=str(shared["corpus"]), maxlen=10)), {"chars": list("\n abc")}
+    )
     fake_run(here / "lm-badvocab", "charlm", to_dict(CharLMConfig(corpus=str(shared["corpus"]), maxlen=10)), None)
     fake_run(here / "sent", "imdb", to_dict(ImdbConfig()), {"word_index": {"fine": 1, "film": 2}, "punctuation": True})
     fake_run(here / "sent-badvocab", "imdb", to_dict(ImdbConfig()), None)
@@ -326,8 +503,13 @@ def test_bad_input_is_one_line_and_changes_nothing(
     check_case(bad, shared, tmp_path, monkeypatch, world)
 
 
-def check_case(bad: Case, shared: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-               build: Callable[[Path, dict[str, Path]], None]) -> None:
+def check_case(
+    bad: Case,
+    shared: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    build: Callable[[Path, dict[str, Path]], None],
+) -> None:
     """Run one case in a folder ``build`` filled (:func:`world`, or more): one error line, nothing changed on disk."""
     here = tmp_path / "cwd"
     here.mkdir()
@@ -351,5 +533,18 @@ def check_case(bad: Case, shared: dict[str, Path], tmp_path: Path, monkeypatch: 
 def test_there_are_at_least_sixty_cases_over_every_command() -> None:
     commands = {c.values[0].args[0] for c in CASES}
     assert len(CASES) >= 60
-    assert {"run", "submit", "sweep", "status", "collect", "report", "cancel", "resubmit",
-            "generate", "eval", "predict", "data", "bench"} <= commands
+    assert {
+        "run",
+        "submit",
+        "sweep",
+        "status",
+        "collect",
+        "report",
+        "cancel",
+        "resubmit",
+        "generate",
+        "eval",
+        "predict",
+        "data",
+        "bench",
+    } <= commands

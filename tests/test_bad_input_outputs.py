@@ -91,7 +91,10 @@ CASES = [
 
 @pytest.mark.parametrize("bad", CASES)
 def test_an_output_that_would_destroy_is_refused(
-    bad: Case, shared: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+    bad: Case,
+    shared: dict[str, Path],  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     check_case(bad, shared, tmp_path, monkeypatch, outputs_world)
 

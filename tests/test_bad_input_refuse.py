@@ -35,28 +35,151 @@ IN_SWEEPS = ("--root", "sweeps")
 HERE = ("--root", ".")
 
 CASES = [
-    case("sweep", "charlm", *CHARLM, "--grid", "units=4", *DEBUG, "--name", "mk-sweep", *IN_SWEEPS,
-         fragments=("'markov' sweep, not 'charlm'",), id="sweep-other-task-debug-trains-nothing"),
-    case("sweep", "charlm", *CHARLM, "--grid", "units=4", "--executor", "local", "--name", "mk-sweep", *IN_SWEEPS,
-         fragments=("'markov' sweep, not 'charlm'",), id="sweep-other-task-local-submits-nothing"),
-    case("sweep", "charlm", *CHARLM, *HALVING, "--grid", "units=4,8", *DEBUG, "--name", "mk-sweep", *IN_SWEEPS,
-         fragments=("'markov' sweep, not 'charlm'",), id="sweep-halving-other-task"),
-    case("sweep", "imdb", "--dataset", "rt-snippets", *HALVING, "--grid", "units=4,8", *DEBUG, "--name", "halved",
-         *IN_SWEEPS, fragments=("'charlm' sweep, not 'imdb'",), id="sweep-halving-other-task-of-a-halving-sweep"),
-    case("sweep", "markov", *MK, *DEBUG, "--name", "mk", *HERE, fragments=("run folder, not a sweep",),
-         id="sweep-name-a-run-folder"),
-    case("sweep", "markov", *MK, "--grid", "order=1,2", *DEBUG, "--name", "notjson", *HERE,
-         fragments=("run folder, not a sweep",), id="sweep-name-a-folder-with-a-config"),
-    case("sweep", "markov", *MK, "--grid", "order=1,2", *DEBUG, "--name", "mine", *HERE,
-         fragments=("not a seqjobs sweep",), id="sweep-name-a-users-folder"),
-    case("sweep", "markov", *MK, *DEBUG, "--name", "adir-with-a-file", *HERE,
-         fragments=("not a seqjobs sweep",), id="sweep-name-a-folder-of-files"),
-    case("sweep", "charlm", *CHARLM, *HALVING, "--grid", "units=4,8", *DEBUG, "--name", "taken", *IN_SWEEPS,
-         fragments=("'markov' run, not 'charlm'",), id="sweep-halving-run-folder-of-another-task"),
-    case("sweep", "charlm", *CHARLM, *HALVING, "--grid", "units=4,8", *DEBUG, "--name", "cl-grid", *IN_SWEEPS,
-         fragments=("is a grid sweep",), id="sweep-halving-on-a-grid-sweep"),
-    case("sweep", "charlm", *CHARLM, "--grid", "units=4,8", *DEBUG, "--name", "halved", *IN_SWEEPS,
-         fragments=("is a halving sweep",), id="sweep-grid-on-a-halving-sweep"),
+    case(
+        "sweep",
+        "charlm",
+        *CHARLM,
+        "--grid",
+        "units=4",
+        *DEBUG,
+        "--name",
+        "mk-sweep",
+        *IN_SWEEPS,
+        fragments=("'markov' sweep, not 'charlm'",),
+        id="sweep-other-task-debug-trains-nothing",
+    ),
+    case(
+        "sweep",
+        "charlm",
+        *CHARLM,
+        "--grid",
+        "units=4",
+        "--executor",
+        "local",
+        "--name",
+        "mk-sweep",
+        *IN_SWEEPS,
+        fragments=("'markov' sweep, not 'charlm'",),
+        id="sweep-other-task-local-submits-nothing",
+    ),
+    case(
+        "sweep",
+        "charlm",
+        *CHARLM,
+        *HALVING,
+        "--grid",
+        "units=4,8",
+        *DEBUG,
+        "--name",
+        "mk-sweep",
+        *IN_SWEEPS,
+        fragments=("'markov' sweep, not 'charlm'",),
+        id="sweep-halving-other-task",
+    ),
+    case(
+        "sweep",
+        "imdb",
+        "--dataset",
+        "rt-snippets",
+        *HALVING,
+        "--grid",
+        "units=4,8",
+        *DEBUG,
+        "--name",
+        "halved",
+        *IN_SWEEPS,
+        fragments=("'charlm' sweep, not 'imdb'",),
+        id="sweep-halving-other-task-of-a-halving-sweep",
+    ),
+    case(
+        "sweep",
+        "markov",
+        *MK,
+        *DEBUG,
+        "--name",
+        "mk",
+        *HERE,
+        fragments=("run folder, not a sweep",),
+        id="sweep-name-a-run-folder",
+    ),
+    case(
+        "sweep",
+        "markov",
+        *MK,
+        "--grid",
+        "order=1,2",
+        *DEBUG,
+        "--name",
+        "notjson",
+        *HERE,
+        fragments=("run folder, not a sweep",),
+        id="sweep-name-a-folder-with-a-config",
+    ),
+    case(
+        "sweep",
+        "markov",
+        *MK,
+        "--grid",
+        "order=1,2",
+        *DEBUG,
+        "--name",
+        "mine",
+        *HERE,
+        fragments=("not a seqjobs sweep",),
+        id="sweep-name-a-users-folder",
+    ),
+    case(
+        "sweep",
+        "markov",
+        *MK,
+        *DEBUG,
+        "--name",
+        "adir-with-a-file",
+        *HERE,
+        fragments=("not a seqjobs sweep",),
+        id="sweep-name-a-folder-of-files",
+    ),
+    case(
+        "sweep",
+        "charlm",
+        *CHARLM,
+        *HALVING,
+        "--grid",
+        "units=4,8",
+        *DEBUG,
+        "--name",
+        "taken",
+        *IN_SWEEPS,
+        fragments=("'markov' run, not 'charlm'",),
+        id="sweep-halving-run-folder-of-another-task",
+    ),
+    case(
+        "sweep",
+        "charlm",
+        *CHARLM,
+        *HALVING,
+        "--grid",
+        "units=4,8",
+        *DEBUG,
+        "--name",
+        "cl-grid",
+        *IN_SWEEPS,
+        fragments=("is a grid sweep",),
+        id="sweep-halving-on-a-grid-sweep",
+    ),
+    case(
+        "sweep",
+        "charlm",
+        *CHARLM,
+        "--grid",
+        "units=4,8",
+        *DEBUG,
+        "--name",
+        "halved",
+        *IN_SWEEPS,
+        fragments=("is a halving sweep",),
+        id="sweep-grid-on-a-halving-sweep",
+    ),
 ]
 
 
@@ -71,15 +194,38 @@ def sweeps(shared: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) ->
     from jobs.cli import app
 
     corpus = shared["corpus"]
-    made = CliRunner().invoke(app, ["sweep", "markov", "--corpus", str(corpus), "--length", "20", "--grid", "order=1,2",
-                                    *DEBUG, "--name", "mk-sweep", "--root", str(root)])
+    made = CliRunner().invoke(
+        app,
+        [
+            "sweep",
+            "markov",
+            "--corpus",
+            str(corpus),
+            "--length",
+            "20",
+            "--grid",
+            "order=1,2",
+            *DEBUG,
+            "--name",
+            "mk-sweep",
+            "--root",
+            str(root),
+        ],
+    )
     assert made.exit_code == 0, made.output
     runs = {f"units={u}": charlm_params(corpus, u) for u in (4, 8)}
     base = charlm_params(corpus, 4)
     with SweepDir(root / "cl-grid").locked():
         SweepDir(root / "cl-grid").record("charlm", runs, {}, base, {"grid": ["units=4,8"]}, {})
-    plan = HalvingRecord(metric="val_bits_per_char", higher_is_better=False, min_epochs=1, max_epochs=3, eta=3,
-                         epochs=[1, 3], rungs=[RungRecord(rung=0, epochs=1, runs=sorted(runs))])
+    plan = HalvingRecord(
+        metric="val_bits_per_char",
+        higher_is_better=False,
+        min_epochs=1,
+        max_epochs=3,
+        eta=3,
+        epochs=[1, 3],
+        rungs=[RungRecord(rung=0, epochs=1, runs=sorted(runs))],
+    )
     with SweepDir(root / "halved").locked():
         SweepDir(root / "halved").record("charlm", runs, {}, base, {"grid": ["units=4,8"], "halving": True}, {}, plan)
     shutil.copytree(shared["mk"], root / "taken" / "units=4")  # a Markov run where the halving sweep's run would go
@@ -88,7 +234,11 @@ def sweeps(shared: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) ->
 
 @pytest.mark.parametrize("bad", CASES)
 def test_a_sweep_is_refused_before_anything_is_written(
-    bad: Case, shared: dict[str, Path], sweeps: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    bad: Case,
+    shared: dict[str, Path],  # noqa: F811
+    sweeps: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     here = tmp_path / "cwd"
     here.mkdir()

@@ -31,7 +31,12 @@ def expected_items() -> list[str]:
     from jobs.bench.run import item_keys
     from jobs.bench.sizes import QUICK
 
-    return [key for keys in item_keys(QUICK).values() for key in keys] + ITEMS + scale.item_keys(QUICK) + packing.item_keys(QUICK)
+    return (
+        [key for keys in item_keys(QUICK).values() for key in keys]
+        + ITEMS
+        + scale.item_keys(QUICK)
+        + packing.item_keys(QUICK)
+    )
 
 
 @pytest.mark.slow

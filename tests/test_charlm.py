@@ -67,8 +67,11 @@ def test_windows_are_the_tutorials(small_text: Path) -> None:
     assert sorted(e1) == expected  # every tutorial window exactly once an epoch
     assert e1 == e1_again and e1 != e2  # the order depends on (seed, epoch) only
 
-    val = [(data.vocab.decode(xi), data.vocab.decode([yi])) for x, y in data.val_dataset().as_numpy_iterator()
-           for xi, yi in zip(x, y)]
+    val = [
+        (data.vocab.decode(xi), data.vocab.decode([yi]))
+        for x, y in data.val_dataset().as_numpy_iterator()
+        for xi, yi in zip(x, y)
+    ]
     assert [y for _, y in val] == list(text[data.n_train :])  # every held-out character scored once
     assert val[0][0] == text[data.n_train - maxlen : data.n_train]
 
@@ -78,9 +81,14 @@ def test_all_targets_windows_predict_every_next_character_and_validation_scores_
     maxlen, step = 15, 15
     data = CharData.from_text(text, maxlen, step, 0.1, targets="all")
     train = text[: data.n_train]
-    expected = sorted((train[i : i + maxlen], train[i + 1 : i + maxlen + 1]) for i in range(0, len(train) - maxlen, step))
-    got = sorted((data.vocab.decode(xi), data.vocab.decode(yi))
-                 for x, y in data.train_dataset(100, 7, 0, 1).as_numpy_iterator() for xi, yi in zip(x, y))
+    expected = sorted(
+        (train[i : i + maxlen], train[i + 1 : i + maxlen + 1]) for i in range(0, len(train) - maxlen, step)
+    )
+    got = sorted(
+        (data.vocab.decode(xi), data.vocab.decode(yi))
+        for x, y in data.train_dataset(100, 7, 0, 1).as_numpy_iterator()
+        for xi, yi in zip(x, y)
+    )
     assert got == expected  # the window shifted by one: every position has its target, within the training text
 
     window = CharData.from_text(text, maxlen, step, 0.1)
@@ -92,8 +100,9 @@ def test_all_targets_windows_predict_every_next_character_and_validation_scores_
     assert data.vocab.decode(scored) == text[data.n_train :]
 
 
-def test_an_all_targets_run_trains_resumes_samples_and_scores_the_held_out_text(pattern_file: Path,
-                                                                              tmp_path: Path) -> None:
+def test_an_all_targets_run_trains_resumes_samples_and_scores_the_held_out_text(
+    pattern_file: Path, tmp_path: Path
+) -> None:
     import keras
 
     from seqtasks.charlm.sampler import Sampler
@@ -156,8 +165,9 @@ def test_run_folder_is_complete_and_the_model_learns(trained: Path) -> None:
         assert result[key] > 0
 
 
-def test_training_on_from_a_checkpoint_equals_training_straight_through(pattern_file: Path, trained: Path,
-                                                                      tmp_path: Path) -> None:
+def test_training_on_from_a_checkpoint_equals_training_straight_through(
+    pattern_file: Path, trained: Path, tmp_path: Path
+) -> None:
     execute("charlm", CharLMConfig(corpus=str(pattern_file), **{**TINY, "epochs": 2}), tmp_path)
     execute("charlm", CharLMConfig(corpus=str(pattern_file), **TINY), tmp_path)  # epochs 2 -> 3: trains epoch 3
     keep = ["epoch", "loss", "val_loss"]
@@ -168,13 +178,32 @@ def test_training_on_from_a_checkpoint_equals_training_straight_through(pattern_
 
 def test_resume_after_sigkill_trains_each_epoch_once(small_text: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    args = ["run", "charlm", "--corpus", str(small_text), "--maxlen", "20", "--step", "1", "--units", "24",
-            "--batch-size", "64", "--sample-length", "40", "--epochs", "4", "--out", str(out)]
+    args = [
+        "run",
+        "charlm",
+        "--corpus",
+        str(small_text),
+        "--maxlen",
+        "20",
+        "--step",
+        "1",
+        "--units",
+        "24",
+        "--batch-size",
+        "64",
+        "--sample-length",
+        "40",
+        "--epochs",
+        "4",
+        "--out",
+        str(out),
+    ]
     done = kill_after_first_commit(args, out)
     assert 1 <= done < 4 and not (out / "result.json").exists()  # really interrupted mid-run
 
-    config = CharLMConfig(corpus=str(small_text), maxlen=20, step=1, units=24, batch_size=64, sample_length=40,
-                          epochs=4)
+    config = CharLMConfig(
+        corpus=str(small_text), maxlen=20, step=1, units=24, batch_size=64, sample_length=40, epochs=4
+    )
     result = execute("charlm", config, out)
     assert result["status"] == "completed" and result["epochs_done"] == 4 and result["attempt"] == 2
     assert [int(r["epoch"]) for r in rows(out)] == [1, 2, 3, 4]
@@ -210,8 +239,18 @@ def test_generate_continues_the_seed_text(cli, trained: Path) -> None:  # noqa: 
     seed = "In the fog.\nThe cat"  # longer than maxlen (12): its last 12 characters are read
     texts = {}
     for sampler in ("window", "stateful"):
-        result = cli("generate", str(trained), "--seed-text", seed, "--length", "40",
-                     "--temperature", "0.01", "--sampler", sampler)
+        result = cli(
+            "generate",
+            str(trained),
+            "--seed-text",
+            seed,
+            "--length",
+            "40",
+            "--temperature",
+            "0.01",
+            "--sampler",
+            sampler,
+        )
         assert result.exit_code == 0, result.output
         texts[sampler] = text = result.stdout.rstrip("\n")
         assert text.startswith(seed.lower()) and len(text) == len(seed) + 40  # lowercased like the run's text
@@ -224,9 +263,12 @@ def test_generate_continues_the_seed_text(cli, trained: Path) -> None:  # noqa: 
 
 
 def test_bad_inputs_give_one_line_and_exit_2(cli, small_text: Path, trained: Path, tmp_path: Path) -> None:  # noqa: ANN001
-    assert_one_line_error(cli("run", "charlm", "--corpus", str(small_text), "--layers", "0", "--out", str(tmp_path / "a")))
-    assert_one_line_error(cli("run", "charlm", "--corpus", str(small_text), "--temperatures", "0.5,0",
-                              "--out", str(tmp_path / "b")))
+    assert_one_line_error(
+        cli("run", "charlm", "--corpus", str(small_text), "--layers", "0", "--out", str(tmp_path / "a"))
+    )
+    assert_one_line_error(
+        cli("run", "charlm", "--corpus", str(small_text), "--temperatures", "0.5,0", "--out", str(tmp_path / "b"))
+    )
     too_long = cli("run", "charlm", "--corpus", str(small_text), "--maxlen", "50000", "--out", str(tmp_path / "c"))
     assert_one_line_error(too_long)
     assert "--maxlen 50000" in too_long.output

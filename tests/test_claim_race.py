@@ -40,8 +40,12 @@ WRITER = (
 
 def left_by_a_process(target: Path, lives_s: float) -> tuple[subprocess.Popen[str], Path]:
     """A real process that starts writing ``target`` (its temporary file is there) and stays ``lives_s`` seconds."""
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(target), str(lives_s)], stdout=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(target), str(lives_s)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert proc.stdout is not None
     return proc, target.parent / proc.stdout.readline().strip()
 
@@ -85,7 +89,9 @@ def test_a_claim_keeps_a_live_writers_temporary_file_and_removes_a_dead_ones(liv
         assert not gone.exists(), f"{gone.name} of a writer that is gone is still there"
 
 
-def test_a_live_writer_renames_its_file_after_another_process_claimed_the_folder(live_writer: tuple[Path, Path]) -> None:
+def test_a_live_writer_renames_its_file_after_another_process_claimed_the_folder(
+    live_writer: tuple[Path, Path],
+) -> None:
     """What the submitting command does while the run's job owns the folder: its job.json arrives whole."""
     run, live = live_writer
     with RunDir(run).claim():
@@ -96,9 +102,27 @@ def test_a_live_writer_renames_its_file_after_another_process_claimed_the_folder
 
 def start_run(corpus: Path, out: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "jobs", "run", "markov", "--corpus", str(corpus), "--order", "4",
-                             "--length", "10", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jobs",
+            "run",
+            "markov",
+            "--corpus",
+            str(corpus),
+            "--order",
+            "4",
+            "--length",
+            "10",
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def test_two_runs_into_one_folder_at_once_one_wins_the_other_says_so(tmp_path: Path, moby_dick: Path) -> None:
@@ -114,8 +138,9 @@ def test_two_runs_into_one_folder_at_once_one_wins_the_other_says_so(tmp_path: P
         for proc, (stdout, stderr) in zip(procs, outputs):
             assert "Traceback" not in stderr, stderr
             if proc.returncode != 0:
-                line = assert_one_line_error(subprocess.CompletedProcess([], proc.returncode, stdout, stderr),
-                                             "in use by")
+                line = assert_one_line_error(
+                    subprocess.CompletedProcess([], proc.returncode, stdout, stderr), "in use by"
+                )
                 assert str(out) in line
                 refused += 1
         assert min(proc.returncode for proc in procs) == 0, "neither of the two runs ran"

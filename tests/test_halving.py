@@ -38,20 +38,31 @@ TINY_IMDB = ["--top-words", "200", "--embedding-dim", "8", "--units", "8", "--ba
 # -- rung arithmetic ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("low", "high", "eta", "epochs"), [
-    (1, 9, 3, [1, 3, 9]), (1, 4, 2, [1, 2, 4]), (1, 10, 3, [1, 3, 9, 10]), (2, 5, 3, [2, 5]), (3, 3, 3, [3]),
-])
+@pytest.mark.parametrize(
+    ("low", "high", "eta", "epochs"),
+    [
+        (1, 9, 3, [1, 3, 9]),
+        (1, 4, 2, [1, 2, 4]),
+        (1, 10, 3, [1, 3, 9, 10]),
+        (2, 5, 3, [2, 5]),
+        (3, 3, 3, [3]),
+    ],
+)
 def test_rung_epochs_grow_eta_times_and_end_at_max_epochs(low: int, high: int, eta: int, epochs: list[int]) -> None:
     assert rung_epochs(low, high, eta) == epochs
 
 
-@pytest.mark.parametrize(("low", "high", "eta", "flag"), [(0, 3, 2, "--min-epochs"), (4, 3, 2, "--max-epochs"), (1, 3, 1, "--eta")])
+@pytest.mark.parametrize(
+    ("low", "high", "eta", "flag"), [(0, 3, 2, "--min-epochs"), (4, 3, 2, "--max-epochs"), (1, 3, 1, "--eta")]
+)
 def test_impossible_plans_are_refused_naming_the_option(low: int, high: int, eta: int, flag: str) -> None:
     with pytest.raises(UserError, match=flag):
         rung_epochs(low, high, eta)
 
 
-@pytest.mark.parametrize(("configurations", "eta", "going_on"), [(9, 3, 3), (4, 2, 2), (10, 3, 3), (2, 3, 1), (1, 2, 1)])
+@pytest.mark.parametrize(
+    ("configurations", "eta", "going_on"), [(9, 3, 3), (4, 2, 2), (10, 3, 3), (2, 3, 1), (1, 2, 1)]
+)
 def test_the_best_one_eta_go_on_at_least_one(configurations: int, eta: int, going_on: int) -> None:
     assert kept(configurations, eta) == going_on
 
@@ -69,7 +80,9 @@ def test_each_task_ranks_by_its_own_validation_figure_and_direction() -> None:
 # -- ranking -----------------------------------------------------------------------------------
 
 
-def sweep_of(scores: dict[tuple[float, int], float | None]) -> tuple[dict[str, dict[str, Any]], dict[str, float | None]]:
+def sweep_of(
+    scores: dict[tuple[float, int], float | None],
+) -> tuple[dict[str, dict[str, Any]], dict[str, float | None]]:
     """Runs named like a sweep's, ``{(lr, seed): figure}`` -> (params by run, figure by run)."""
     params = {f"lr={lr}_seed={seed}": {"lr": lr, "seed": seed, "epochs": 1} for lr, seed in scores}
     return params, {f"lr={lr}_seed={seed}": figure for (lr, seed), figure in scores.items()}
@@ -91,7 +104,9 @@ def test_a_configuration_is_ranked_by_the_mean_over_its_seeds() -> None:
 
 
 def test_failed_runs_rank_last_are_reported_and_never_promoted() -> None:
-    params, scores = sweep_of({(0.1, 0): None, (0.1, 1): 0.99, (0.2, 0): 0.5, (0.2, 1): 0.5, (0.3, 0): 0.4, (0.3, 1): 0.4})
+    params, scores = sweep_of(
+        {(0.1, 0): None, (0.1, 1): 0.99, (0.2, 0): 0.5, (0.2, 1): 0.5, (0.3, 0): 0.4, (0.3, 1): 0.4}
+    )
     decision = decide(params, scores, higher=True, eta=2)
     assert [s.runs[0] for s in decision.ranking] == ["lr=0.2_seed=0", "lr=0.3_seed=0", "lr=0.1_seed=0"]
     assert decision.promoted == ["lr=0.2_seed=0", "lr=0.2_seed=1"]
@@ -109,8 +124,12 @@ def test_ties_are_broken_by_the_parameters_whatever_the_order_read() -> None:
 
 
 def test_a_runs_figure_is_its_best_over_the_rungs_epochs() -> None:
-    rows = [{"epoch": "1", "val_accuracy": "0.6"}, {"epoch": "2", "val_accuracy": "0.8"},
-            {"epoch": "3", "val_accuracy": "0.9"}, {"epoch": "4", "val_accuracy": "nan"}]
+    rows = [
+        {"epoch": "1", "val_accuracy": "0.6"},
+        {"epoch": "2", "val_accuracy": "0.8"},
+        {"epoch": "3", "val_accuracy": "0.9"},
+        {"epoch": "4", "val_accuracy": "nan"},
+    ]
     assert run_score(rows, "val_accuracy", True, 2) == 0.8
     assert run_score(rows, "val_accuracy", False, 4) == 0.6
     assert run_score(rows, "val_loss", False, 4) is None
@@ -121,8 +140,15 @@ def test_a_runs_figure_is_its_best_over_the_rungs_epochs() -> None:
 
 def test_the_halving_record_round_trips_and_a_damaged_one_is_named(tmp_path: Path) -> None:
     sweep = SweepDir(tmp_path / "hv")
-    plan = HalvingRecord(metric="val_accuracy", higher_is_better=True, min_epochs=1, max_epochs=4, eta=2,
-                         epochs=[1, 2, 4], rungs=[RungRecord(rung=0, epochs=1, runs=["a", "b"])])
+    plan = HalvingRecord(
+        metric="val_accuracy",
+        higher_is_better=True,
+        min_epochs=1,
+        max_epochs=4,
+        eta=2,
+        epochs=[1, 2, 4],
+        rungs=[RungRecord(rung=0, epochs=1, runs=["a", "b"])],
+    )
     with sweep.locked():
         sweep.record("imdb", {"a": {"lr": 0.1}, "b": {"lr": 0.2}}, {}, {}, {}, {}, plan)
     read = sweep.halving()
@@ -137,15 +163,29 @@ def test_the_halving_record_round_trips_and_a_damaged_one_is_named(tmp_path: Pat
 # -- the command line --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("args", "fragments"), [
-    (["markov", "--halving", "--min-epochs", "1", "--max-epochs", "3"], ["--halving needs a task trained in epochs", "markov"]),
-    (["imdb", "--min-epochs", "1"], ["--min-epochs belongs to a halving sweep", "--halving"]),
-    (["imdb", "--halving", "--max-epochs", "3"], ["--halving needs --min-epochs and --max-epochs"]),
-    (["imdb", "--halving", "--min-epochs", "1", "--max-epochs", "3", "--eta", "1"], ["--eta must be >= 2"]),
-    (["imdb", "--halving", "--min-epochs", "1", "--max-epochs", "3", "--metric", "test_accuracy"], ["val_accuracy"]),
-    (["imdb", "--halving", "--min-epochs", "1", "--max-epochs", "3", "--grid", "epochs=1,2"], ["do not vary epochs"]),
-])
-def test_bad_halving_options_are_one_line(cli: Callable[..., Any], tmp_path: Path, args: list[str], fragments: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (
+            ["markov", "--halving", "--min-epochs", "1", "--max-epochs", "3"],
+            ["--halving needs a task trained in epochs", "markov"],
+        ),
+        (["imdb", "--min-epochs", "1"], ["--min-epochs belongs to a halving sweep", "--halving"]),
+        (["imdb", "--halving", "--max-epochs", "3"], ["--halving needs --min-epochs and --max-epochs"]),
+        (["imdb", "--halving", "--min-epochs", "1", "--max-epochs", "3", "--eta", "1"], ["--eta must be >= 2"]),
+        (
+            ["imdb", "--halving", "--min-epochs", "1", "--max-epochs", "3", "--metric", "test_accuracy"],
+            ["val_accuracy"],
+        ),
+        (
+            ["imdb", "--halving", "--min-epochs", "1", "--max-epochs", "3", "--grid", "epochs=1,2"],
+            ["do not vary epochs"],
+        ),
+    ],
+)
+def test_bad_halving_options_are_one_line(
+    cli: Callable[..., Any], tmp_path: Path, args: list[str], fragments: list[str]
+) -> None:
     result = cli("sweep", *args, "--executor", "local", "--root", str(tmp_path))
     assert_one_line_error(result, *fragments)
     assert not any(tmp_path.iterdir())
@@ -174,9 +214,30 @@ def test_a_local_halving_sweep_completes_resumes_only_new_epochs_and_continues_a
     once the sweep has completed submits nothing.
     """
     data = write_csv(tmp_path / "reviews.csv", 300, median_len=12, seed=1, signal=0.4)
-    command = ["sweep", "imdb", "--dataset", str(data), *TINY_IMDB, "--limit", "200", "--grid", "lr=0.001,0.003,0.01,0.03",
-               "--halving", "--min-epochs", "1", "--max-epochs", "4", "--eta", "2", "--executor", "local",
-               "--array-parallelism", "2", "--name", "hv"]
+    command = [
+        "sweep",
+        "imdb",
+        "--dataset",
+        str(data),
+        *TINY_IMDB,
+        "--limit",
+        "200",
+        "--grid",
+        "lr=0.001,0.003,0.01,0.03",
+        "--halving",
+        "--min-epochs",
+        "1",
+        "--max-epochs",
+        "4",
+        "--eta",
+        "2",
+        "--executor",
+        "local",
+        "--array-parallelism",
+        "2",
+        "--name",
+        "hv",
+    ]
     first = seqjobs(*command, cwd=tmp_path, check=True, timeout=300)
     assert "submitted rung 0 (4 runs)" in first.stdout, first.stdout
     sweep = tmp_path / "runs/hv"
@@ -184,8 +245,12 @@ def test_a_local_halving_sweep_completes_resumes_only_new_epochs_and_continues_a
     os.killpg(int(promotion["job_id"]), signal.SIGKILL)  # its controller leads a session of its own
 
     def rung_zero_ended() -> bool:
-        rows = {r["run"]: r["state"] for r in map(json.loads, seqjobs("status", str(sweep), "--json", cwd=tmp_path,
-                                                                      check=True).stdout.splitlines())}
+        rows = {
+            r["run"]: r["state"]
+            for r in map(
+                json.loads, seqjobs("status", str(sweep), "--json", cwd=tmp_path, check=True).stdout.splitlines()
+            )
+        }
         return set(rows.values()) == {"completed"}
 
     wait_until(rung_zero_ended, 600, interval=2, what="rung 0's runs to end")
@@ -211,7 +276,8 @@ def test_a_local_halving_sweep_completes_resumes_only_new_epochs_and_continues_a
         rows = {row["run"]: row for row in csv.DictReader(f)}
     assert {run: int(row["stopped_at_epoch"]) for run, row in rows.items()} == stopped_at, collect
     assert {run: int(row["rung"]) for run, row in rows.items()} == {
-        run: r["rung"] for r in record["rungs"] for run in r["runs"]}
+        run: r["rung"] for r in record["rungs"] for run in r["runs"]
+    }
     status = seqjobs("status", str(sweep), cwd=tmp_path, check=True).stdout
     assert "halving: rung 0: 2 stopped; rung 1: 1 stopped; rung 2: 1 final" in status, status
     seqjobs("report", str(sweep), "-o", "report", cwd=tmp_path, check=True)
@@ -222,7 +288,7 @@ def test_a_local_halving_sweep_completes_resumes_only_new_epochs_and_continues_a
     third = seqjobs(*command, "--wait", cwd=tmp_path, check=True, timeout=300)
     assert "nothing to submit: the halving sweep" in third.stdout and "4 runs: 4 completed" in third.stdout, third
     assert (sweep / "sweep.json").read_text() == manifest  # nothing submitted, nothing recorded
-    grid = seqjobs(*command[:command.index("--halving")], "--executor", "local", "--name", "hv", cwd=tmp_path)
+    grid = seqjobs(*command[: command.index("--halving")], "--executor", "local", "--name", "hv", cwd=tmp_path)
     assert_one_line_error(grid, "is a halving sweep")
 
 
@@ -231,10 +297,26 @@ def test_rung_marks_are_read_from_halving_manifests_only(tmp_path: Path) -> None
     from jobs.monitor.rungs import RungMark, halving_marks
     from jobs.monitor.sweeps import read_sweeps
 
-    plan = HalvingRecord(metric="val_accuracy", higher_is_better=True, min_epochs=1, max_epochs=2, eta=2, epochs=[1, 2],
-                         rungs=[RungRecord(rung=0, epochs=1, runs=["a", "b", "c"], decided_at="2026-01-01T00:00:00+00:00",
-                                           promoted=["a"], stopped=["b", "c"], failed=["c"]),
-                                RungRecord(rung=1, epochs=2, runs=["a"])])
+    plan = HalvingRecord(
+        metric="val_accuracy",
+        higher_is_better=True,
+        min_epochs=1,
+        max_epochs=2,
+        eta=2,
+        epochs=[1, 2],
+        rungs=[
+            RungRecord(
+                rung=0,
+                epochs=1,
+                runs=["a", "b", "c"],
+                decided_at="2026-01-01T00:00:00+00:00",
+                promoted=["a"],
+                stopped=["b", "c"],
+                failed=["c"],
+            ),
+            RungRecord(rung=1, epochs=2, runs=["a"]),
+        ],
+    )
     halving, grid = SweepDir(tmp_path / "hv"), SweepDir(tmp_path / "grid")
     with halving.locked():
         halving.record("imdb", {n: {"lr": i} for i, n in enumerate("abc")}, {}, {}, {}, {}, plan)
@@ -251,9 +333,23 @@ def test_rung_marks_are_read_from_halving_manifests_only(tmp_path: Path) -> None
 
 def rung_zero_sweep(tmp_path: Path) -> SweepDir:
     """A halving sweep of runs ``a`` and ``b`` whose rung 0 was submitted, with promotion job 41 behind it."""
-    plan = HalvingRecord(metric="val_accuracy", higher_is_better=True, min_epochs=1, max_epochs=2, eta=2, epochs=[1, 2],
-                         rungs=[RungRecord(rung=0, epochs=1, runs=["a", "b"], submitted_at="2026-01-01T00:00:00+00:00",
-                                           promotion_job={"job_id": "41", "executor": "slurm"})])
+    plan = HalvingRecord(
+        metric="val_accuracy",
+        higher_is_better=True,
+        min_epochs=1,
+        max_epochs=2,
+        eta=2,
+        epochs=[1, 2],
+        rungs=[
+            RungRecord(
+                rung=0,
+                epochs=1,
+                runs=["a", "b"],
+                submitted_at="2026-01-01T00:00:00+00:00",
+                promotion_job={"job_id": "41", "executor": "slurm"},
+            )
+        ],
+    )
     sweep = SweepDir(tmp_path / "hv")
     with sweep.locked():
         sweep.record("imdb", {"a": {"lr": 0.1}, "b": {"lr": 0.2}}, {}, {}, {}, {}, plan)
@@ -261,7 +357,8 @@ def rung_zero_sweep(tmp_path: Path) -> SweepDir:
 
 
 def test_a_promotion_job_that_finds_its_rung_still_active_re_arms_instead_of_deciding(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A requeued run can still be active when the promotion job starts: it submits a new one behind it, and
     the sweep command does the same when the recorded promotion job is gone; a live one is left to do its work."""
@@ -277,7 +374,9 @@ def test_a_promotion_job_that_finds_its_rung_still_active_re_arms_instead_of_dec
         return {"job_id": str(42 + len(armed)), "executor": "slurm"}
 
     monkeypatch.setattr(promotion, "_submit_promotion", submit)
-    monkeypatch.setattr(promotion, "_alive", lambda job, me: job is not None and job["job_id"] != me and job["job_id"] != "41")
+    monkeypatch.setattr(
+        promotion, "_alive", lambda job, me: job is not None and job["job_id"] != me and job["job_id"] != "41"
+    )
     with sweep.locked():
         step = promotion.advance(sweep, ExecutorOptions(executor="slurm"), me="41")  # job 41 itself, as it ends
     assert armed == [["a", "b"]] and step.promotion_job == "43" and step.decided == []
@@ -296,17 +395,29 @@ def stuck_rung(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, states: dict[str
     calls: list = []
     monkeypatch.setattr(promotion, "run_states", lambda paths: {str(p): states[p.name] for p in paths})
     monkeypatch.setattr(promotion, "_reached", lambda run, epochs: True)
-    monkeypatch.setattr(promotion, "_submit_runs", lambda sweep_, manifest, rung, params, opts, names:
-                        calls.append(("runs", sorted(names))) or {name: "7" for name in names})
-    monkeypatch.setattr(promotion, "_submit_promotion", lambda sweep_, task, opts, record, waiting:
-                        calls.append(("promotion", sorted(p.name for p in waiting))) or {"job_id": "43", "executor": "slurm"})
+    monkeypatch.setattr(
+        promotion,
+        "_submit_runs",
+        lambda sweep_, manifest, rung, params, opts, names: (
+            calls.append(("runs", sorted(names))) or {name: "7" for name in names}
+        ),
+    )
+    monkeypatch.setattr(
+        promotion,
+        "_submit_promotion",
+        lambda sweep_, task, opts, record, waiting: (
+            calls.append(("promotion", sorted(p.name for p in waiting))) or {"job_id": "43", "executor": "slurm"}
+        ),
+    )
     monkeypatch.setattr(promotion, "_alive", lambda job, me: False)
     return sweep, calls
 
 
 @pytest.mark.parametrize("left", ["stuck", "missing"])
 def test_runs_left_unfinished_are_never_ranked_as_failed_and_the_command_resubmits_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, left: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    left: str,
 ) -> None:
     """Local workers die with the session: their runs are stuck, not failed. The promotion job leaves the rung
     undecided (it never resubmits, so nothing loops); the sweep command resubmits them, with a promotion job behind."""
@@ -327,11 +438,12 @@ def test_runs_left_unfinished_are_never_ranked_as_failed_and_the_command_resubmi
 
 
 def test_a_cancelled_run_pauses_the_sweep_until_the_command_is_given_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """After ``seqjobs cancel``, the promotion job (and a command waiting with --wait) decides and submits
     nothing, so no next rung starts behind the user's back; the sweep command resubmits the cancelled runs.
-    (The promotion job used to rank a rung with cancelled runs and submit the next one.)"""
+    (A rung with cancelled runs has no score for them: ranking it would promote by what happened to finish.)"""
     from jobs.engine import promotion
     from jobs.engine.options import ExecutorOptions
 
@@ -367,14 +479,23 @@ def test_an_early_stopped_run_keeps_its_figure_at_the_next_rung(tmp_path: Path) 
     def run(name: str, requested: int, early: bool) -> Path:
         folder = tmp_path / name
         folder.mkdir()
-        (folder / "result.json").write_text(json.dumps({
-            "status": "completed", "task": "imdb", "test_accuracy": 0.7, "epochs_requested": requested,
-            "early_stopped": early}))
+        (folder / "result.json").write_text(
+            json.dumps(
+                {
+                    "status": "completed",
+                    "task": "imdb",
+                    "test_accuracy": 0.7,
+                    "epochs_requested": requested,
+                    "early_stopped": early,
+                }
+            )
+        )
         (folder / "metrics.csv").write_text("epoch,val_accuracy\n1,0.6\n2,0.8\n", encoding="utf-8")
         return folder
 
-    record = HalvingRecord(metric="val_accuracy", higher_is_better=True, min_epochs=2, max_epochs=8, eta=2,
-                           epochs=[2, 4, 8])
+    record = HalvingRecord(
+        metric="val_accuracy", higher_is_better=True, min_epochs=2, max_epochs=8, eta=2, epochs=[2, 4, 8]
+    )
     stopped, short = run("stopped", 2, True), run("short", 2, False)
     assert promotion._score(stopped, "completed", record, 4) == 0.8
     assert not promotion._unfinished(stopped, "completed", 4)

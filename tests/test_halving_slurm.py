@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,19 +25,44 @@ from tests.test_slurm import preempt, read_state, sacct_field
 
 pytestmark = pytest.mark.slurm
 
-if not shutil.which("sbatch") and os.environ.get("SEQJOBS_REQUIRE_SLURM") != "1":
-    pytest.skip("no SLURM cluster here (start one: bash slurm/start-cluster.sh)", allow_module_level=True)
-
 
 def start_and_kill(tmp_path: Path, name: str, *extra: str) -> Path:
     """Start the halving sweep in a session of its own, wait for it to return, then kill whatever that session left."""
     data = write_csv(tmp_path / "reviews.csv", 300, median_len=12, seed=1, signal=0.4)
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jobs", "sweep", "imdb", "--dataset", str(data), *TINY_IMDB, "--limit", "200",
-         "--grid", "lr=0.001,0.003,0.01,0.03", "--halving", "--min-epochs", "1", "--max-epochs", "2", "--eta", "2",
-         "--executor", "slurm", "--name", name, *extra],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "jobs",
+            "sweep",
+            "imdb",
+            "--dataset",
+            str(data),
+            *TINY_IMDB,
+            "--limit",
+            "200",
+            "--grid",
+            "lr=0.001,0.003,0.01,0.03",
+            "--halving",
+            "--min-epochs",
+            "1",
+            "--max-epochs",
+            "2",
+            "--eta",
+            "2",
+            "--executor",
+            "slurm",
+            "--name",
+            name,
+            *extra,
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0 and "submitted rung 0 (4 runs)" in out, out + err
@@ -51,17 +75,28 @@ def start_and_kill(tmp_path: Path, name: str, *extra: str) -> Path:
 
 def assert_completed(sweep: Path) -> dict[str, Any]:
     """The sweep ends by itself: rung 0 of 4, rung 1 of the best 2, each decided by a promotion job that completed."""
-    wait_until(lambda: halving_of(sweep)["completed_at"], 900, interval=2,
-               what=lambda: f"the halving sweep to complete: {json.dumps(halving_of(sweep), indent=1)}")
+    wait_until(
+        lambda: halving_of(sweep)["completed_at"],
+        900,
+        interval=2,
+        what=lambda: f"the halving sweep to complete: {json.dumps(halving_of(sweep), indent=1)}",
+    )
     record = halving_of(sweep)
     assert [(r["rung"], r["epochs"], len(r["runs"])) for r in record["rungs"]] == [(0, 1, 4), (1, 2, 2)]
     assert record["rungs"][1]["runs"] == record["rungs"][0]["promoted"]
     for rung in record["rungs"]:
         job = rung["promotion_job"]
         assert job["executor"] == "slurm" and job["after"], rung
-        wait_until(lambda: sacct_field(job["job_id"], "JobName") == ["seqjobs-promote"]
-                   and sacct_field(job["job_id"], "State") == ["COMPLETED"], 120,
-                   what=lambda: f"sacct to record promotion job {job['job_id']} completed: {sacct_field(job['job_id'], 'State')}")
+        wait_until(
+            lambda: (
+                sacct_field(job["job_id"], "JobName") == ["seqjobs-promote"]
+                and sacct_field(job["job_id"], "State") == ["COMPLETED"]
+            ),
+            120,
+            what=lambda: (
+                f"sacct to record promotion job {job['job_id']} completed: {sacct_field(job['job_id'], 'State')}"
+            ),
+        )
     for run in record["rungs"][1]["runs"]:  # resumed to 2 epochs: epoch 1 trained once
         assert epochs_in(sweep / run) == [1, 2], run
     for run in record["rungs"][0]["stopped"]:
@@ -81,11 +116,18 @@ def test_a_halving_sweep_completes_with_a_rung_job_preempted(tmp_path: Path) -> 
     array = halving_of(sweep)["rungs"][0]["job_ids"][0]
     # a run, not only its task, has started: a signal that lands while Python still imports TensorFlow, before
     # submitit has its handler, ends the task as FAILED instead of requeued (it did once, on a loaded machine)
-    wait_until(lambda: any(read_state(run).get("state") == "running" for run in sweep.iterdir() if run.is_dir()), 300,
-               interval=0.2, what="a run of rung 0 to start")
+    wait_until(
+        lambda: any(read_state(run).get("state") == "running" for run in sweep.iterdir() if run.is_dir()),
+        300,
+        interval=0.2,
+        what="a run of rung 0 to start",
+    )
     urgent = preempt()
-    wait_until(lambda: "PREEMPTED" in sacct_field(array, "State") or "REQUEUED" in " ".join(_all_states(array)), 300,
-               what=lambda: f"a task of rung 0 to be preempted (sacct: {_all_states(array)})")
+    wait_until(
+        lambda: "PREEMPTED" in sacct_field(array, "State") or "REQUEUED" in " ".join(_all_states(array)),
+        300,
+        what=lambda: f"a task of rung 0 to be preempted (sacct: {_all_states(array)})",
+    )
     assert halving_of(sweep)["rungs"][0]["decided_at"] is None
     record = assert_completed(sweep)
     assert sacct_field(urgent, "State") == ["COMPLETED"]
@@ -95,6 +137,7 @@ def test_a_halving_sweep_completes_with_a_rung_job_preempted(tmp_path: Path) -> 
 
 def _all_states(job: str) -> list[str]:
     """Every state sacct keeps of ``job``'s tasks, requeued attempts included (``-D``)."""
-    out = subprocess.run(["sacct", "-X", "-D", "-n", "-P", "-o", "State", "-j", job], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        ["sacct", "-X", "-D", "-n", "-P", "-o", "State", "-j", job], capture_output=True, text=True, check=True
+    ).stdout
     return out.split()

@@ -52,7 +52,9 @@ def imdb_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize(("num_words", "skip_top"), [(5000, 0), (60, 0), (60, 5), (10, 3), (4, 0)])
-def test_imdb_npz_equals_keras_own_loader(imdb_folder: Path, monkeypatch: pytest.MonkeyPatch, num_words: int, skip_top: int) -> None:
+def test_imdb_npz_equals_keras_own_loader(
+    imdb_folder: Path, monkeypatch: pytest.MonkeyPatch, num_words: int, skip_top: int
+) -> None:
     import keras
     import keras.src.datasets.imdb as keras_imdb_module
 
@@ -227,10 +229,27 @@ def test_real_rt_snippets_training_output_is_sane(cli: Callable[..., Any], rt_sn
         ("bow", (200 + 1000) * 8 + 9),  # word and bigram-bucket embeddings, Dense(1)
     ],
 )
-def test_baselines_train_on_rt_snippets(cli: Callable[..., Any], rt_snippets: Path, tmp_path: Path, model: str, params: int) -> None:
+def test_baselines_train_on_rt_snippets(
+    cli: Callable[..., Any], rt_snippets: Path, tmp_path: Path, model: str, params: int
+) -> None:
     out = tmp_path / model
-    result = cli("run", "imdb", "--dataset", "rt-snippets", "--limit", "300", *TINY, "--epochs", "2", "--model", model,
-                 "--bigram-buckets", "1000", "--out", str(out))
+    result = cli(
+        "run",
+        "imdb",
+        "--dataset",
+        "rt-snippets",
+        "--limit",
+        "300",
+        *TINY,
+        "--epochs",
+        "2",
+        "--model",
+        model,
+        "--bigram-buckets",
+        "1000",
+        "--out",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
     res = run_result(out)
     assert res["status"] == "completed" and res["epochs_done"] == 2 and metric_epochs(out) == [1, 2]
@@ -244,9 +263,13 @@ def learnable_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_csv(tmp_path_factory.mktemp("synth") / "reviews.csv", 800, median_len=12, seed=1, signal=0.4)
 
 
-def test_learns_a_learnable_set_then_eval_and_predict(cli: Callable[..., Any], learnable_csv: Path, tmp_path: Path) -> None:
+def test_learns_a_learnable_set_then_eval_and_predict(
+    cli: Callable[..., Any], learnable_csv: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "synth"
-    result = cli("run", "imdb", "--dataset", str(learnable_csv), *TINY, "--epochs", "5", "--lr", "0.01", "--out", str(out))
+    result = cli(
+        "run", "imdb", "--dataset", str(learnable_csv), *TINY, "--epochs", "5", "--lr", "0.01", "--out", str(out)
+    )
     assert result.exit_code == 0, result.output
     res = run_result(out)
     assert res["test_accuracy"] > 0.75, res
@@ -266,7 +289,9 @@ def test_learns_a_learnable_set_then_eval_and_predict(cli: Callable[..., Any], l
     assert float(evaluated.output.split()[1]) > 0.7
 
     # raising --epochs resumes from the checkpoint: the saved model (with its LastWord layer) loads back
-    longer = cli("run", "imdb", "--dataset", str(learnable_csv), *TINY, "--epochs", "6", "--lr", "0.01", "--out", str(out))
+    longer = cli(
+        "run", "imdb", "--dataset", str(learnable_csv), *TINY, "--epochs", "6", "--lr", "0.01", "--out", str(out)
+    )
     assert longer.exit_code == 0, longer.output
     assert metric_epochs(out) == [1, 2, 3, 4, 5, 6] and run_result(out)["attempt"] == 2
 
@@ -287,10 +312,25 @@ def separable_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_bow_learns_a_separable_set_then_eval_predict_and_resume(cli: Callable[..., Any], separable_csv: Path, tmp_path: Path) -> None:
+def test_bow_learns_a_separable_set_then_eval_predict_and_resume(
+    cli: Callable[..., Any], separable_csv: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "bow"
-    args = ["run", "imdb", "--dataset", str(separable_csv), *TINY, "--model", "bow", "--bigram-buckets", "500",
-            "--lr", "0.02", "--out", str(out)]
+    args = [
+        "run",
+        "imdb",
+        "--dataset",
+        str(separable_csv),
+        *TINY,
+        "--model",
+        "bow",
+        "--bigram-buckets",
+        "500",
+        "--lr",
+        "0.02",
+        "--out",
+        str(out),
+    ]
     result = cli(*args, "--epochs", "8")
     assert result.exit_code == 0, result.output
     res = run_result(out)
@@ -308,8 +348,26 @@ def test_bow_learns_a_separable_set_then_eval_predict_and_resume(cli: Callable[.
 
 
 def test_a_model_sweep_collects_into_one_table(learnable_csv: Path, tmp_path: Path) -> None:
-    seqjobs("sweep", "imdb", "--dataset", str(learnable_csv), *TINY, "--epochs", "1", "--bigram-buckets", "500",
-            "--grid", "model=lstm,bow", "--executor", "debug", "--name", "models", "--wait", cwd=tmp_path, check=True)
+    seqjobs(
+        "sweep",
+        "imdb",
+        "--dataset",
+        str(learnable_csv),
+        *TINY,
+        "--epochs",
+        "1",
+        "--bigram-buckets",
+        "500",
+        "--grid",
+        "model=lstm,bow",
+        "--executor",
+        "debug",
+        "--name",
+        "models",
+        "--wait",
+        cwd=tmp_path,
+        check=True,
+    )
     seqjobs("collect", "runs/models", "-o", "results/models.csv", cwd=tmp_path, check=True)
     import pandas as pd
 
@@ -319,12 +377,18 @@ def test_a_model_sweep_collects_into_one_table(learnable_csv: Path, tmp_path: Pa
     assert sorted(summary["model"]) == ["bow", "lstm"] and (summary["test_accuracy_count"] == 1).all()
 
 
-def test_killed_run_resumes_with_one_metrics_row_per_epoch(cli: Callable[..., Any], learnable_csv: Path, tmp_path: Path) -> None:
+def test_killed_run_resumes_with_one_metrics_row_per_epoch(
+    cli: Callable[..., Any], learnable_csv: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "resume"
     args = ["run", "imdb", "--dataset", str(learnable_csv), *TINY, "--no-bucket", "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-m", "jobs", *args, "--epochs", "4"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jobs", *args, "--epochs", "4"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     state = out / "checkpoints" / "state.json"
     wait_until(lambda: state.exists() or proc.poll() is not None, 120, 0.02, "the first checkpoint")
     proc.kill()

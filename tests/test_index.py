@@ -66,7 +66,9 @@ def index_files(sweep: Path) -> list[Path]:
     return sorted((sweep.parent / "cache" / "index").glob("*.json"))
 
 
-def test_the_index_is_kept_in_the_cache_folder_and_gives_the_same_views(sweep: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_index_is_kept_in_the_cache_folder_and_gives_the_same_views(
+    sweep: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = sorted(p.name for p in sweep.rglob("*"))
     first = same_views(sweep, monkeypatch)  # writes the index
     assert [p.name.rsplit("-", 1)[1] for p in index_files(sweep)] == ["collect.json", "status.json"]
@@ -110,8 +112,9 @@ def test_damage_and_links_are_reported_as_without_the_index(sweep: Path, monkeyp
     assert len(light.runs) == 9
 
 
-def test_runs_added_and_removed_between_calls_are_counted(sweep: Path, template: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_runs_added_and_removed_between_calls_are_counted(
+    sweep: Path, template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     same_views(sweep, monkeypatch)
     shutil.rmtree(sweep / "seed=0")
     shutil.copytree(template, sweep / "seed=20")
@@ -138,7 +141,8 @@ def test_small_sweeps_keep_no_index(sweep: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_a_command_leaves_the_index_to_a_detached_writer_and_leaves_no_process_behind(
-    sweep: Path, monkeypatch: pytest.MonkeyPatch,
+    sweep: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """``status`` and ``collect`` answer without waiting for the index: a detached process writes it, the same
     index a look in the foreground writes, and the command is left with no child (no zombie either)."""

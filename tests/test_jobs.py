@@ -48,8 +48,24 @@ def test_bad_sweep_input_submits_nothing(tmp_path: Path, corpus: str, extra: lis
 
 
 def test_local_sweep_status_collect_and_idempotent_resweep(tmp_path: Path, corpus: str) -> None:
-    args = ["sweep", "markov", "--corpus", corpus, "--grid", "order=1,2", "--grid", "level=char,word",
-            "--seeds", "2", "--executor", "local", "--name", "mk", "--array-parallelism", "2"]
+    args = [
+        "sweep",
+        "markov",
+        "--corpus",
+        corpus,
+        "--grid",
+        "order=1,2",
+        "--grid",
+        "level=char,word",
+        "--seeds",
+        "2",
+        "--executor",
+        "local",
+        "--name",
+        "mk",
+        "--array-parallelism",
+        "2",
+    ]
     first = seqjobs(*args, cwd=tmp_path, check=True)
     assert "submitted 8 of 8 runs" in first.stdout
     manifest = json.loads((tmp_path / "runs/mk/sweep.json").read_text())
@@ -67,7 +83,17 @@ def test_local_sweep_status_collect_and_idempotent_resweep(tmp_path: Path, corpu
     runs = pd.read_csv(tmp_path / "results/mk.csv")
     summary = pd.read_csv(tmp_path / "results/mk.summary.csv")
     assert len(runs) == 8 and len(summary) == 4
-    assert {"order", "level", "seed", "heldout_bits_per_symbol", "job_id", "host", "git_commit", "git_dirty", "duration_s"} <= set(runs.columns)
+    assert {
+        "order",
+        "level",
+        "seed",
+        "heldout_bits_per_symbol",
+        "job_id",
+        "host",
+        "git_commit",
+        "git_dirty",
+        "duration_s",
+    } <= set(runs.columns)
     assert (summary["heldout_bits_per_symbol_count"] == 2).all()
     means = summary["heldout_bits_per_symbol_mean"].tolist()
     assert means == sorted(means)  # best (lowest) first
@@ -80,32 +106,55 @@ def test_local_sweep_status_collect_and_idempotent_resweep(tmp_path: Path, corpu
 def test_collect_leaves_out_failed_and_corrupt_runs_and_resubmit_fixes_failures(tmp_path: Path, corpus: str) -> None:
     broken = tmp_path / "broken.txt"
     broken.write_text("", encoding="utf-8")  # empty: the job fails inside, not at submission
-    seqjobs("sweep", "markov", "--grid", f"corpus={corpus},{broken}", "--grid", "order=1,2",
-            "--executor", "local", "--name", "fc", "--wait", cwd=tmp_path, timeout=300)
+    seqjobs(
+        "sweep",
+        "markov",
+        "--grid",
+        f"corpus={corpus},{broken}",
+        "--grid",
+        "order=1,2",
+        "--executor",
+        "local",
+        "--name",
+        "fc",
+        "--wait",
+        cwd=tmp_path,
+        timeout=300,
+    )
     rows = json_lines(seqjobs("status", "runs/fc", "--json", cwd=tmp_path, check=True).stdout)
     failed = [r for r in rows if r["state"] == "failed"]
     assert len(failed) == 2 and all("empty" in r["error"] for r in failed)
     table = seqjobs("status", "runs/fc", cwd=tmp_path, check=True).stdout
     assert "2 failed" in table and "empty" in table
 
-    good = sorted(p for p in (tmp_path / "runs/fc").iterdir() if p.is_dir() and "broken" not in p.name and not p.name.startswith("."))
+    good = sorted(
+        p
+        for p in (tmp_path / "runs/fc").iterdir()
+        if p.is_dir() and "broken" not in p.name and not p.name.startswith(".")
+    )
     (good[0] / "result.json").write_text("{not json", encoding="utf-8")
     proc = seqjobs("collect", "runs/fc", "-o", "out.csv", cwd=tmp_path, check=True)
-    assert "4 runs: 1 completed, 2 failed, 1 unreadable" in proc.stderr and "result.json is not valid JSON" in proc.stderr
+    assert (
+        "4 runs: 1 completed, 2 failed, 1 unreadable" in proc.stderr and "result.json is not valid JSON" in proc.stderr
+    )
     import pandas as pd
 
     assert len(pd.read_csv(tmp_path / "out.csv")) == 1
 
     broken.write_text("now there is text to fit, plenty of it. " * 50, encoding="utf-8")
     resubmitted = seqjobs("resubmit", "runs/fc", "--failed", "--wait", cwd=tmp_path, timeout=300)
-    assert resubmitted.returncode == 1 and "4 runs: 3 completed, 1 unreadable" in resubmitted.stdout  # not all completed
+    assert (
+        resubmitted.returncode == 1 and "4 runs: 3 completed, 1 unreadable" in resubmitted.stdout
+    )  # not all completed
     states = {r["run"]: r["state"] for r in json_lines(seqjobs("status", "runs/fc", "--json", cwd=tmp_path).stdout)}
     assert sum(s == "completed" for s in states.values()) == 3  # 2 fixed + 1 untouched good run
     assert list(states.values()).count("unreadable") + list(states.values()).count("completed") == 4
 
 
 def test_debug_executor_runs_in_process(tmp_path: Path, corpus: str) -> None:
-    proc = seqjobs("submit", "markov", "--corpus", corpus, "--executor", "debug", "--out", "runs/dbg", cwd=tmp_path, check=True)
+    proc = seqjobs(
+        "submit", "markov", "--corpus", corpus, "--executor", "debug", "--out", "runs/dbg", cwd=tmp_path, check=True
+    )
     assert "DEBUG" in proc.stdout
     record = json.loads((tmp_path / "runs/dbg/result.json").read_text())
     assert record["status"] == "completed"
@@ -114,11 +163,25 @@ def test_debug_executor_runs_in_process(tmp_path: Path, corpus: str) -> None:
 
 
 def test_submit_single_local_job_and_wait(tmp_path: Path, corpus: str) -> None:
-    proc = seqjobs("submit", "markov", "--corpus", corpus, "--executor", "local", "--out", "runs/one", "--wait", cwd=tmp_path, check=True)
+    proc = seqjobs(
+        "submit",
+        "markov",
+        "--corpus",
+        corpus,
+        "--executor",
+        "local",
+        "--out",
+        "runs/one",
+        "--wait",
+        cwd=tmp_path,
+        check=True,
+    )
     assert "1 run: 1 completed" in proc.stdout
     job = json.loads((tmp_path / "runs/one/job.json").read_text())
     assert Path(job["stdout"]).exists()
-    again = seqjobs("submit", "markov", "--corpus", corpus, "--executor", "local", "--out", "runs/one", cwd=tmp_path, check=True)
+    again = seqjobs(
+        "submit", "markov", "--corpus", corpus, "--executor", "local", "--out", "runs/one", cwd=tmp_path, check=True
+    )
     assert "already completed" in again.stdout
 
 
@@ -135,6 +198,13 @@ def _state(run: Path) -> dict:
         return {}
 
 
+def _job_logs(run: Path) -> str:
+    """The tails of a run's job logs, for a failure message: what each attempt said of the signals it got."""
+    return "\n".join(
+        f"{log}:\n{log.read_text(errors='replace')[-3000:]}" for log in sorted(run.glob(".submitit/*/*_log.*"))
+    )
+
+
 def _preempt_each_attempt(run: Path, until: Callable[[dict], bool], commit_first: bool, limit_s: float = 600) -> int:
     """Send SIGUSR2 (what SLURM sends on preemption) to each new attempt of a local job.
 
@@ -149,8 +219,11 @@ def _preempt_each_attempt(run: Path, until: Callable[[dict], bool], commit_first
         if until(state):
             return True
         attempt = state.get("attempt", 0)
-        ready = state.get("state") == "running" and attempt not in signalled and (
-            not commit_first or state.get("epochs_committed", 0) > state.get("start_epoch", 0))
+        ready = (
+            state.get("state") == "running"
+            and attempt not in signalled
+            and (not commit_first or state.get("epochs_committed", 0) > state.get("start_epoch", 0))
+        )
         if ready:
             os.kill(int(state["pid"]), signal.SIGUSR2)
             signalled.add(attempt)
@@ -166,9 +239,30 @@ def test_preempted_local_run_requeues_while_it_progresses(tmp_path: Path, moby_d
     text = tmp_path / "train.txt"
     text.write_text(moby_dick.read_text(encoding="utf-8")[:120_000], encoding="utf-8")
     epochs = 8
-    seqjobs("submit", "charlm", "--corpus", str(text), "--epochs", str(epochs), "--units", "8", "--maxlen", "10",
-            "--sample-length", "10", "--temperatures", "0.5", "--batch-size", "64", "--executor", "local",
-            "--out", "runs/pre", cwd=tmp_path, check=True)
+    seqjobs(
+        "submit",
+        "charlm",
+        "--corpus",
+        str(text),
+        "--epochs",
+        str(epochs),
+        "--units",
+        "8",
+        "--maxlen",
+        "10",
+        "--sample-length",
+        "10",
+        "--temperatures",
+        "0.5",
+        "--batch-size",
+        "64",
+        "--executor",
+        "local",
+        "--out",
+        "runs/pre",
+        cwd=tmp_path,
+        check=True,
+    )
     run = tmp_path / "runs/pre"
     sent = _preempt_each_attempt(run, lambda s: s.get("state") in ("completed", "failed"), commit_first=True)
     state = _state(run)
@@ -185,13 +279,35 @@ def test_preempted_local_run_requeues_while_it_progresses(tmp_path: Path, moby_d
 
 
 def test_a_run_whose_time_limit_is_shorter_than_an_epoch_fails_after_max_stalled_attempts(
-        tmp_path: Path, moby_dick: Path) -> None:
+    tmp_path: Path, moby_dick: Path
+) -> None:
     """A real time limit (1 minute, told to checkpoint 50 s before: 10 s into each attempt) that no epoch fits."""
     text = tmp_path / "train.txt"
     text.write_text(moby_dick.read_text(encoding="utf-8")[:300_000], encoding="utf-8")  # ~6,000 steps an epoch
-    seqjobs("submit", "charlm", "--corpus", str(text), "--epochs", "3", "--units", "32", "--batch-size", "16",
-            "--executor", "local", "--time", "1", "--signal-delay", "50", "--max-stalled", "2", "--out", "runs/st",
-            cwd=tmp_path, check=True)
+    seqjobs(
+        "submit",
+        "charlm",
+        "--corpus",
+        str(text),
+        "--epochs",
+        "3",
+        "--units",
+        "32",
+        "--batch-size",
+        "16",
+        "--executor",
+        "local",
+        "--time",
+        "1",
+        "--signal-delay",
+        "50",
+        "--max-stalled",
+        "2",
+        "--out",
+        "runs/st",
+        cwd=tmp_path,
+        check=True,
+    )
     run = tmp_path / "runs/st"
     wait_until(lambda: _state(run).get("state") == "failed", 600, 0.5, lambda: f"the run to fail: {_state(run)}")
     result = json.loads((run / "result.json").read_text())
@@ -206,13 +322,35 @@ def test_preemptions_before_the_first_commit_never_fail_a_run(tmp_path: Path, mo
     same: a preemption is not the time limit; the fourth attempt trains the run to the end."""
     text = tmp_path / "train.txt"
     text.write_text(moby_dick.read_text(encoding="utf-8")[:60_000], encoding="utf-8")
-    seqjobs("submit", "charlm", "--corpus", str(text), "--epochs", "2", "--units", "8", "--maxlen", "10",
-            "--sample-length", "10", "--temperatures", "0.5", "--executor", "local", "--max-stalled", "2",
-            "--out", "runs/pre", cwd=tmp_path, check=True)
+    seqjobs(
+        "submit",
+        "charlm",
+        "--corpus",
+        str(text),
+        "--epochs",
+        "2",
+        "--units",
+        "8",
+        "--maxlen",
+        "10",
+        "--sample-length",
+        "10",
+        "--temperatures",
+        "0.5",
+        "--executor",
+        "local",
+        "--max-stalled",
+        "2",
+        "--out",
+        "runs/pre",
+        cwd=tmp_path,
+        check=True,
+    )
     run = tmp_path / "runs/pre"
-    sent = _preempt_each_attempt(run, lambda s: s.get("attempt", 0) > 3 or s.get("state") in ("completed", "failed"),
-                                 commit_first=False)
-    assert sent == 3
+    sent = _preempt_each_attempt(
+        run, lambda s: s.get("attempt", 0) > 3 or s.get("state") in ("completed", "failed"), commit_first=False
+    )
+    assert sent == 3, (_state(run), _job_logs(run))
     wait_until(lambda: _state(run).get("state") in ("completed", "failed"), 600, 0.5, "the run to end")
     result = json.loads((run / "result.json").read_text())
     assert result["status"] == "completed" and result["epochs_done"] == 2, result
@@ -223,8 +361,26 @@ def test_preemptions_before_the_first_commit_never_fail_a_run(tmp_path: Path, mo
 def test_cancel_stops_a_local_run(tmp_path: Path, moby_dick: Path) -> None:
     text = tmp_path / "train.txt"
     text.write_text(moby_dick.read_text(encoding="utf-8")[:60_000], encoding="utf-8")
-    seqjobs("submit", "charlm", "--corpus", str(text), "--epochs", "500", "--units", "16", "--maxlen", "10",
-            "--sample-length", "10", "--executor", "local", "--out", "runs/c", cwd=tmp_path, check=True)
+    seqjobs(
+        "submit",
+        "charlm",
+        "--corpus",
+        str(text),
+        "--epochs",
+        "500",
+        "--units",
+        "16",
+        "--maxlen",
+        "10",
+        "--sample-length",
+        "10",
+        "--executor",
+        "local",
+        "--out",
+        "runs/c",
+        cwd=tmp_path,
+        check=True,
+    )
     run = tmp_path / "runs/c"
     wait_until(lambda: (run / "state.json").exists(), 120, 0.5, "the job to start")
     assert "cancelled 1 run under" in seqjobs("cancel", "runs/c", cwd=tmp_path, check=True).stdout
@@ -235,12 +391,40 @@ def test_cancel_stops_a_local_run(tmp_path: Path, moby_dick: Path) -> None:
 
 
 def test_two_identical_sweeps_at_once_train_each_run_once(tmp_path: Path, small_text: Path) -> None:
-    """Reproduction 2: both commands start together; each run is submitted and trained exactly once."""
-    args = ["sweep", "charlm", "--corpus", str(small_text), "--max-chars", "4000", "--maxlen", "10", "--grid",
-            "units=8,16", "--epochs", "3", "--sample-length", "10", "--executor", "local", "--name", "twice"]
+    """The same sweep command started twice at once (two terminals, a retried script): one submits, the other
+    finds nothing to submit, so each run is submitted and trained exactly once."""
+    args = [
+        "sweep",
+        "charlm",
+        "--corpus",
+        str(small_text),
+        "--max-chars",
+        "4000",
+        "--maxlen",
+        "10",
+        "--grid",
+        "units=8,16",
+        "--epochs",
+        "3",
+        "--sample-length",
+        "10",
+        "--executor",
+        "local",
+        "--name",
+        "twice",
+    ]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    procs = [subprocess.Popen([sys.executable, "-m", "jobs", *args], cwd=tmp_path, env=env, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "jobs", *args],
+            cwd=tmp_path,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     said = " | ".join(out for out, _ in outs)
@@ -259,11 +443,23 @@ def test_two_identical_sweeps_at_once_train_each_run_once(tmp_path: Path, small_
 
 
 def test_a_refused_resubmission_changes_nothing(tmp_path: Path, corpus: str) -> None:
-    """Reproduction 10: failed runs keep their result and reason when the new submission is refused."""
+    """Failed runs keep their result and reason when the new submission is refused: the user must still see
+    why they failed, and can resubmit once the refusal is fixed."""
     broken = tmp_path / "broken.txt"
     broken.write_text("", encoding="utf-8")
-    seqjobs("sweep", "markov", "--grid", f"corpus={corpus},{broken}", "--executor", "local", "--name", "rs",
-            "--wait", cwd=tmp_path, timeout=300)
+    seqjobs(
+        "sweep",
+        "markov",
+        "--grid",
+        f"corpus={corpus},{broken}",
+        "--executor",
+        "local",
+        "--name",
+        "rs",
+        "--wait",
+        cwd=tmp_path,
+        timeout=300,
+    )
     sweep = tmp_path / "runs/rs"
     before = {p: p.read_bytes() for p in sweep.rglob("*") if p.is_file() and ".submitit" not in p.parts}
     failed = [p.parent for p in before if p.name == "result.json" and b'"failed"' in before[p]]

@@ -1,4 +1,4 @@
-"""Kneser-Ney smoothing of Markov chains: hand-computed values, sums to one, a loop-and-dict reference, real text, CLI."""
+"""Kneser-Ney smoothing of Markov chains: hand-computed values, sums to one, a loop-and-dict reference, text, CLI."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from seqtasks.errors import UserError
-from seqtasks.kneser_ney import KneserNey, discounts
-from seqtasks.markov import MarkovChain, encode_with, tokens, vocabulary
+from seqtasks.markov.chain import MarkovChain
+from seqtasks.markov.kneser_ney import KneserNey, discounts
+from seqtasks.markov.symbols import encode_with, tokens, vocabulary
 from tests.helpers import assert_one_line_error, seqjobs
 
 
@@ -179,8 +180,22 @@ def test_sampling_draws_from_the_smoothed_distribution() -> None:
 
 def test_run_with_kneser_ney_shows_scores_and_samples(cli, small_text: Path, tmp_path: Path) -> None:
     out = tmp_path / "kn"
-    result = cli("run", "markov", "--corpus", str(small_text), "--order", "2", "--smoothing-method", "kneser-ney",
-                 "--show", "th", "--length", "200", "--out", str(out))
+    result = cli(
+        "run",
+        "markov",
+        "--corpus",
+        str(small_text),
+        "--order",
+        "2",
+        "--smoothing-method",
+        "kneser-ney",
+        "--show",
+        "th",
+        "--length",
+        "200",
+        "--out",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
     record = json.loads((out / "result.json").read_text())
     dist = [ln.split("\t") for ln in (out / "show.tsv").read_text(encoding="utf-8").splitlines()]
@@ -193,15 +208,32 @@ def test_run_with_kneser_ney_shows_scores_and_samples(cli, small_text: Path, tmp
 
 
 def test_a_bad_smoothing_method_is_one_line_exit_2(cli, small_text: Path, tmp_path: Path) -> None:
-    result = cli("run", "markov", "--corpus", str(small_text), "--smoothing-method", "witten-bell", "--out", str(tmp_path / "b"))
+    result = cli(
+        "run", "markov", "--corpus", str(small_text), "--smoothing-method", "witten-bell", "--out", str(tmp_path / "b")
+    )
     assert_one_line_error(result, "--smoothing-method", "witten-bell", "kneser-ney")
     assert not (tmp_path / "b").exists()
 
 
 @pytest.mark.slow
 def test_a_sweep_over_smoothing_methods_collects_into_one_table(tmp_path: Path, small_text: Path) -> None:
-    seqjobs("sweep", "markov", "--corpus", str(small_text), "--grid", "smoothing-method=dirichlet,kneser-ney",
-            "--grid", "order=3", "--executor", "debug", "--name", "kn", "--wait", cwd=tmp_path, check=True)
+    seqjobs(
+        "sweep",
+        "markov",
+        "--corpus",
+        str(small_text),
+        "--grid",
+        "smoothing-method=dirichlet,kneser-ney",
+        "--grid",
+        "order=3",
+        "--executor",
+        "debug",
+        "--name",
+        "kn",
+        "--wait",
+        cwd=tmp_path,
+        check=True,
+    )
     seqjobs("collect", "runs/kn", "-o", "results/kn.csv", cwd=tmp_path, check=True)
     import pandas as pd
 
@@ -214,7 +246,7 @@ def test_a_sweep_over_smoothing_methods_collects_into_one_table(tmp_path: Path, 
 def test_a_run_made_before_the_option_existed_means_dirichlet(cli, small_text: Path, tmp_path: Path) -> None:
     """An older config.json has no smoothing_method: it resumes as the same config and collects as dirichlet."""
     from jobs.monitor.collect import collect
-    from seqtasks.markov_config import MarkovConfig
+    from seqtasks.markov.config import MarkovConfig
     from seqtasks.rundir import RunDir
 
     out = tmp_path / "sweep" / "old"

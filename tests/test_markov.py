@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import seqtasks
-from seqtasks.markov import MarkovChain, encode_with, render, tokens, vocabulary
+from seqtasks.markov.chain import MarkovChain
+from seqtasks.markov.symbols import encode_with, render, tokens, vocabulary
 from seqtasks.version import checkout_state
 from tests.helpers import assert_one_line_error
 
@@ -37,8 +38,7 @@ def fitted(text: str, level: str, order: int) -> MarkovChain:
 def as_text_keys(model: MarkovChain, level: str) -> dict[tuple[str, ...], dict[str, int]]:
     conv = chr if level == "char" else str
     return {
-        tuple(conv(s) for s in ctx): {conv(k): v for k, v in nxt.items()}
-        for ctx, nxt in model.counts_dict().items()
+        tuple(conv(s) for s in ctx): {conv(k): v for k, v in nxt.items()} for ctx, nxt in model.counts_dict().items()
     }
 
 
@@ -59,7 +59,7 @@ def test_high_order_word_model_takes_the_row_path_and_still_matches(moby_dick: P
     text = moby_dick.read_text(encoding="utf-8").lower()[:200_000]
     words = text.split()
     model = fitted(text, "word", 5)
-    assert model.vocab_size ** 6 >= 1 << 62
+    assert model.vocab_size**6 >= 1 << 62
     assert as_text_keys(model, "word") == tutorial_counts(words, 5)
 
 
@@ -103,7 +103,22 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
 
 def test_run_markov_writes_a_self_describing_run_folder(cli, moby_dick: Path, tmp_path: Path) -> None:
     out = tmp_path / "m1"
-    result = cli("run", "markov", "--corpus", "moby-dick", "--order", "1", "--show", "a", "--length", "300", "--seed", "1", "--out", str(out))
+    result = cli(
+        "run",
+        "markov",
+        "--corpus",
+        "moby-dick",
+        "--order",
+        "1",
+        "--show",
+        "a",
+        "--length",
+        "300",
+        "--seed",
+        "1",
+        "--out",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
     dist = [ln.split("\t") for ln in (out / "show.tsv").read_text(encoding="utf-8").splitlines()]
     probs = [float(p) for _, p in dist]
@@ -125,7 +140,9 @@ def test_run_markov_writes_a_self_describing_run_folder(cli, moby_dick: Path, tm
 @pytest.mark.slow
 def test_word_level_run(cli, moby_dick: Path, tmp_path: Path) -> None:
     out = tmp_path / "w"
-    result = cli("run", "markov", "--corpus", "moby-dick", "--level", "word", "--order", "2", "--length", "50", "--out", str(out))
+    result = cli(
+        "run", "markov", "--corpus", "moby-dick", "--level", "word", "--order", "2", "--length", "50", "--out", str(out)
+    )
     assert result.exit_code == 0, result.output
     record = json.loads((out / "result.json").read_text())
     assert record["level"] == "word" and math.isfinite(record["heldout_bits_per_symbol"])

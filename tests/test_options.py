@@ -106,7 +106,11 @@ def test_help_lists_every_setting_under_its_panel(cli: Callable[..., Result]) ->
         assert options.flag(name) in result.stdout, name
 
 
-def test_bad_executor_value_is_one_line(cli: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_executor_value_is_one_line(
+    cli: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
-    assert_one_line_error(cli("submit", "markov", "--executor", "cloud"), "--executor", "cloud", "auto, slurm, local, debug")
+    assert_one_line_error(
+        cli("submit", "markov", "--executor", "cloud"), "--executor", "cloud", "auto, slurm, local, debug"
+    )
     assert not any(tmp_path.iterdir())

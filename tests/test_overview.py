@@ -17,7 +17,7 @@ from jobs.cli import app
 from jobs.monitor.collect import collect
 from jobs.monitor.overview import MAX_ACTIVE_ROWS, grid_point, groups, to_look_at
 from jobs.monitor.status import RunStatus
-from seqtasks.markov_config import MarkovConfig
+from seqtasks.markov.config import MarkovConfig
 from seqtasks.rundir import RunDir
 from seqtasks.runner import execute
 from tests.helpers import json_lines, small_text, streams
@@ -26,15 +26,29 @@ FAILED = ("order=1_seed=3", "order=2_seed=11")
 
 
 def row(path: str, state: str) -> RunStatus:
-    return RunStatus(run=Path(path).name, path=path, task="markov", state=state, epoch=0, last_metric="", job_id="",
-                     node="", elapsed_s=None, error="", log="")
+    return RunStatus(
+        run=Path(path).name,
+        path=path,
+        task="markov",
+        state=state,
+        epoch=0,
+        last_metric="",
+        job_id="",
+        node="",
+        elapsed_s=None,
+        error="",
+        log="",
+    )
 
 
-@pytest.mark.parametrize("name, point", [
-    ("order=2_level=word_seed=1", "order=2_level=word"),
-    ("seed=4", "seed=4"),  # nothing but a seed: the run is its own point
-    ("order=3", "order=3"),
-])
+@pytest.mark.parametrize(
+    "name, point",
+    [
+        ("order=2_level=word_seed=1", "order=2_level=word"),
+        ("seed=4", "seed=4"),  # nothing but a seed: the run is its own point
+        ("order=3", "order=3"),
+    ],
+)
 def test_grid_point_drops_the_seed(name: str, point: str) -> None:
     assert grid_point(name) == point
 
@@ -56,8 +70,11 @@ def test_a_grid_without_seeds_is_one_line() -> None:
 
 
 def test_every_run_in_trouble_is_listed_and_the_first_at_work() -> None:
-    rows = ([row(f"runs/s/r{i}", "running") for i in range(MAX_ACTIVE_ROWS + 5)]
-            + [row("runs/s/bad", "failed"), row("runs/s/gone", "stuck"), row("runs/s/ok", "completed")])
+    rows = [row(f"runs/s/r{i}", "running") for i in range(MAX_ACTIVE_ROWS + 5)] + [
+        row("runs/s/bad", "failed"),
+        row("runs/s/gone", "stuck"),
+        row("runs/s/ok", "completed"),
+    ]
     listed, hidden = to_look_at(rows)
     assert [r.run for r in listed[:2]] == ["bad", "gone"] and len(listed) == 2 + MAX_ACTIVE_ROWS and hidden == 5
 

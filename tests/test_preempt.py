@@ -7,7 +7,7 @@ a task that dies after its requeue was decided must still be started again
 (:mod:`jobs.engine.local_controller`; on SLURM, submitit's own ``scontrol
 requeue`` comes first). In between: a task that has just started is not called
 ``unknown`` while the scheduler can still say what it is
-(:func:`jobs.monitor.scheduler.job_states`). The soak, many preemptions at
+(:func:`jobs.scheduler.job_states`). The soak, many preemptions at
 random moments against a sweep of real runs, is :mod:`jobs.bench.preempt`.
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,22 +25,43 @@ from typing import Callable
 import psutil
 import pytest
 
+from jobs import scheduler
+from jobs.bench.preempt import SoakSweep
 from jobs.engine.executors import DetachedLocalExecutor
-from jobs.monitor import scheduler
+from jobs.scheduler import commands
 from tests.helpers import json_lines, seqjobs, wait_until
 
-TINY_CHARLM = ["--units", "16", "--maxlen", "10", "--sample-length", "20", "--temperatures", "0.5", "--batch-size", "64"]
+TINY_CHARLM = [
+    "--units",
+    "16",
+    "--maxlen",
+    "10",
+    "--sample-length",
+    "20",
+    "--temperatures",
+    "0.5",
+    "--batch-size",
+    "64",
+]
 HERE = Path(__file__).resolve().parent
-needs_slurm = pytest.mark.skipif(
-    not shutil.which("sbatch") and os.environ.get("SEQJOBS_REQUIRE_SLURM") != "1",
-    reason="no SLURM cluster here (start one: bash slurm/start-cluster.sh)",
-)
 
 
 def submit_tiny(tmp_path: Path, text: Path, *executor: str) -> Path:
     """A two-epoch char-LSTM run submitted to ``executor``; its folder."""
-    seqjobs("submit", "charlm", "--corpus", str(text), "--epochs", "2", *TINY_CHARLM, *executor, "--out", "runs/p",
-            cwd=tmp_path, check=True)
+    seqjobs(
+        "submit",
+        "charlm",
+        "--corpus",
+        str(text),
+        "--epochs",
+        "2",
+        *TINY_CHARLM,
+        *executor,
+        "--out",
+        "runs/p",
+        cwd=tmp_path,
+        check=True,
+    )
     return tmp_path / "runs/p"
 
 
@@ -87,8 +107,13 @@ def task_process(run: Path, timeout_s: float) -> psutil.Process:
     found: list[psutil.Process] = []
 
     def appeared() -> bool:
-        found[:] = [p for p in psutil.process_iter(["cmdline"]) if (p.info["cmdline"] or [""])[0] == sys.executable
-                    and "submitit.core._submit" in p.info["cmdline"] and str(run) in p.info["cmdline"][-1]]
+        found[:] = [
+            p
+            for p in psutil.process_iter(["cmdline"])
+            if (p.info["cmdline"] or [""])[0] == sys.executable
+            and "submitit.core._submit" in p.info["cmdline"]
+            and str(run) in p.info["cmdline"][-1]
+        ]
         return bool(found)
 
     wait_until(appeared, timeout_s, 0.001, "the job's Python to start")
@@ -96,7 +121,6 @@ def task_process(run: Path, timeout_s: float) -> psutil.Process:
 
 
 @pytest.mark.slurm
-@needs_slurm
 def test_a_slurm_job_signalled_as_it_starts_is_requeued_and_completes(tmp_path: Path, small_text: Path) -> None:
     """``scancel -s USR2`` (what a preemption sends) while the job's Python is starting.
 
@@ -135,11 +159,27 @@ def test_a_local_job_signalled_as_it_starts_is_requeued_and_completes(tmp_path: 
 
 @pytest.mark.slow
 def test_a_job_preempted_at_every_start_is_requeued_until_the_preemptions_stop(
-        tmp_path: Path, small_text: Path) -> None:
+    tmp_path: Path, small_text: Path
+) -> None:
     """Three starts in a row preempted before any run began (more than --max-stalled 2): the job is requeued
     each time, writes nothing to the run folder it did not begin, and the fourth start trains the run once."""
-    seqjobs("submit", "charlm", "--corpus", str(small_text), "--epochs", "2", *TINY_CHARLM, "--executor", "local",
-            "--max-stalled", "2", "--out", "runs/p", cwd=tmp_path, check=True)
+    seqjobs(
+        "submit",
+        "charlm",
+        "--corpus",
+        str(small_text),
+        "--epochs",
+        "2",
+        *TINY_CHARLM,
+        "--executor",
+        "local",
+        "--max-stalled",
+        "2",
+        "--out",
+        "runs/p",
+        cwd=tmp_path,
+        check=True,
+    )
     run = tmp_path / "runs/p"
     controller = psutil.Process(int(job_id(run)))
     signalled: set[int] = set()
@@ -196,9 +236,11 @@ class DiesAfterRequeue:
         return DelayedSubmission(self)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["SIGKILL", "exit 120"])
 def test_a_local_task_that_dies_any_way_after_its_requeue_was_decided_is_restarted(
-        tmp_path: Path, how: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(HERE), str(HERE.parent)]))  # the job unpickles this module
     executor = DetachedLocalExecutor(folder=tmp_path / ".submitit/%j", max_num_timeout=3)
     executor.update_parameters(timeout_min=10, signal_delay_s=30)
@@ -229,8 +271,10 @@ class PreemptedAsItEnds:
         return None
 
 
+@pytest.mark.slow
 def test_a_job_preempted_after_its_work_returned_ends_with_its_result(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(HERE), str(HERE.parent)]))  # the job unpickles this module
     executor = DetachedLocalExecutor(folder=tmp_path / ".submitit/%j", max_num_timeout=3)
     executor.update_parameters(timeout_min=10, signal_delay_s=30)
@@ -259,15 +303,16 @@ def test_a_signal_while_the_interpreter_exits_is_ignored() -> None:
     """Python's finalization restores the default action of signals it handled: without ``settle``'s ignore
     at exit, this process dies of SIGUSR2 (measured: 5 of 5), as soak jobs whose work was done did."""
     for _ in range(3):
-        done = subprocess.run([sys.executable, "-c", HAMMERED_EXIT], cwd=HERE.parent, capture_output=True, text=True,
-                              timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-c", HAMMERED_EXIT], cwd=HERE.parent, capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
 
 
 @pytest.mark.slurm
-@needs_slurm
 def test_a_slurm_task_that_crashes_after_its_requeue_was_decided_is_requeued(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """submitit runs ``scontrol requeue`` before it exits: a crash after that cannot lose the requeue."""
     import submitit
 
@@ -275,8 +320,12 @@ def test_a_slurm_task_that_crashes_after_its_requeue_was_decided_is_requeued(
     executor = submitit.SlurmExecutor(folder=tmp_path / ".submitit/%j", max_num_timeout=3)
     executor.update_parameters(time=10, partition="cpu")
     job = executor.submit(DiesAfterRequeue(tmp_path / "attempts", "SIGSEGV"))
-    wait_until(lambda: (tmp_path / "attempts").exists() and (tmp_path / "attempts").read_text() == "2", 600, 0.5,
-               "the job's second attempt")
+    wait_until(
+        lambda: (tmp_path / "attempts").exists() and (tmp_path / "attempts").read_text() == "2",
+        600,
+        0.5,
+        "the job's second attempt",
+    )
     assert job.result() == 2
 
 
@@ -294,34 +343,46 @@ def test_a_task_in_neither_sacct_nor_squeue_at_first_is_asked_about_again(monkey
         asked.append(cmd[0])
         return answers[cmd[0]].pop(0)
 
-    monkeypatch.setattr(scheduler, "_query", query)
+    monkeypatch.setattr(commands, "run", query)
     assert scheduler.job_states(["8_2"]) == {"8_2": {"state": "running", "node": "vm", "source": "squeue"}}
     assert asked == ["sacct", "squeue", "squeue"]
 
 
 def test_a_task_that_started_and_ended_between_the_asks_is_found_in_sacct(monkeypatch: pytest.MonkeyPatch) -> None:
     answers = {"sacct": ["", "8_2|COMPLETED|vm\n"], "squeue": [None, None]}
-    monkeypatch.setattr(scheduler, "_query", lambda cmd: answers[cmd[0]].pop(0))
+    monkeypatch.setattr(commands, "run", lambda cmd: answers[cmd[0]].pop(0))
     assert scheduler.job_states(["8_2"])["8_2"]["state"] == "completed"
-
 
 
 # -- the soak ---------------------------------------------------------------------------------
 
 
+#: the soak's sweeps at their smallest that still hold every kind of task: both tasks, one run per array task
+#: and two (a preemption can land between a packed task's runs); the long soak (slurm/preempt-soak.sh) runs more
+SMALLEST = (
+    SoakSweep("charlm-single", "charlm", 2, 1),
+    SoakSweep("charlm-packed", "charlm", 2, 2),
+    SoakSweep("imdb-single", "imdb", 1, 1),
+    SoakSweep("imdb-packed", "imdb", 2, 2),
+)
+#: enough preemptions that each task is hit more than once on average, at moments drawn over its whole life;
+#: how many is the long soak's question (300, results/soak-preempt.md), not this test's
+PREEMPTIONS = 12
+
+
 @pytest.mark.slurm
 @pytest.mark.slow
-@needs_slurm
-def test_thirty_preemptions_at_random_moments_lose_nothing(tmp_path: Path, moby_dick: Path) -> None:
-    """The soak's short form: small sweeps (packed and not, both tasks) under >= 30 preemptions.
+def test_preemptions_at_random_moments_lose_nothing(tmp_path: Path, moby_dick: Path) -> None:
+    """The soak's short form: the smallest sweeps (packed and not, both tasks) under a dozen preemptions.
 
     Every run completes, with the metrics rows of the same run uninterrupted
     and each epoch committed once; no job was left stuck.
     """
-    from jobs.bench.preempt import SHORT, soak
+    from jobs.bench.preempt import soak
 
-    landed, judged, info = soak(tmp_path / "soak", SHORT, 30, hours=2, corpus=moby_dick)
-    assert len(landed) >= 30, info
+    landed, judged, info = soak(tmp_path / "soak", SMALLEST, PREEMPTIONS, hours=2, corpus=moby_dick)
+    assert len(landed) >= PREEMPTIONS, info
     report = "\n".join(map(str, judged))
-    assert judged and all(j["status"] == "completed" for j in judged), report
+    assert len(judged) == sum(sweep.seeds for sweep in SMALLEST) * int(info["rounds"]), report
+    assert all(j["status"] == "completed" for j in judged), report
     assert all(j["identical_rows"] and j["each_epoch_once"] for j in judged), report

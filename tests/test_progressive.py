@@ -10,8 +10,6 @@ sweep command submits what fits and returns; small follow-up jobs
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -23,37 +21,78 @@ from tests.test_slurm import sacct_times, states
 
 pytestmark = pytest.mark.slurm
 
-if not shutil.which("sbatch") and os.environ.get("SEQJOBS_REQUIRE_SLURM") != "1":
-    pytest.skip("no SLURM cluster here (start one: bash slurm/start-cluster.sh)", allow_module_level=True)
-
 QOS = "seqjobs-limited"
 SETTLED = {"pending", "running", "requeued", "completed"}
 
 
 def qos_limit() -> int:
-    out = subprocess.run(["sacctmgr", "-n", "-P", "show", "qos", "where", f"name={QOS}", "format=MaxSubmitPU"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["sacctmgr", "-n", "-P", "show", "qos", "where", f"name={QOS}", "format=MaxSubmitPU"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return int(out.strip())
 
 
 def follow_ups(since_job: str) -> list[list[str]]:
     """``[JobID, QOS, State]`` of the seqjobs-next jobs after job ``since_job``, from sacct."""
-    out = subprocess.run(["sacct", "-X", "-n", "-P", "-a", "--name", "seqjobs-next", "-o", "JobID,QOS,State", "-S", "now-1hour"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["sacct", "-X", "-n", "-P", "-a", "--name", "seqjobs-next", "-o", "JobID,QOS,State", "-S", "now-1hour"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return [line.split("|") for line in out.splitlines() if int(line.split("|")[0].split("_")[0]) > int(since_job)]
 
 
 def test_a_sweep_over_the_qos_limit_goes_in_share_by_share(tmp_path: Path, small_text: Path) -> None:
     limit = qos_limit()
     runs = 3 * limit + 4  # four shares at least
-    seqjobs("sweep", "markov", "--corpus", str(small_text), "--grid", "order=1,2", "--seeds", str(runs // 2),
-            "--executor", "slurm", "--qos", QOS, "--name", "big", cwd=tmp_path, check=True, timeout=120)
+    seqjobs(
+        "sweep",
+        "markov",
+        "--corpus",
+        str(small_text),
+        "--grid",
+        "order=1,2",
+        "--seeds",
+        str(runs // 2),
+        "--executor",
+        "slurm",
+        "--qos",
+        QOS,
+        "--name",
+        "big",
+        cwd=tmp_path,
+        check=True,
+        timeout=120,
+    )
     sweep = tmp_path / "runs/big"
     first = min(job_ids(sweep).values(), key=lambda j: int(j.split("_")[0])).split("_")[0]
     now = states(sweep, tmp_path)
-    assert len(now) == runs and {r["state"] for r in now.values()} <= SETTLED, now  # the rest reads pending, never missing
-    again = seqjobs("sweep", "markov", "--corpus", str(small_text), "--grid", "order=1,2", "--seeds", str(runs // 2),
-                    "--executor", "slurm", "--qos", QOS, "--name", "big", cwd=tmp_path, check=True, timeout=120)
+    assert len(now) == runs and {r["state"] for r in now.values()} <= SETTLED, (
+        now
+    )  # the rest reads pending, never missing
+    again = seqjobs(
+        "sweep",
+        "markov",
+        "--corpus",
+        str(small_text),
+        "--grid",
+        "order=1,2",
+        "--seeds",
+        str(runs // 2),
+        "--executor",
+        "slurm",
+        "--qos",
+        QOS,
+        "--name",
+        "big",
+        cwd=tmp_path,
+        check=True,
+        timeout=120,
+    )
     assert "nothing to submit" in again.stdout, again.stdout
     seen: list[dict[str, int]] = []
 
@@ -78,14 +117,39 @@ def test_max_submit_and_array_parallelism_hold_across_shares(tmp_path: Path, sma
     Later shares may be smaller: a follow-up counts every job of the user
     squeue still lists (array tasks still completing among them).
     """
-    seqjobs("sweep", "markov", "--corpus", str(small_text), "--length", "2000000", "--grid", "order=1,2", "--seeds", "8",
-            "--executor", "slurm", "--runs-per-task", "2", "--max-submit", "5", "--array-parallelism", "2",
-            "--name", "ms", "--wait", cwd=tmp_path, check=True, timeout=600)
+    seqjobs(
+        "sweep",
+        "markov",
+        "--corpus",
+        str(small_text),
+        "--length",
+        "2000000",
+        "--grid",
+        "order=1,2",
+        "--seeds",
+        "8",
+        "--executor",
+        "slurm",
+        "--runs-per-task",
+        "2",
+        "--max-submit",
+        "5",
+        "--array-parallelism",
+        "2",
+        "--name",
+        "ms",
+        "--wait",
+        cwd=tmp_path,
+        check=True,
+        timeout=600,
+    )
     sweep = tmp_path / "runs/ms"
     ids = job_ids(sweep)
     bases = sorted({job.split("_")[0] for job in ids.values()}, key=int)
     assert len(bases) >= 2 and len(set(ids.values())) == 8, ids  # eight tasks of two runs, in two shares or more
-    assert len({job for job in ids.values() if job.split("_")[0] == bases[0]}) == 4, ids  # 5 allowed, 1 kept for the follow-up
+    assert len({job for job in ids.values() if job.split("_")[0] == bases[0]}) == 4, (
+        ids
+    )  # 5 allowed, 1 kept for the follow-up
     manifest = json.loads((sweep / "sweep.json").read_text())  # the follow-ups noted their shares' jobs there too
     assert {row["name"]: row["job_id"] for row in manifest["runs"]} == ids
     assert {job for sub in manifest["submissions"] for job in sub["job_ids"]} >= set(ids.values())
@@ -97,7 +161,21 @@ def test_max_submit_and_array_parallelism_hold_across_shares(tmp_path: Path, sma
 
 
 def test_a_limit_that_leaves_no_room_is_one_error_and_submits_nothing(tmp_path: Path, small_text: Path) -> None:
-    proc = seqjobs("sweep", "markov", "--corpus", str(small_text), "--grid", "order=1,2,3", "--executor", "slurm",
-                   "--max-submit", "1", "--name", "none", cwd=tmp_path, timeout=120)
+    proc = seqjobs(
+        "sweep",
+        "markov",
+        "--corpus",
+        str(small_text),
+        "--grid",
+        "order=1,2,3",
+        "--executor",
+        "slurm",
+        "--max-submit",
+        "1",
+        "--name",
+        "none",
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert_one_line_error(proc, "--max-submit allows 1 queued job", "--runs-per-task")
     assert not (tmp_path / "runs/none").exists() or not job_ids(tmp_path / "runs/none")

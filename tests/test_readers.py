@@ -52,7 +52,9 @@ def markov_sweep(folder: Path, template: Path, runs: int) -> list[str]:
     return names
 
 
-@pytest.mark.parametrize("runs", [6, 600], ids=["small", "600-runs-through-the-index"])
+@pytest.mark.parametrize(
+    "runs", [pytest.param(6, id="small"), pytest.param(600, id="600-runs-through-the-index", marks=pytest.mark.slow)]
+)
 def test_a_run_folder_deleted_or_replaced_by_a_file_is_shown_and_counted(
     runs: int, template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
 ) -> None:
@@ -95,8 +97,8 @@ def test_an_oversized_index_is_discarded_and_written_anew(
     kept = index.EndedIndex.for_root(sweep, 6, "status")
     assert kept is not None and kept.entries
     record = json.loads(kept.file.read_text())
-    for _, (status, _) in record["runs"].values():
-        status["state"] = "failed"  # what the index says, were it read: signatures still match
+    for entry in record["runs"].values():
+        entry["status"]["state"] = "failed"  # what the index says, were it read: signatures still match
     kept.file.write_text(json.dumps(record) + " " * (1 << 20), encoding="utf-8")  # 1 MB for 6 runs
 
     assert [r.state for r in statuses(sweep)] == ["completed"] * 6
@@ -107,10 +109,13 @@ def test_nan_epochs_are_kept_and_named_by_collect_and_report(tmp_path: Path, cli
     run = tmp_path / "sw" / "diverged"
     write_json(run / "config.json", config_record("imdb", to_dict(ImdbConfig())))
     main = TASKS["imdb"].main_metric
-    write_json(run / "result.json", {"status": "completed", "task": "imdb", main: 0.5, "epochs_done": 3,
-                                     "host": "here", "ended_at": STAMP})
-    (run / "metrics.csv").write_text("epoch,loss,val_loss,val_accuracy\n1,0.7,0.69,0.5\n2,nan,nan,0.5\n"
-                                     "3,nan,0.7,0.5\n", encoding="utf-8")
+    write_json(
+        run / "result.json",
+        {"status": "completed", "task": "imdb", main: 0.5, "epochs_done": 3, "host": "here", "ended_at": STAMP},
+    )
+    (run / "metrics.csv").write_text(
+        "epoch,loss,val_loss,val_accuracy\n1,0.7,0.69,0.5\n2,nan,nan,0.5\n3,nan,0.7,0.5\n", encoding="utf-8"
+    )
 
     collected = cli("collect", str(tmp_path / "sw"), "--per-epoch", "-o", str(tmp_path / "out.csv"))
     assert collected.exit_code == 0, collected.output
@@ -135,8 +140,9 @@ UNDERSCORES = [
 ]
 
 
-@pytest.mark.parametrize("args", UNDERSCORES, ids=["option", "grid", "zip", "sample-uniform", "sample-int", "seeds",
-                                                   "trials", "max-epochs"])
+@pytest.mark.parametrize(
+    "args", UNDERSCORES, ids=["option", "grid", "zip", "sample-uniform", "sample-int", "seeds", "trials", "max-epochs"]
+)
 def test_numbers_with_underscores_are_refused(
     args: tuple[str, ...], small_text: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
 ) -> None:
@@ -154,8 +160,23 @@ def test_halving_max_epochs_is_bounded_by_what_a_run_may_train(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     before = snapshot(tmp_path)
-    result = cli("sweep", "charlm", "--corpus", str(small_text), "--units", "4", "--halving", "--min-epochs", "1",
-                 "--max-epochs", "100000000000", "--executor", "local", "--name", "hv")
+    result = cli(
+        "sweep",
+        "charlm",
+        "--corpus",
+        str(small_text),
+        "--units",
+        "4",
+        "--halving",
+        "--min-epochs",
+        "1",
+        "--max-epochs",
+        "100000000000",
+        "--executor",
+        "local",
+        "--name",
+        "hv",
+    )
     assert_one_line_error(result, "--max-epochs 100000000000", "1000000")
     assert snapshot(tmp_path) == before
 
@@ -172,8 +193,10 @@ def submitted_charlm_runs(sweep: Path, corpus: Path, names: list[str]) -> None:
     config = to_dict(CharLMConfig(corpus=str(corpus), maxlen=10, units=4))
     for name in names:
         write_json(sweep / name / "config.json", config_record("charlm", config))
-        write_json(sweep / name / "job.json", {"job_id": str(dead_pid()), "executor": "local", "submitted_at": STAMP,
-                                               "options": {"executor": "local"}})
+        write_json(
+            sweep / name / "job.json",
+            {"job_id": str(dead_pid()), "executor": "local", "submitted_at": STAMP, "options": {"executor": "local"}},
+        )
 
 
 def test_cancel_goes_on_past_a_damaged_job_json_and_names_it(
@@ -187,7 +210,7 @@ def test_cancel_goes_on_past_a_damaged_job_json_and_names_it(
 
     line = assert_one_line_error(result, "cancelled 2 runs", str(sweep / "b"), "job.json")
     assert "scancel" in line
-    states = {name: (RunDir(sweep / name).state() or {}).get("state") for name in "abc"}
+    states = {name: getattr(RunDir(sweep / name).state_record(), "state", None) for name in "abc"}
     assert states == {"a": "cancelled", "b": None, "c": "cancelled"}
 
 
@@ -197,8 +220,15 @@ def test_a_cancelled_halving_rung_no_longer_reads_training(
     sweep = tmp_path / "hv"
     names = ["units=4", "units=5", "units=6"]
     submitted_charlm_runs(sweep, small_text, names)
-    plan = HalvingRecord(metric="val_bits_per_char", higher_is_better=False, min_epochs=1, max_epochs=3, eta=3,
-                         epochs=[1, 3], rungs=[RungRecord(rung=0, epochs=1, runs=names, submitted_at=STAMP)])
+    plan = HalvingRecord(
+        metric="val_bits_per_char",
+        higher_is_better=False,
+        min_epochs=1,
+        max_epochs=3,
+        eta=3,
+        epochs=[1, 3],
+        rungs=[RungRecord(rung=0, epochs=1, runs=names, submitted_at=STAMP)],
+    )
     manifest = SweepDir(sweep)
     with manifest.locked():
         manifest.record("charlm", {name: {"units": 4} for name in names}, {}, {}, {}, {}, plan)
@@ -252,8 +282,12 @@ def test_index_module_reads_through_the_safe_reader(tmp_path: Path, monkeypatch:
     assert kept is not None
     kept.file.parent.mkdir(parents=True)
     os.mkfifo(kept.file)
-    code = (f"from pathlib import Path; from jobs.monitor import index; "
-            f"print(len(index.EndedIndex.for_root(Path({str(tmp_path)!r}), index.MIN_RUNS, 'status').entries))")
+    code = (
+        f"from pathlib import Path; from jobs.monitor import index; "
+        f"print(len(index.EndedIndex.for_root(Path({str(tmp_path)!r}), index.MIN_RUNS, 'status').entries))"
+    )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
     assert (done.returncode, done.stdout.strip()) == (0, "0"), done.stderr

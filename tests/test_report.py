@@ -54,9 +54,17 @@ def linked_images(page: Path) -> list[str]:
 def write_run(path: Path, task: str, config: dict, result: dict, metrics: list[dict], data: dict) -> Path:
     """A completed run folder in the contract's format (config.json, metrics.csv, result.json)."""
     path.mkdir(parents=True)
-    (path / "config.json").write_text(json.dumps(
-        {"task": task, "config": config, "seed": config["seed"], "data": data, "created_at": "2026-01-01T00:00:00+00:00"}
-    ))
+    (path / "config.json").write_text(
+        json.dumps(
+            {
+                "task": task,
+                "config": config,
+                "seed": config["seed"],
+                "data": data,
+                "created_at": "2026-01-01T00:00:00+00:00",
+            }
+        )
+    )
     with (path / "metrics.csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(metrics[0]))
         writer.writeheader()
@@ -72,18 +80,43 @@ def fake_charlm_sweep(root: Path, text_file: Path, epochs: int = 5) -> Path:
         for seed in (0, 1):
             bits = [3.5 - 0.3 * e - 0.1 * layers + 0.05 * seed for e in range(1, epochs + 1)]
             metrics = [
-                {"epoch": e, "loss": round(b * 0.69 - 0.05, 4), "val_loss": round(b * 0.693, 4),
-                 "val_bits_per_char": b, "seconds": 1.0}
+                {
+                    "epoch": e,
+                    "loss": round(b * 0.69 - 0.05, 4),
+                    "val_loss": round(b * 0.693, 4),
+                    "val_bits_per_char": b,
+                    "seconds": 1.0,
+                }
                 for e, b in zip(range(1, epochs + 1), bits)
             ]
-            config = {"corpus": str(text_file), "keep_case": False, "layers": layers, "units": 8, "epochs": epochs,
-                      "temperatures": [0.5, 1.0], "seed": seed}
-            run = write_run(root / f"layers={layers}_seed={seed}", "charlm", config,
-                            {"best_val_bits_per_char": min(bits)}, metrics, data)
+            config = {
+                "corpus": str(text_file),
+                "keep_case": False,
+                "layers": layers,
+                "units": 8,
+                "epochs": epochs,
+                "temperatures": [0.5, 1.0],
+                "seed": seed,
+            }
+            run = write_run(
+                root / f"layers={layers}_seed={seed}",
+                "charlm",
+                config,
+                {"best_val_bits_per_char": min(bits)},
+                metrics,
+                data,
+            )
             lines = [
-                json.dumps({"epoch": e, "temperature": t, "seed_text": "call me ishmael",
-                            "text": f"<epoch {e} at {t}> a|b *c*\nnext line"})
-                for e in range(1, epochs + 1) for t in (0.5, 1.0)
+                json.dumps(
+                    {
+                        "epoch": e,
+                        "temperature": t,
+                        "seed_text": "call me ishmael",
+                        "text": f"<epoch {e} at {t}> a|b *c*\nnext line",
+                    }
+                )
+                for e in range(1, epochs + 1)
+                for t in (0.5, 1.0)
             ]
             (run / "samples.jsonl").write_text("\n".join(lines) + "\n{torn line")
     return root
@@ -95,20 +128,58 @@ def fake_imdb_sweep(root: Path) -> Path:
         for layers in (1, 2):
             for seed in (0, 1):
                 acc = 0.6 + 0.05 * np.log2(emb) / 2 + 0.02 * layers + 0.01 * seed
-                metrics = [{"epoch": e, "loss": 0.7 / e, "accuracy": acc - 0.1 / e, "val_loss": 0.75 / e,
-                            "val_accuracy": acc - 0.12 / e, "seconds": 2.0} for e in (1, 2, 3)]
-                config = {"dataset": "rt-snippets", "embedding_dim": emb, "layers": layers, "units": 8,
-                          "epochs": 3, "seed": seed}
-                write_run(root / f"embedding-dim={emb}_layers={layers}_seed={seed}", "imdb", config,
-                          {"test_accuracy": round(acc, 4)}, metrics, {"name": "rt-snippets", "sha256": "ab" * 32})
+                metrics = [
+                    {
+                        "epoch": e,
+                        "loss": 0.7 / e,
+                        "accuracy": acc - 0.1 / e,
+                        "val_loss": 0.75 / e,
+                        "val_accuracy": acc - 0.12 / e,
+                        "seconds": 2.0,
+                    }
+                    for e in (1, 2, 3)
+                ]
+                config = {
+                    "dataset": "rt-snippets",
+                    "embedding_dim": emb,
+                    "layers": layers,
+                    "units": 8,
+                    "epochs": 3,
+                    "seed": seed,
+                }
+                write_run(
+                    root / f"embedding-dim={emb}_layers={layers}_seed={seed}",
+                    "imdb",
+                    config,
+                    {"test_accuracy": round(acc, 4)},
+                    metrics,
+                    {"name": "rt-snippets", "sha256": "ab" * 32},
+                )
     return root
 
 
 def test_markov_sweep_report_lists_failed_runs(tmp_path: Path, small_text: Path) -> None:
     broken = tmp_path / "broken.txt"
     broken.write_text("", encoding="utf-8")  # empty: these runs fail inside the job
-    seqjobs("sweep", "markov", "--grid", f"corpus={small_text},{broken}", "--grid", "order=1,2", "--grid", "level=char,word",
-            "--executor", "local", "--name", "t", "--wait", "--root", "runs", cwd=tmp_path, timeout=300)
+    seqjobs(
+        "sweep",
+        "markov",
+        "--grid",
+        f"corpus={small_text},{broken}",
+        "--grid",
+        "order=1,2",
+        "--grid",
+        "level=char,word",
+        "--executor",
+        "local",
+        "--name",
+        "t",
+        "--wait",
+        "--root",
+        "runs",
+        cwd=tmp_path,
+        timeout=300,
+    )
     proc = seqjobs("report", "runs/t", cwd=tmp_path, check=True)
     page = tmp_path / "runs/t/report/report.md"
     assert str(page.relative_to(tmp_path)) in proc.stdout
@@ -131,9 +202,26 @@ def test_charlm_report_with_markov_references_and_samples(
     tmp_path: Path, small_text: Path, cli: Callable[..., Result]
 ) -> None:
     fake_charlm_sweep(tmp_path / "runs/cl", small_text)
-    seqjobs("sweep", "markov", "--corpus", str(small_text), "--grid", "order=1,2,3",
-            "--grid", "smoothing-method=dirichlet,kneser-ney", "--executor", "local",
-            "--name", "mk", "--wait", "--root", "runs", cwd=tmp_path, timeout=300, check=True)
+    seqjobs(
+        "sweep",
+        "markov",
+        "--corpus",
+        str(small_text),
+        "--grid",
+        "order=1,2,3",
+        "--grid",
+        "smoothing-method=dirichlet,kneser-ney",
+        "--executor",
+        "local",
+        "--name",
+        "mk",
+        "--wait",
+        "--root",
+        "runs",
+        cwd=tmp_path,
+        timeout=300,
+        check=True,
+    )
     runs = tmp_path / "runs"
     from jobs.report.data import load, markov_references
 
@@ -196,10 +284,38 @@ def test_real_imdb_sweep_report(tmp_path: Path, cli: Callable[..., Result]) -> N
         for i in range(200):
             label = i % 2
             out.writerow([" ".join(rng.choice(filler, 6).tolist() + rng.choice(words[label], 2).tolist()), label])
-    seqjobs("sweep", "imdb", "--dataset", str(reviews), "--grid", "embedding-dim=4,8", "--grid", "layers=1,2",
-            "--epochs", "1", "--units", "4", "--maxlen", "12", "--top-words", "40", "--limit", "200",
-            "--executor", "local", "--array-parallelism", "1",  # one worker: TensorFlow is imported once, not per run
-            "--name", "im", "--wait", "--root", "runs", cwd=tmp_path, timeout=600, check=True)
+    seqjobs(
+        "sweep",
+        "imdb",
+        "--dataset",
+        str(reviews),
+        "--grid",
+        "embedding-dim=4,8",
+        "--grid",
+        "layers=1,2",
+        "--epochs",
+        "1",
+        "--units",
+        "4",
+        "--maxlen",
+        "12",
+        "--top-words",
+        "40",
+        "--limit",
+        "200",
+        "--executor",
+        "local",
+        "--array-parallelism",
+        "1",  # one worker: TensorFlow is imported once, not per run
+        "--name",
+        "im",
+        "--wait",
+        "--root",
+        "runs",
+        cwd=tmp_path,
+        timeout=600,
+        check=True,
+    )
     assert cli("report", str(tmp_path / "runs/im")).exit_code == 0
     page = tmp_path / "runs/im/report/report.md"
     text = page.read_text(encoding="utf-8")
@@ -282,14 +398,19 @@ def test_a_figure_of_many_groups_keeps_its_plot_and_names_the_first_groups_below
 
     from jobs.report.plots import MAX_LEGEND, learning_curves
 
-    epochs = pd.DataFrame([{"dropout": 0.1 + i / 1000, "seed": 0, "epoch": e, "loss": 1 / e, "val_loss": 1.1 / e}
-                           for i in range(27) for e in (1, 2, 3)])
+    epochs = pd.DataFrame(
+        [
+            {"dropout": 0.1 + i / 1000, "seed": 0, "epoch": e, "loss": 1 / e, "val_loss": 1.1 / e}
+            for i in range(27)
+            for e in (1, 2, 3)
+        ]
+    )
     panels = [("loss", [("loss", "training"), ("val_loss", "validation")])]
     fig = drawn_figure(lambda path: learning_curves(epochs, ["dropout"], panels, "t", path), tmp_path)
     (legend,) = fig.legends
     labels = [t.get_text() for t in legend.get_texts()]
     assert labels[: MAX_LEGEND - 1] == [f"dropout={0.1 + i / 1000:.4g}" for i in range(MAX_LEGEND - 1)]
-    assert labels[MAX_LEGEND - 1:] == ["... and 16 more (see the summary table)", "training", "validation"]
+    assert labels[MAX_LEGEND - 1 :] == ["... and 16 more (see the summary table)", "training", "validation"]
     (ax,) = fig.axes
     assert ax.get_position().width > 0.5 and ax.get_position().height > 0.3  # the plot kept its room
 

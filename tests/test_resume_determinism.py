@@ -32,14 +32,53 @@ pytestmark = pytest.mark.slow
 
 EPOCHS = 3
 TIMING = {"seconds", "sample_seconds"}
-IMDB = ["imdb", "--dataset", "rt-snippets", "--limit", "600", "--top-words", "300", "--embedding-dim", "8",
-        "--units", "8", "--batch-size", "64", "--maxlen", "30", "--dropout", "0.5", "--recurrent-dropout", "0.3"]
+IMDB = [
+    "imdb",
+    "--dataset",
+    "rt-snippets",
+    "--limit",
+    "600",
+    "--top-words",
+    "300",
+    "--embedding-dim",
+    "8",
+    "--units",
+    "8",
+    "--batch-size",
+    "64",
+    "--maxlen",
+    "30",
+    "--dropout",
+    "0.5",
+    "--recurrent-dropout",
+    "0.3",
+]
 CASES = {
     "imdb-lstm": IMDB,
     "imdb-bilstm": [*IMDB, "--model", "bilstm"],
-    "charlm": ["charlm", "--corpus", "{corpus}", "--max-chars", "4000", "--maxlen", "12", "--step", "2", "--units", "8",
-               "--batch-size", "64", "--sample-length", "12", "--temperatures", "0.5,1.0", "--dropout", "0.3",
-               "--recurrent-dropout", "0.3"],
+    "charlm": [
+        "charlm",
+        "--corpus",
+        "{corpus}",
+        "--max-chars",
+        "4000",
+        "--maxlen",
+        "12",
+        "--step",
+        "2",
+        "--units",
+        "8",
+        "--batch-size",
+        "64",
+        "--sample-length",
+        "12",
+        "--temperatures",
+        "0.5,1.0",
+        "--dropout",
+        "0.3",
+        "--recurrent-dropout",
+        "0.3",
+    ],
 }
 
 
@@ -76,8 +115,9 @@ def options(corpus: Path, rt_snippets: Path) -> Callable[[str], list[str]]:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory: pytest.TempPathFactory,
-                  options: Callable[[str], list[str]]) -> Callable[[str], dict[str, object]]:
+def uninterrupted(
+    tmp_path_factory: pytest.TempPathFactory, options: Callable[[str], list[str]]
+) -> Callable[[str], dict[str, object]]:
     """What an uninterrupted run of a case writes, trained once per case for the module."""
     folder = tmp_path_factory.mktemp("uninterrupted")
     seen: dict[str, dict[str, object]] = {}
@@ -93,8 +133,8 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory,
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_an_extended_run_writes_the_rows_of_an_uninterrupted_one(
-        case: str, options: Callable[[str], list[str]], uninterrupted: Callable[[str], dict[str, object]],
-        tmp_path: Path) -> None:
+    case: str, options: Callable[[str], list[str]], uninterrupted: Callable[[str], dict[str, object]], tmp_path: Path
+) -> None:
     out = str(tmp_path / "extended")
     run_in_process("run", *options(case), "--epochs", "1", "--out", out)  # the later --epochs wins
     run_in_process("run", *options(case), "--out", out)
@@ -103,8 +143,8 @@ def test_an_extended_run_writes_the_rows_of_an_uninterrupted_one(
 
 @pytest.mark.parametrize("case", ["imdb-lstm", "charlm"])
 def test_a_killed_run_run_again_writes_the_rows_of_an_uninterrupted_one(
-        case: str, options: Callable[[str], list[str]], uninterrupted: Callable[[str], dict[str, object]],
-        tmp_path: Path) -> None:
+    case: str, options: Callable[[str], list[str]], uninterrupted: Callable[[str], dict[str, object]], tmp_path: Path
+) -> None:
     out = tmp_path / "killed"
     args = ["run", *options(case), "--out", str(out)]
     done = kill_after_first_commit(args, out)
@@ -123,8 +163,8 @@ def _state(run: Path) -> dict:
 
 @pytest.mark.parametrize("case", ["imdb-lstm", "charlm"])
 def test_a_requeued_local_job_writes_the_rows_of_an_uninterrupted_one(
-        case: str, options: Callable[[str], list[str]], uninterrupted: Callable[[str], dict[str, object]],
-        tmp_path: Path) -> None:
+    case: str, options: Callable[[str], list[str]], uninterrupted: Callable[[str], dict[str, object]], tmp_path: Path
+) -> None:
     """Its first attempt gets SIGUSR2 (a preemption) once it has committed an epoch; the next one finishes."""
     seqjobs("submit", *options(case), "--executor", "local", "--out", "runs/r", cwd=tmp_path, check=True)
     run = tmp_path / "runs/r"
@@ -137,8 +177,12 @@ def test_a_requeued_local_job_writes_the_rows_of_an_uninterrupted_one(
         return state.get("attempt", 1) > 1 or state.get("state") in ("completed", "failed")
 
     wait_until(preempt_first_attempt_once_it_committed, 300, 0.05, lambda: f"epoch 1's commit; state: {_state(run)}")
-    wait_until(lambda: _state(run).get("state") in ("completed", "failed"), 300, 0.2,
-               lambda: f"the run to end; state: {_state(run)}")
+    wait_until(
+        lambda: _state(run).get("state") in ("completed", "failed"),
+        300,
+        0.2,
+        lambda: f"the run to end; state: {_state(run)}",
+    )
     history = _state(run)["history"]
     assert _state(run)["state"] == "completed", history
     assert history[0]["outcome"] == "requeued" and 1 <= history[0]["end_epoch"] < EPOCHS, history  # resumed mid-run
@@ -153,7 +197,9 @@ def one_epoch(tmp_path: Path, options: Callable[[str], list[str]]) -> tuple[list
     return options("imdb-lstm"), out
 
 
-def test_a_commit_without_random_state_resumes_and_the_next_commits_record_it(one_epoch: tuple[list[str], Path]) -> None:
+def test_a_commit_without_random_state_resumes_and_the_next_commits_record_it(
+    one_epoch: tuple[list[str], Path],
+) -> None:
     """A folder committed before the random state was recorded still resumes: its generators start from the seed."""
     args, out = one_epoch
     commit = out / "checkpoints" / "state.json"
@@ -178,7 +224,8 @@ def test_a_damaged_random_state_is_one_line(one_epoch: tuple[list[str], Path]) -
 
 
 def test_what_charlm_samples_does_not_change_how_it_trains(
-        options: Callable[[str], list[str]], uninterrupted: Callable[[str], dict[str, object]], tmp_path: Path) -> None:
+    options: Callable[[str], list[str]], uninterrupted: Callable[[str], dict[str, object]], tmp_path: Path
+) -> None:
     """Keras' LSTMs draw dropout masks even when sampling: the draws must not reach the training's generators."""
     out = tmp_path / "more-samples"
     run_in_process("run", *options("charlm"), "--sample-length", "40", "--out", str(out))

@@ -1,10 +1,10 @@
 """The run-folder contract (docs/run-folder.md), proven by interrupting runs at every write.
 
 Every change a run makes to its folder becomes visible in one call,
-``seqtasks.atomic._publish``. The fault tests stop a real charlm and a real
-imdb run at each of those changes in turn -- that change and every later one
-fail, as if the process had been killed there -- then resume the folder and
-check the invariants, and that its rows equal those of an uninterrupted run.
+``seqtasks.atomic._publish``. The fault tests take what a real charlm and a
+real imdb run leave when killed at each of those changes in turn -- the
+folder as it is just before that change -- then resume the folder and check
+the invariants, and that its rows equal those of an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from seqtasks import atomic
 from seqtasks.charlm.config import CharLMConfig
 from seqtasks.errors import UserError
 from seqtasks.imdb.config import ImdbConfig
-from seqtasks.markov_config import MarkovConfig
+from seqtasks.markov.config import MarkovConfig
 from seqtasks.rundir import Claimed, RunDir
 from seqtasks.rundir.claim import OwnerFile
 from seqtasks.rundir.epochs import committed
@@ -34,29 +35,19 @@ from seqtasks.runner import execute
 pytestmark = pytest.mark.slow
 
 
-class Killed(BaseException):
-    """The simulated kill: not an ``Exception``, so no handler records it as a failure."""
-
-
 class Faults:
-    """Counts the changes a run publishes; from the ``kill_at``-th on, every change fails."""
+    """Counts the changes a run publishes; ``before``, when set, is called with a change's number just before
+    that change is made (what a process killed at that change leaves is the folder as it is then)."""
 
     def __init__(self) -> None:
         self.count = 0
-        self.kill_at: int | None = None
-        self.dead = False
-
-    def arm(self, kill_at: int | None) -> None:
-        self.count, self.kill_at, self.dead = 0, kill_at, False
+        self.before: Callable[[int], None] | None = None
 
     def wrap(self, real: Callable[[Callable[[], None], Path], None]) -> Callable[[Callable[[], None], Path], None]:
         def publish(change: Callable[[], None], path: Path) -> None:
-            if self.dead:
-                raise Killed(path)
             self.count += 1
-            if self.count == self.kill_at:
-                self.dead = True
-                raise Killed(path)
+            if self.before is not None:
+                self.before(self.count)
             real(change, path)
 
         return publish
@@ -102,35 +93,57 @@ def check_invariants(folder: Path, epochs: int) -> dict[str, Any]:
     rows = run.metrics_rows()
     assert [int(r["epoch"]) for r in rows] == list(range(1, epochs + 1))  # one row per committed epoch
     progress = committed(run)
-    result = run.result()
-    assert progress is not None and result is not None and result["status"] == "completed"
+    record = run.result()
+    assert progress is not None and record is not None and record.status == "completed"
+    result = record.to_dict()
     assert result["epochs_done"] == progress.epoch == len(rows) == epochs  # result agrees with the commit
     assert result["best_epoch"] == progress.best_epoch
     assert not (folder / "claim.json").exists()  # released
     assert json.loads((folder / "state.json").read_text())["state"] == "completed"
     assert {p.name for p in run.checkpoints.glob("epoch-*.keras")} <= {
-        f"epoch-{progress.epoch:04d}.keras", f"epoch-{progress.best_epoch:04d}.keras"}
+        f"epoch-{progress.epoch:04d}.keras",
+        f"epoch-{progress.best_epoch:04d}.keras",
+    }
     return result
 
 
 def kill_everywhere(
-    faults: Faults, tmp_path: Path, task: str, config: Any, keep: tuple[str, ...], extra: Callable[[Path], Any],
+    faults: Faults,
+    tmp_path: Path,
+    task: str,
+    config: Any,
+    keep: tuple[str, ...],
+    extra: Callable[[Path], Any],
     kill_at: Callable[[int], Iterable[int]] = lambda changes: range(1, changes + 1),
 ) -> int:
-    """Run once straight through, then once killed at each change (or those ``kill_at`` picks of the count);
-    resume each and compare. Returns the count."""
-    reference = tmp_path / "reference"
-    faults.arm(None)
-    execute(task, config, reference)
+    """Run once straight through, then resume what a kill at each change (or those ``kill_at`` picks of the
+    count) leaves, and compare. Returns the count.
+
+    What a kill at change k leaves is the folder as it is just before change
+    k: a run is deterministic up to its kill, so the straight run copies its
+    folder before each change rather than training again up to each kill
+    (copies are cheap, training is not). A copy leaves out the temporary file
+    about to be renamed into place: no reader sees it, and the next owner
+    removes it. Every copy is resumed in the straight run's own folder, as
+    ``result.json`` names its folder.
+    """
+    folder = tmp_path / "run"
+    copies = tmp_path / "before-change"
+
+    def keep_copy(k: int) -> None:
+        if folder.exists():  # before the first change there may be no folder at all
+            shutil.copytree(folder, copies / f"{k:02d}", symlinks=True, ignore=shutil.ignore_patterns(atomic.TEMPORARY))
+
+    faults.count, faults.before = 0, keep_copy
+    execute(task, config, folder)
+    faults.before = None
     changes = faults.count
-    expected_rows, expected_extra = stable_rows(reference, keep), extra(reference)
-    check_invariants(reference, config.epochs)
+    expected_rows, expected_extra = stable_rows(folder, keep), extra(folder)
+    check_invariants(folder, config.epochs)
     for k in kill_at(changes):
-        folder = tmp_path / f"killed-at-{k:02d}"
-        faults.arm(k)
-        with pytest.raises(Killed):
-            execute(task, config, folder)
-        faults.arm(None)
+        shutil.rmtree(folder)
+        if (copies / f"{k:02d}").exists():
+            shutil.copytree(copies / f"{k:02d}", folder, symlinks=True)
         as_if_the_process_died(folder)
         result = execute(task, config, folder)
         check_invariants(folder, config.epochs)
@@ -145,26 +158,44 @@ def samples_of(folder: Path) -> list[dict[str, Any]]:
     return [json.loads(ln) for ln in path.read_text().splitlines()] if path.exists() else []
 
 
-def test_charlm_killed_at_every_change_resumes_to_the_same_rows(faults: Faults, tmp_path: Path, small_text: Path) -> None:
-    config = CharLMConfig(corpus=str(small_text), max_chars=4000, maxlen=12, step=2, units=8, batch_size=64,
-                          epochs=2, sample_length=12, temperatures=(0.5, 1.0))
+def test_charlm_killed_at_every_change_resumes_to_the_same_rows(
+    faults: Faults, tmp_path: Path, small_text: Path
+) -> None:
+    config = CharLMConfig(
+        corpus=str(small_text),
+        max_chars=4000,
+        maxlen=12,
+        step=2,
+        units=8,
+        batch_size=64,
+        epochs=2,
+        sample_length=12,
+        temperatures=(0.5, 1.0),
+    )
     changes = kill_everywhere(
-        faults, tmp_path, "charlm", config, ("epoch", "loss", "val_loss", "val_bits_per_char"),
+        faults,
+        tmp_path,
+        "charlm",
+        config,
+        ("epoch", "loss", "val_loss", "val_bits_per_char"),
         lambda folder: (samples_of(folder), sorted(p.name for p in (folder / "samples").iterdir())),
     )
     assert changes >= 16  # config, claim, state, vocab, 2 x (samples, metrics, model, best, commit, ...), result
 
 
 IMDB_ROWS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")
-SMALL_IMDB = ImdbConfig(dataset="rt-snippets", limit=600, top_words=300, embedding_dim=8, units=8, batch_size=64,
-                        maxlen=30, epochs=2)
+SMALL_IMDB = ImdbConfig(
+    dataset="rt-snippets", limit=600, top_words=300, embedding_dim=8, units=8, batch_size=64, maxlen=30, epochs=2
+)
 
 
 def imdb_test_figures(folder: Path) -> dict[str, float]:
     return {k: json.loads((folder / "result.json").read_text())[k] for k in ("test_accuracy", "test_loss")}
 
 
-def test_imdb_killed_at_every_change_resumes_to_the_same_rows(faults: Faults, tmp_path: Path, rt_snippets: Path) -> None:
+def test_imdb_killed_at_every_change_resumes_to_the_same_rows(
+    faults: Faults, tmp_path: Path, rt_snippets: Path
+) -> None:
     changes = kill_everywhere(faults, tmp_path, "imdb", SMALL_IMDB, IMDB_ROWS, imdb_test_figures)
     assert changes >= 12
 
@@ -181,7 +212,8 @@ def test_imdb_baselines_killed_in_epoch_two_resume_to_the_same_rows(
 
 
 def test_a_resume_in_epoch_one_never_writes_a_second_header(tmp_path: Path, small_text: Path) -> None:
-    """Reproduction 1: a kill between epoch 1's metrics row and its commit."""
+    """A kill between epoch 1's metrics row and its commit: the resume rolls the uncommitted row back, so
+    ``metrics.csv`` never holds a second header or an epoch twice."""
     config = CharLMConfig(corpus=str(small_text), max_chars=3000, units=4, epochs=1, sample_length=10)
     out = tmp_path / "X"
     execute("charlm", config, out)
@@ -205,26 +237,36 @@ def test_a_live_claim_refuses_a_second_writer_and_a_dead_one_is_taken_over(tmp_p
         with pytest.raises(Claimed):
             OwnerFile(out / "claim.json", "run folder").acquire()
     # a claim left by a dead process on this host is taken over
-    (out / "claim.json").write_text(json.dumps({"host": socket.gethostname(), "pid": dead_pid(), "token": "t",
-                                                "claimed_at": "2026-01-01T00:00:00+00:00"}))
+    (out / "claim.json").write_text(
+        json.dumps(
+            {"host": socket.gethostname(), "pid": dead_pid(), "token": "t", "claimed_at": "2026-01-01T00:00:00+00:00"}
+        )
+    )
     (out / "result.json").unlink()
     assert execute("markov", config, out)["status"] == "completed"
     assert not (out / "claim.json").exists()
     # a claim from another host that cannot be checked is not taken over
-    (out / "claim.json").write_text(json.dumps({"host": "elsewhere", "pid": 1, "token": "t",
-                                                "claimed_at": "2026-01-01T00:00:00+00:00", "job_id": None}))
+    (out / "claim.json").write_text(
+        json.dumps(
+            {"host": "elsewhere", "pid": 1, "token": "t", "claimed_at": "2026-01-01T00:00:00+00:00", "job_id": None}
+        )
+    )
     with pytest.raises(Claimed, match="cannot be checked from here"):
         execute("markov", config, out)
 
 
 def test_out_refuses_a_folder_that_is_not_a_run_and_leaves_it_untouched(tmp_path: Path, small_text: Path) -> None:
-    """Reproduction 3."""
+    """``--out`` on a folder of the user's own files (even ones named like a run's) is refused, never written:
+    a run must not destroy data it did not make."""
     mine = tmp_path / "mine"
     mine.mkdir()
     files = {"config.json": '{"my": "own"}', "metrics.csv": "a,b\n1,2\n", "result.json": "{}", "notes.txt": "x"}
     for name, text in files.items():
         (mine / name).write_text(text)
-    for task, config in (("markov", MarkovConfig(corpus=str(small_text))), ("charlm", CharLMConfig(corpus=str(small_text)))):
+    for task, config in (
+        ("markov", MarkovConfig(corpus=str(small_text))),
+        ("charlm", CharLMConfig(corpus=str(small_text))),
+    ):
         with pytest.raises(UserError):
             execute(task, config, mine)
     assert {p.name: p.read_text() for p in mine.iterdir()} == files
@@ -246,7 +288,11 @@ def test_claims_are_exclusive_between_processes(tmp_path: Path) -> None:
         "print('won'); sys.stdout.flush(); time.sleep(3)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "claim.json")], stdout=subprocess.PIPE,
-                              text=True, env=env) for _ in range(8)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(tmp_path / "claim.json")], stdout=subprocess.PIPE, text=True, env=env
+        )
+        for _ in range(8)
+    ]
     outcomes = sorted(p.communicate(timeout=120)[0].strip() for p in procs)
     assert outcomes == ["lost"] * 7 + ["won"]

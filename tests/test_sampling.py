@@ -20,7 +20,7 @@ from jobs.engine.sampling import Distribution, draw_trials, parse_sample, parse_
 from jobs.engine.sweep import expand
 from seqtasks.errors import UserError
 from seqtasks.imdb.config import ImdbConfig
-from seqtasks.markov_config import MarkovConfig
+from seqtasks.markov.config import MarkovConfig
 from seqtasks.rundir import SweepDir
 from tests.helpers import assert_one_line_error, seqjobs
 
@@ -39,8 +39,11 @@ from tests.helpers import assert_one_line_error, seqjobs
         (ImdbConfig, "bucket=choice(yes,no)", Distribution("bucket", "choice", (True, False))),
         (ImdbConfig, "lr=int(1,2)", Distribution("lr", "int", (1, 2))),  # integers drawn for a float field
         (MarkovConfig, " smoothing = Uniform( 0.5 , 2 ) ", Distribution("smoothing", "uniform", (0.5, 2.0))),
-        (MarkovConfig, "smoothing-method=choice(dirichlet,kneser-ney)",
-         Distribution("smoothing_method", "choice", ("dirichlet", "kneser-ney"))),
+        (
+            MarkovConfig,
+            "smoothing-method=choice(dirichlet,kneser-ney)",
+            Distribution("smoothing_method", "choice", ("dirichlet", "kneser-ney")),
+        ),
     ],
 )
 def test_each_distribution_is_parsed_with_the_fields_own_types(cls: type, item: str, expected: Distribution) -> None:
@@ -75,8 +78,10 @@ BAD = [
     (["--sample", "smoothing=uniform(1)"], ["two bounds", "(got 1)", "e.g. --sample 'smoothing=uniform(0.1,0.5)'"]),
     (["--sample", "smoothing=uniform(a,1)"], ["'a' is not a valid value", "expected finite float"]),
     (["--sample", "smoothing=uniform(0.1,nan)"], ["'nan' is not a valid value"]),
-    (["--sample", "smoothing=loguniform(0,1)"], ["loguniform needs bounds above 0",
-                                                 "e.g. --sample 'smoothing=loguniform(1e-4,1e-2)'"]),
+    (
+        ["--sample", "smoothing=loguniform(0,1)"],
+        ["loguniform needs bounds above 0", "e.g. --sample 'smoothing=loguniform(1e-4,1e-2)'"],
+    ),
     (["--sample", "smoothing=uniform(0,2)"], ["0.0 is not a value --smoothing accepts", "--smoothing must be > 0"]),
     (["--sample", "val-fraction=uniform(0.5,1.5)"], ["1.5 is not a value --val-fraction accepts", "between 0 and 1"]),
     (["--sample", "order=int(1,30)"], ["30 is not a value --order accepts", "--order must be <= 20"]),
@@ -86,7 +91,10 @@ BAD = [
     (["--sample", "level=choice(char,sentence)"], ["'sentence' is not a valid value", "char|word"]),
     (["--sample", "seed=int(1,3)"], ["seed is not sampled", "--seeds N"]),
     (["--sample", "start=choice(a\nb,c)"], ["control character"]),
-    (["--sample", "order=int(1,3)", "--sample", "order=int(1,2)"], ["'order' is given twice", "e.g. --sample 'order=int(1,4)'"]),
+    (
+        ["--sample", "order=int(1,3)", "--sample", "order=int(1,2)"],
+        ["'order' is given twice", "e.g. --sample 'order=int(1,4)'"],
+    ),
     (["--sample", "order=int(1,3)", "--grid", "order=1,2"], ["also given in --grid or --zip"]),
     (["--sample", "order=int(1,3)", "--zip", "order=1,2"], ["also given in --grid or --zip"]),
     (["--sample", "order=int(1,3)"], ["--sample needs --trials N", "--trials 20"]),
@@ -138,7 +146,7 @@ def test_drawn_values_stay_in_bounds_have_the_fields_type_and_spread_over_decade
     trials = draw_trials(space(ImdbConfig, *IMDB_SPACE), 300, 3, ImdbConfig)
     lrs = [t["lr"] for t in trials]
     assert all(type(v) is float and 1e-4 <= v <= 1e-1 for v in lrs)
-    decades = [sum(10.0 ** -(d + 1) <= v < 10.0 ** -d for v in lrs) for d in (1, 2, 3)]
+    decades = [sum(10.0 ** -(d + 1) <= v < 10.0**-d for v in lrs) for d in (1, 2, 3)]
     assert all(n >= 60 for n in decades), decades  # about 100 in each of the three decades, not most in the top one
     assert all(type(t["layers"]) is int for t in trials) and {t["layers"] for t in trials} == {1, 2, 3}  # both ends
     assert all(type(t["dropout"]) is float and 0 <= t["dropout"] < 0.5 for t in trials)
@@ -161,8 +169,9 @@ def test_no_trial_repeats_another_and_a_space_with_every_point_drawn_is_used_up(
 def test_each_trial_is_crossed_with_the_grid_and_seeds_keeping_its_values(tmp_path: Path) -> None:
     base = ImdbConfig(epochs=1)
     grid_runs = expand(ImdbConfig, base, {"layers": [1, 2]}, {}, 2)
-    runs, recorded = sample_runs(base, grid_runs, ["lr=loguniform(1e-4,1e-2)", "dropout=uniform(0,0.5)"], 3, 42,
-                                 {"layers"}, tmp_path / "sw")
+    runs, recorded = sample_runs(
+        base, grid_runs, ["lr=loguniform(1e-4,1e-2)", "dropout=uniform(0,0.5)"], 3, 42, {"layers"}, tmp_path / "sw"
+    )
     assert [name for name, _ in runs] == [
         f"trial={t:03d}_layers={layers}_seed={seed}" for t in (1, 2, 3) for layers in (1, 2) for seed in (0, 1)
     ]
@@ -172,16 +181,25 @@ def test_each_trial_is_crossed_with_the_grid_and_seeds_keeping_its_values(tmp_pa
         assert config.epochs == 1 and f"layers={config.layers}_seed={config.seed}" in name
     assert all(len(values) == 1 for values in by_trial.values())  # one draw per trial, over its grid points and seeds
     assert len({v for values in by_trial.values() for v in values}) == 3
-    assert recorded == {"sample": ["lr=loguniform(0.0001,0.01)", "dropout=uniform(0.0,0.5)"], "trials": 3, "sampler_seed": 42}
-    alone, _ = sample_runs(base, expand(ImdbConfig, base, {}, {}, 1), ["lr=loguniform(1e-4,1e-2)"], 2, 42, set(), tmp_path)
+    assert recorded == {
+        "sample": ["lr=loguniform(0.0001,0.01)", "dropout=uniform(0.0,0.5)"],
+        "trials": 3,
+        "sampler_seed": 42,
+    }
+    alone, _ = sample_runs(
+        base, expand(ImdbConfig, base, {}, {}, 1), ["lr=loguniform(1e-4,1e-2)"], 2, 42, set(), tmp_path
+    )
     assert [name for name, _ in alone] == ["trial=001", "trial=002"]
 
 
 def test_a_trial_the_config_refuses_is_named_with_its_values(tmp_path: Path) -> None:
     base = ImdbConfig()
     items = ["skip-top=int(0,1000)", "top-words=int(10,20)"]  # each range alone is valid; most pairs are not
-    with pytest.raises(UserError, match=r"--sample: trial=\d{3} drew skip-top=\d+, top-words=\d+, which the config "
-                                        r"refuses \(--skip-top .* leaves no word"):
+    with pytest.raises(
+        UserError,
+        match=r"--sample: trial=\d{3} drew skip-top=\d+, top-words=\d+, which the config "
+        r"refuses \(--skip-top .* leaves no word",
+    ):
         sample_runs(base, [("run", base)], items, 5, 1, set(), tmp_path)
 
 
@@ -220,8 +238,22 @@ def test_a_sweep_folder_that_recorded_a_seed_is_continued_with_it(tmp_path: Path
 
 @pytest.mark.slow
 def test_a_random_search_runs_collects_and_is_continued_not_repeated(tmp_path: Path, small_text: Path) -> None:
-    args = ["sweep", "markov", "--corpus", str(small_text), "--length", "20", "--sample", "order=int(1,4)",
-            "--sample", "smoothing=loguniform(0.01,10)", "--executor", "local", "--name", "rs"]
+    args = [
+        "sweep",
+        "markov",
+        "--corpus",
+        str(small_text),
+        "--length",
+        "20",
+        "--sample",
+        "order=int(1,4)",
+        "--sample",
+        "smoothing=loguniform(0.01,10)",
+        "--executor",
+        "local",
+        "--name",
+        "rs",
+    ]
     first = seqjobs(*args, "--trials", "5", "--wait", cwd=tmp_path, check=True, timeout=300)
     assert "submitted 5 of 5 runs" in first.stdout and "5 runs: 5 completed" in first.stdout
     manifest = json.loads((tmp_path / "runs/rs/sweep.json").read_text())
@@ -247,15 +279,42 @@ def test_a_random_search_runs_collects_and_is_continued_not_repeated(tmp_path: P
     more = seqjobs(*args, "--trials", "6", "--wait", cwd=tmp_path, check=True, timeout=300)
     assert "submitted 1 of 6 runs (5 completed, 0 active)" in more.stdout and f"--sampler-seed {seed}" in more.stdout
     assert (tmp_path / "runs/rs/trial=006/config.json").exists()
-    assert_one_line_error(seqjobs(*args, "--trials", "5", "--sampler-seed", str(seed + 1), cwd=tmp_path),
-                          f"was sampled with --sampler-seed {seed}")
+    assert_one_line_error(
+        seqjobs(*args, "--trials", "5", "--sampler-seed", str(seed + 1), cwd=tmp_path),
+        f"was sampled with --sampler-seed {seed}",
+    )
 
 
 @pytest.mark.slow
-def test_a_search_over_a_grid_and_seeds_is_summarised_per_trial_and_grid_point(tmp_path: Path, small_text: Path) -> None:
-    seqjobs("sweep", "markov", "--corpus", str(small_text), "--length", "20", "--sample", "smoothing=uniform(0.5,2)",
-            "--trials", "2", "--grid", "order=1,2", "--seeds", "2", "--sampler-seed", "3", "--executor", "local",
-            "--name", "gs", "--wait", cwd=tmp_path, check=True, timeout=300)
+def test_a_search_over_a_grid_and_seeds_is_summarised_per_trial_and_grid_point(
+    tmp_path: Path, small_text: Path
+) -> None:
+    seqjobs(
+        "sweep",
+        "markov",
+        "--corpus",
+        str(small_text),
+        "--length",
+        "20",
+        "--sample",
+        "smoothing=uniform(0.5,2)",
+        "--trials",
+        "2",
+        "--grid",
+        "order=1,2",
+        "--seeds",
+        "2",
+        "--sampler-seed",
+        "3",
+        "--executor",
+        "local",
+        "--name",
+        "gs",
+        "--wait",
+        cwd=tmp_path,
+        check=True,
+        timeout=300,
+    )
     seqjobs("collect", "runs/gs", "-o", "gs.csv", cwd=tmp_path, check=True)
     import pandas as pd
 
@@ -270,16 +329,43 @@ def test_a_random_search_runs_as_successive_halving(tmp_path: Path, rt_snippets:
     """``--sample`` with ``--halving``: the trials are the configurations ranked; the best half trains on."""
     import pandas as pd
 
-    args = ["sweep", "imdb", "--dataset", "rt-snippets", "--limit", "300", "--units", "8", "--embedding-dim", "8",
-            "--sample", "lr=loguniform(1e-3,1e-2)", "--trials", "4", "--sampler-seed", "7", "--halving",
-            "--min-epochs", "1", "--max-epochs", "2", "--eta", "2", "--executor", "local", "--name", "sh"]
+    args = [
+        "sweep",
+        "imdb",
+        "--dataset",
+        "rt-snippets",
+        "--limit",
+        "300",
+        "--units",
+        "8",
+        "--embedding-dim",
+        "8",
+        "--sample",
+        "lr=loguniform(1e-3,1e-2)",
+        "--trials",
+        "4",
+        "--sampler-seed",
+        "7",
+        "--halving",
+        "--min-epochs",
+        "1",
+        "--max-epochs",
+        "2",
+        "--eta",
+        "2",
+        "--executor",
+        "local",
+        "--name",
+        "sh",
+    ]
     seqjobs(*args, "--wait", cwd=tmp_path, check=True, timeout=600)
     seqjobs("collect", "runs/sh", "-o", "sh.csv", cwd=tmp_path, check=True)
     table = pd.read_csv(tmp_path / "sh.csv").set_index("run")
     assert sorted(table.index) == [f"trial={t:03d}" for t in range(1, 5)]
     assert sorted(table["stopped_at_epoch"]) == [1, 1, 2, 2] and sorted(table["epochs_done"]) == [1, 1, 2, 2]
-    first_epoch = {run: float(pd.read_csv(tmp_path / "runs/sh" / run / "metrics.csv")["val_accuracy"][0])
-                   for run in table.index}
+    first_epoch = {
+        run: float(pd.read_csv(tmp_path / "runs/sh" / run / "metrics.csv")["val_accuracy"][0]) for run in table.index
+    }
     promoted, stopped = table.index[table["rung"] == 1], table.index[table["rung"] == 0]
     assert min(first_epoch[r] for r in promoted) >= max(first_epoch[r] for r in stopped)
     again = seqjobs(*args, cwd=tmp_path, check=True)

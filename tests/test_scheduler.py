@@ -3,12 +3,12 @@
 No cluster needed: the fixtures below are what Slurm 22.05 printed on the
 test cluster of slurm/start-cluster.sh (``sacct -X -n -P -o JobID,State,NodeList``,
 ``squeue -h -r -o "%i|%T|%N"``, ``sinfo -a -h -o "%P %L %l"``), and the sbatch
-scripts are the text submitit would submit.
+scripts are the text submitit would submit. The questions seqjobs asks the
+tools (sacct, then squeue...) are checked in test_scheduler_seam.py.
 """
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -19,7 +19,7 @@ from submitit.slurm.slurm import _make_sbatch_string
 from jobs.engine import arrays, executors, jobfn, submission
 from jobs.engine.jobfn import RunSpec
 from jobs.engine.options import ExecutorOptions
-from jobs.monitor import scheduler
+from jobs.scheduler import commands, limits, states
 from seqtasks.errors import UserError
 
 # -- recorded output --------------------------------------------------------------------------
@@ -42,8 +42,6 @@ SACCT_ARRAY_LATER = """\
 8_3|COMPLETED|vm
 8_[4,6-7%1]|PENDING|None assigned
 """
-#: ``sacct -j 8_3`` while 8_3 is pending: nothing, exit 0
-SACCT_PENDING_ELEMENT = ""
 #: ``squeue -r -j 8_2,8_3,8_6,9``: one line per element
 SQUEUE_R = """\
 8_3|PENDING|
@@ -98,7 +96,7 @@ nolimit n/a 2-00:00:00
     ],
 )
 def test_states_are_normalised(raw: str, state: str) -> None:
-    assert scheduler.normalise(raw) == state
+    assert states.normalise(raw) == state
 
 
 @pytest.mark.parametrize(
@@ -112,85 +110,44 @@ def test_states_are_normalised(raw: str, state: str) -> None:
     ],
 )
 def test_array_records_expand_to_their_elements(job_id: str, ids: list[str]) -> None:
-    assert scheduler.expand_ids(job_id) == ids
+    assert states.expand_ids(job_id) == ids
 
 
 def test_sacct_element_lines_win_over_the_arrays_pending_record() -> None:
     wanted = {f"8_{i}" for i in range(8)} | {"9"}
-    found = scheduler.parse_states(SACCT_ARRAY_RUNNING, wanted, "sacct")
+    found = states.parse_states(SACCT_ARRAY_RUNNING, wanted, "sacct")
     assert {j: i["state"] for j, i in found.items()} == {
-        "9": "running", "8_0": "completed", "8_1": "failed", "8_2": "running",
-        "8_3": "pending", "8_4": "pending", "8_5": "pending", "8_6": "pending", "8_7": "pending",
+        "9": "running",
+        "8_0": "completed",
+        "8_1": "failed",
+        "8_2": "running",
+        "8_3": "pending",
+        "8_4": "pending",
+        "8_5": "pending",
+        "8_6": "pending",
+        "8_7": "pending",
     }
     assert found["8_2"] == {"state": "running", "node": "vm", "source": "sacct"}
     assert found["8_3"]["node"] == "None assigned"
 
 
 def test_sacct_parsing_keeps_only_the_wanted_ids() -> None:
-    found = scheduler.parse_states(SACCT_ARRAY_LATER, {"8_3", "8_5", "8_6", "9", "10"}, "sacct")
+    found = states.parse_states(SACCT_ARRAY_LATER, {"8_3", "8_5", "8_6", "9", "10"}, "sacct")
     assert {j: i["state"] for j, i in found.items()} == {"8_3": "completed", "8_6": "pending", "9": "cancelled"}
 
 
 @pytest.mark.parametrize("text", [SQUEUE_R, SQUEUE_GROUPED])
 def test_squeue_parsing_with_and_without_one_line_per_element(text: str) -> None:
-    found = scheduler.parse_states(text, {"8_2", "8_3", "8_6", "9"}, "squeue")
-    assert {j: i["state"] for j, i in found.items()} == {"8_2": "running", "8_3": "pending", "8_6": "pending", "9": "running"}
+    found = states.parse_states(text, {"8_2", "8_3", "8_6", "9"}, "squeue")
+    expected = {"8_2": "running", "8_3": "pending", "8_6": "pending", "9": "running"}
+    assert {j: i["state"] for j, i in found.items()} == expected
     assert all(i["source"] == "squeue" for i in found.values())
 
 
 def test_malformed_lines_are_skipped() -> None:
     text = "garbage\n\n8_3|PENDING\n8_4|PENDING|\n"
-    assert scheduler.parse_states(text, {"8_3", "8_4"}, "sacct") == {"8_4": {"state": "pending", "node": "", "source": "sacct"}}
-
-
-@dataclass
-class FakeScheduler:
-    """Answers ``sacct`` and ``squeue`` with recorded text; remembers what was asked."""
-
-    sacct: Optional[str]
-    squeue: Optional[str]
-    calls: list[list[str]]
-
-    def __call__(self, cmd: list[str]) -> Optional[str]:
-        self.calls.append(cmd)
-        return self.sacct if cmd[0] == "sacct" else self.squeue
-
-
-def test_pending_array_elements_missing_from_sacct_come_from_squeue(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Reproduction 14: ``sacct -j 8_3`` prints nothing for a pending element, squeue knows it."""
-    fake = FakeScheduler(sacct=SACCT_PENDING_ELEMENT, squeue=SQUEUE_R, calls=[])
-    monkeypatch.setattr(scheduler, "_query", fake)
-    states = scheduler.job_states(["8_3", "8_6"])
-    assert {j: i["state"] for j, i in states.items()} == {"8_3": "pending", "8_6": "pending"}
-    assert {i["source"] for i in states.values()} == {"squeue"}
-    sacct_call, squeue_call = fake.calls
-    assert sacct_call[-1] == "8"  # the array's own id only: its record lists every element, pending ones included
-    assert squeue_call[:2] == ["squeue", "-h"] and "-r" in squeue_call and squeue_call[-1] == "8_3,8_6"
-
-
-def test_squeue_is_asked_only_for_what_sacct_did_not_answer(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = FakeScheduler(sacct="8_0|COMPLETED|vm\n", squeue="8_1|RUNNING|vm\n", calls=[])
-    monkeypatch.setattr(scheduler, "_query", fake)
-    states = scheduler.job_states(["8_0", "8_1"])
-    assert states == {"8_0": {"state": "completed", "node": "vm", "source": "sacct"},
-                      "8_1": {"state": "running", "node": "vm", "source": "squeue"}}
-    assert fake.calls[1][-1] == "8_1"
-
-
-def test_without_sacct_squeue_answers_and_no_scheduler_means_no_information(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scheduler, "_query", FakeScheduler(sacct=None, squeue=SQUEUE_R, calls=[]))
-    assert scheduler.job_states(["9"]) == {"9": {"state": "running", "node": "vm", "source": "squeue"}}
-    monkeypatch.setattr(scheduler, "_query", FakeScheduler(sacct=None, squeue=None, calls=[]))
-    assert scheduler.job_states(["9"]) == {}
-    assert scheduler.job_states([]) == {}
-
-
-def test_query_failures_are_no_information(monkeypatch: pytest.MonkeyPatch) -> None:
-    def missing(*args: object, **kwargs: object) -> None:
-        raise FileNotFoundError("sacct")
-
-    monkeypatch.setattr(subprocess, "run", missing)
-    assert scheduler.job_states(["1"]) == {}
+    found = states.parse_states(text, {"8_3", "8_4"}, "sacct")
+    assert found == {"8_4": {"state": "pending", "node": "", "source": "sacct"}}
 
 
 # -- time limits ------------------------------------------------------------------------------
@@ -215,18 +172,18 @@ def test_query_failures_are_no_information(monkeypatch: pytest.MonkeyPatch) -> N
     ],
 )
 def test_slurm_durations_in_minutes(text: str, minutes: Optional[int]) -> None:
-    assert scheduler.parse_minutes(text) == minutes
+    assert limits.parse_minutes(text) == minutes
 
 
 def test_partitions_from_sinfo() -> None:
-    parts = scheduler.parse_partitions(SINFO)
+    parts = limits.parse_partitions(SINFO)
     assert list(parts) == ["cpu", "gpu", "urgent", "nolimit"]
-    assert parts["cpu"] == scheduler.Partition("cpu", 60, None, True)
-    assert parts["urgent"] == scheduler.Partition("urgent", 10, None, False)
-    assert parts["nolimit"] == scheduler.Partition("nolimit", None, None, False)
-    days = scheduler.parse_partitions(SINFO_DAYS)
-    assert days["urgent"] == scheduler.Partition("urgent", 2160, 10080, False)
-    assert days["nolimit"] == scheduler.Partition("nolimit", None, 2880, False)
+    assert parts["cpu"] == limits.Partition("cpu", 60, None, True)
+    assert parts["urgent"] == limits.Partition("urgent", 10, None, False)
+    assert parts["nolimit"] == limits.Partition("nolimit", None, None, False)
+    days = limits.parse_partitions(SINFO_DAYS)
+    assert days["urgent"] == limits.Partition("urgent", 2160, 10080, False)
+    assert days["nolimit"] == limits.Partition("nolimit", None, 2880, False)
 
 
 @pytest.mark.parametrize(
@@ -240,8 +197,8 @@ def test_partitions_from_sinfo() -> None:
     ],
 )
 def test_time_limit_is_the_partitions_own(sinfo: str, partition: Optional[str], minutes: int, source: str) -> None:
-    limit = scheduler.partition_time_limit(scheduler.parse_partitions(sinfo), partition)
-    assert limit == scheduler.TimeLimit(minutes, source)
+    limit = limits.partition_time_limit(limits.parse_partitions(sinfo), partition)
+    assert limit == limits.TimeLimit(minutes, source)
 
 
 @pytest.mark.parametrize(
@@ -255,7 +212,7 @@ def test_time_limit_is_the_partitions_own(sinfo: str, partition: Optional[str], 
 )
 def test_time_limit_errors_say_what_to_give(sinfo: str, partition: Optional[str], fragments: list[str]) -> None:
     with pytest.raises(UserError) as err:
-        scheduler.partition_time_limit(scheduler.parse_partitions(sinfo), partition)
+        limits.partition_time_limit(limits.parse_partitions(sinfo), partition)
     message = str(err.value)
     assert "\n" not in message
     for fragment in fragments:
@@ -263,9 +220,9 @@ def test_time_limit_errors_say_what_to_give(sinfo: str, partition: Optional[str]
 
 
 def test_time_limit_without_sinfo_asks_for_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scheduler, "_query", lambda cmd: None)
+    monkeypatch.setattr(commands, "run", lambda cmd: None)
     with pytest.raises(UserError, match="--time"):
-        scheduler.slurm_time_limit(None)
+        limits.slurm_time_limit(None)
 
 
 def test_submission_time_limit_and_its_source(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -275,11 +232,12 @@ def test_submission_time_limit_and_its_source(monkeypatch: pytest.MonkeyPatch) -
         asked.append(cmd)
         return SINFO
 
-    monkeypatch.setattr(scheduler, "_query", sinfo)
+    monkeypatch.setattr(commands, "run", sinfo)
     slurm = ExecutorOptions(executor="slurm")
-    assert submission.time_limit(slurm) == scheduler.TimeLimit(60, "partition cpu DefaultTime")
+    assert submission.time_limit(slurm) == limits.TimeLimit(60, "partition cpu DefaultTime")
     assert asked == [["sinfo", "-a", "-h", "-o", "%P %L %l"]]
-    assert submission.time_limit(ExecutorOptions(executor="slurm", partition="gpu", time=7)) == scheduler.TimeLimit(7, "--time")
+    given = submission.time_limit(ExecutorOptions(executor="slurm", partition="gpu", time=7))
+    assert given == limits.TimeLimit(7, "--time")
     assert submission.time_limit(ExecutorOptions(executor="local")).minutes == executors.LOCAL_DEFAULT_MINUTES
     assert submission.time_limit(ExecutorOptions(executor="debug")) is None
     assert len(asked) == 1  # only a SLURM job without --time asks the scheduler
@@ -298,14 +256,32 @@ def sbatch_lines(opts: ExecutorOptions, tmp_path: Path) -> list[str]:
 
 def test_every_set_option_becomes_its_sbatch_line(tmp_path: Path) -> None:
     opts = ExecutorOptions(
-        executor="slurm", partition="gpu", gpus_per_node=2, gres="gpu:1", cpus_per_task=4, mem="8G", time=90,
-        qos="high", account="lab", constraint="a100", exclude="node[1-2]", signal_delay=120,
+        executor="slurm",
+        partition="gpu",
+        gpus_per_node=2,
+        gres="gpu:1",
+        cpus_per_task=4,
+        mem="8G",
+        time=90,
+        qos="high",
+        account="lab",
+        constraint="a100",
+        exclude="node[1-2]",
+        signal_delay=120,
     )
     lines = sbatch_lines(opts, tmp_path)
     for line in [
-        "#SBATCH --partition=gpu", "#SBATCH --gpus-per-node=2", "#SBATCH --gres=gpu:1", "#SBATCH --cpus-per-task=4",
-        "#SBATCH --mem=8G", "#SBATCH --time=90", "#SBATCH --qos=high", "#SBATCH --account=lab",
-        "#SBATCH --constraint=a100", "#SBATCH --exclude='node[1-2]'", "#SBATCH --signal=USR2@120",
+        "#SBATCH --partition=gpu",
+        "#SBATCH --gpus-per-node=2",
+        "#SBATCH --gres=gpu:1",
+        "#SBATCH --cpus-per-task=4",
+        "#SBATCH --mem=8G",
+        "#SBATCH --time=90",
+        "#SBATCH --qos=high",
+        "#SBATCH --account=lab",
+        "#SBATCH --constraint=a100",
+        "#SBATCH --exclude='node[1-2]'",
+        "#SBATCH --signal=USR2@120",
         "#SBATCH --job-name=seqjobs",
     ]:
         assert line in lines, (line, lines)
@@ -314,14 +290,27 @@ def test_every_set_option_becomes_its_sbatch_line(tmp_path: Path) -> None:
 def test_unset_options_leave_the_scheduler_its_defaults(tmp_path: Path) -> None:
     lines = sbatch_lines(ExecutorOptions(executor="slurm", time=30), tmp_path)
     assert "#SBATCH --time=30" in lines
-    for flag in ("--partition", "--gpus-per-node", "--gres", "--cpus-per-task", "--mem", "--qos", "--account",
-                 "--constraint", "--exclude", "--dependency"):
+    for flag in (
+        "--partition",
+        "--gpus-per-node",
+        "--gres",
+        "--cpus-per-task",
+        "--mem",
+        "--qos",
+        "--account",
+        "--constraint",
+        "--exclude",
+        "--dependency",
+    ):
         assert not any(line.startswith(f"#SBATCH {flag}=") for line in lines), (flag, lines)
 
 
-def test_without_time_the_partitions_limit_is_written_not_submitits_five_minutes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Reproduction 6."""
-    monkeypatch.setattr(scheduler, "_query", lambda cmd: SINFO)
+def test_without_time_the_partitions_limit_is_written_not_submitits_five_minutes(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """submitit writes ``--time=5`` unless told: a job must not be killed after five minutes for want of ``--time``."""
+    monkeypatch.setattr(commands, "run", lambda cmd: SINFO)
     assert "#SBATCH --time=120" in sbatch_lines(ExecutorOptions(executor="slurm", partition="gpu"), tmp_path)
     assert "#SBATCH --time=60" in sbatch_lines(ExecutorOptions(executor="slurm"), tmp_path)
 
@@ -390,7 +379,7 @@ def test_chunks() -> None:
 
 def test_job_records_carry_the_limit_the_executor_got(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """job.json says how long the job may run and why; the executor is built with those minutes."""
-    monkeypatch.setattr(scheduler, "_query", lambda cmd: SINFO)
+    monkeypatch.setattr(commands, "run", lambda cmd: SINFO)
     monkeypatch.setenv("SEQJOBS_CODE_DIR", str(tmp_path))  # the runs have no folder: their code snapshot goes here
     built: list[ExecutorOptions] = []
     recorded: list[dict] = []
@@ -404,6 +393,16 @@ def test_job_records_carry_the_limit_the_executor_got(monkeypatch: pytest.Monkey
     ids = submission.submit_runs(specs(2), ExecutorOptions(executor="slurm", partition="gpu"), Path("runs/s"))
     assert ids == {"runs/s/r0": "7_0", "runs/s/r1": "7_1"}
     assert built[0].time == 120
-    assert recorded == [{"executor": "slurm", "partition": "gpu", "time_limit_min": 120,
-                         "time_limit_source": "partition gpu DefaultTime"}] * 2
+    assert (
+        recorded
+        == [
+            {
+                "executor": "slurm",
+                "partition": "gpu",
+                "time_limit_min": 120,
+                "time_limit_source": "partition gpu DefaultTime",
+            }
+        ]
+        * 2
+    )
     assert "time" not in recorded[0]  # what the user asked for stays apart from what was chosen

@@ -24,8 +24,8 @@ import pytest
 from jobs.engine import snapshot
 from tests.helpers import REPO, assert_one_line_error, seqjobs, wait_until
 
-#: appended to the copy's seqtasks/markov.py: the task's run, behind the test's gate and probe
-PROBE = '''
+#: appended to the copy's seqtasks/markov/fit.py: the task's run, behind the test's gate and probe
+PROBE = """
 
 _run_unprobed = run
 
@@ -46,7 +46,7 @@ def run(config, run_dir):  # noqa: ANN001, ANN201 -- the test's probe (tests/tes
     with open(run_dir.path / "probe.txt", "a") as out:
         out.write(f"{probe.VALUE} {jobs.__file__}\\n")
     return _run_unprobed(config, run_dir)
-'''
+"""
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def copy(tmp_path: Path) -> Path:
     repo = tmp_path / "repo"
     for package in ("jobs", "seqtasks"):
         shutil.copytree(REPO / package, repo / package, ignore=shutil.ignore_patterns("__pycache__", ".*"))
-    markov = repo / "seqtasks" / "markov.py"
+    markov = repo / "seqtasks" / "markov" / "fit.py"
     markov.write_text(markov.read_text() + "\nimport os  # noqa: E402\n" + PROBE)
     (repo / "seqtasks" / "probe.py").write_text('VALUE = "submitted"\n')
     (repo / "text.txt").write_text("the cat sat on the mat. the dog sat on the log. " * 50)
@@ -66,8 +66,15 @@ def in_copy(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``seqjobs ARGS`` run from the copy, importing the copy's code (its folder first on the path, as a checkout's)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSAFEPATH", snapshot.RUNNING_ENV)}
     env["SNAPSHOT_TEST_GATE"] = str(repo / "gate")
-    proc = subprocess.run([sys.executable, "-m", "jobs", *args], cwd=repo, env=env, capture_output=True, text=True, check=False,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "jobs", *args],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     assert proc.returncode == 0, f"seqjobs {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}"
     return proc
 
@@ -105,8 +112,13 @@ def assert_ran_its_snapshot(run: Path, attempts: int) -> None:
     for value, where in seen:
         assert value == "submitted"
         assert Path(where) == Path(recorded["path"]) / "jobs" / "__init__.py"
-    assert Path(recorded["path"]).name == recorded["id"] == snapshot.code_id(
-        [(rel, (Path(recorded["path"]) / rel).read_bytes()) for rel in sorted(files_of(Path(recorded["path"])))])
+    assert (
+        Path(recorded["path"]).name
+        == recorded["id"]
+        == snapshot.code_id(
+            [(rel, (Path(recorded["path"]) / rel).read_bytes()) for rel in sorted(files_of(Path(recorded["path"])))]
+        )
+    )
 
 
 def files_of(folder: Path) -> list[str]:
@@ -117,8 +129,22 @@ def files_of(folder: Path) -> list[str]:
 @pytest.mark.parametrize("frozen", [True, False], ids=["snapshot", "no-snapshot"])
 def test_a_module_edited_while_a_sweep_waits_changes_nothing_it_runs(copy: Path, frozen: bool) -> None:
     """Two runs on one local worker: the edit lands while they wait; with --no-snapshot they do see it."""
-    in_copy(copy, "sweep", "markov", "--corpus", "text.txt", "--grid", "seed=0,1", "--executor", "local",
-            "--array-parallelism", "1", "--name", "s", *([] if frozen else ["--no-snapshot"]))
+    in_copy(
+        copy,
+        "sweep",
+        "markov",
+        "--corpus",
+        "text.txt",
+        "--grid",
+        "seed=0,1",
+        "--executor",
+        "local",
+        "--array-parallelism",
+        "1",
+        "--name",
+        "s",
+        *([] if frozen else ["--no-snapshot"]),
+    )
     runs = [copy / "runs" / "s" / "seed=0", copy / "runs" / "s" / "seed=1"]
     wait_until(lambda: waiting(runs[0]), 120, what="the first run at the gate")
     edit_probe(copy)
@@ -160,8 +186,6 @@ def test_a_second_attempt_runs_the_code_of_the_first_local(copy: Path) -> None:
 
 @pytest.mark.slurm
 def test_a_requeued_slurm_job_runs_the_code_it_was_submitted_with(copy: Path) -> None:
-    if not shutil.which("sbatch"):
-        pytest.skip("no SLURM cluster here (start one: bash slurm/start-cluster.sh)")
     executor = ["--executor", "slurm", "--partition", "cpu", "--cpus-per-task", "1", "--mem", "500M"]
     run = attempts_across_an_edit(copy, executor, ["scancel", "--signal=USR2"])
     assert_ran_its_snapshot(run, attempts=1)
@@ -173,8 +197,21 @@ def test_a_requeued_slurm_job_runs_the_code_it_was_submitted_with(copy: Path) ->
 @pytest.mark.slow
 def test_two_sweeps_of_the_same_code_share_one_snapshot(tmp_path: Path, small_text: Path) -> None:
     for name in ("a", "b"):
-        seqjobs("sweep", "markov", "--corpus", str(small_text), "--grid", "order=1,2", "--executor", "local",
-                "--name", name, "--wait", cwd=tmp_path, check=True)
+        seqjobs(
+            "sweep",
+            "markov",
+            "--corpus",
+            str(small_text),
+            "--grid",
+            "order=1,2",
+            "--executor",
+            "local",
+            "--name",
+            name,
+            "--wait",
+            cwd=tmp_path,
+            check=True,
+        )
     ids = {config(run)["snapshot"]["id"] for run in (tmp_path / "runs").glob("*/order=*")}
     store = tmp_path / "runs" / ".seqjobs" / "code"
     assert len(ids) == 1 and [p.name for p in store.iterdir()] == list(ids)
@@ -219,13 +256,37 @@ def test_a_resume_whose_snapshot_is_gone_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_no_snapshot_is_recorded_and_resubmit_can_opt_a_run_out(tmp_path: Path, small_text: Path) -> None:
-    seqjobs("submit", "markov", "--corpus", str(small_text), "--executor", "local", "--no-snapshot", "--out",
-            "runs/plain", "--wait", cwd=tmp_path, check=True)
+    seqjobs(
+        "submit",
+        "markov",
+        "--corpus",
+        str(small_text),
+        "--executor",
+        "local",
+        "--no-snapshot",
+        "--out",
+        "runs/plain",
+        "--wait",
+        cwd=tmp_path,
+        check=True,
+    )
     assert config(tmp_path / "runs/plain")["snapshot"] == {"id": None, "opted_out": True}
     assert not (tmp_path / "runs" / ".seqjobs").exists()
     (tmp_path / "tiny.txt").write_text("ab")  # a run that fails, to be resubmitted
-    seqjobs("submit", "markov", "--corpus", "tiny.txt", "--order", "5", "--executor", "local", "--out", "runs/f",
-            "--wait", cwd=tmp_path)
+    seqjobs(
+        "submit",
+        "markov",
+        "--corpus",
+        "tiny.txt",
+        "--order",
+        "5",
+        "--executor",
+        "local",
+        "--out",
+        "runs/f",
+        "--wait",
+        cwd=tmp_path,
+    )
     frozen = config(tmp_path / "runs/f")["snapshot"]
     seqjobs("resubmit", "runs/f", "--no-snapshot", cwd=tmp_path, check=True)
     assert config(tmp_path / "runs/f")["snapshot"] == {"id": None, "opted_out": True, "replaced": frozen}
@@ -235,8 +296,23 @@ def test_no_snapshot_is_recorded_and_resubmit_can_opt_a_run_out(tmp_path: Path, 
 def test_rerun_reproduces_a_markov_run_and_refuses_changed_data(tmp_path: Path, small_text: Path) -> None:
     corpus = tmp_path / "corpus.txt"
     shutil.copy(small_text, corpus)
-    seqjobs("submit", "markov", "--corpus", "corpus.txt", "--order", "3", "--seed", "7", "--executor", "local",
-            "--out", "runs/orig", "--wait", cwd=tmp_path, check=True)
+    seqjobs(
+        "submit",
+        "markov",
+        "--corpus",
+        "corpus.txt",
+        "--order",
+        "3",
+        "--seed",
+        "7",
+        "--executor",
+        "local",
+        "--out",
+        "runs/orig",
+        "--wait",
+        cwd=tmp_path,
+        check=True,
+    )
     proc = seqjobs("rerun", "runs/orig", "--out", "runs/again", cwd=tmp_path, check=True)
     assert "identical" in proc.stdout
     old, new = (json.loads((tmp_path / "runs" / name / "result.json").read_text()) for name in ("orig", "again"))
@@ -260,8 +336,15 @@ def test_run_out_refuses_to_continue_a_run_made_by_other_code(copy: Path) -> Non
     in_copy(copy, "submit", "markov", "--corpus", "text.txt", "--executor", "local", "--out", "runs/r", "--wait")
     edit_probe(copy)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    proc = subprocess.run([sys.executable, "-m", "jobs", "run", "markov", "--corpus", "text.txt", "--out", "runs/r"],
-                          cwd=copy, env=env, capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "jobs", "run", "markov", "--corpus", "text.txt", "--out", "runs/r"],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert_one_line_error(proc, "code snapshot", "seqjobs resubmit")
 
 
@@ -269,12 +352,21 @@ def test_code_running_from_a_snapshot_submits_on_that_snapshot(tmp_path: Path) -
     """A follow-up or promotion job takes "the snapshot of the code now": the one it runs from, nothing new made;
     and the code reports the git commit the snapshot was taken from, not none (the snapshot is no checkout)."""
     made = snapshot.take(tmp_path / "store")
-    probe = ("import sys; from pathlib import Path; from jobs.engine import snapshot; import jobs; "
-             "from seqtasks.version import git_state; "
-             "print(snapshot.take(Path(sys.argv[1])).path, jobs.__file__, *git_state())")
+    probe = (
+        "import sys; from pathlib import Path; from jobs.engine import snapshot; import jobs; "
+        "from seqtasks.version import git_state; "
+        "print(snapshot.take(Path(sys.argv[1])).path, jobs.__file__, *git_state())"
+    )
     env = made.environment({k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
-    out = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "elsewhere")], cwd=REPO, env=env,
-                         capture_output=True, text=True, check=True, timeout=60).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path / "elsewhere")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split()
     assert out[:2] == [str(made.path), str(made.path / "jobs" / "__init__.py")]  # not this checkout, though the cwd
     manifest = json.loads((made.path / snapshot.MANIFEST).read_text())
     assert out[2:] == [str(manifest["git_commit"]), str(manifest["git_dirty"])]  # the commit the code came from

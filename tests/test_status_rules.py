@@ -1,6 +1,8 @@
-"""The state ``seqjobs status`` gives a run, as a table: which evidence wins over which.
+"""The state ``seqjobs status`` gives a run folder, as a table: which evidence wins over which.
 
-The order (see :mod:`jobs.monitor.status`): ``result.json`` (unless a newer
+The rules themselves are :func:`seqtasks.rundir.states.classify`'s (their own table is
+``tests/test_run_states.py``); these cases check that ``status`` gathers the evidence
+from real files, the scheduler's recorded answers and the process table. The order: ``result.json`` (unless a newer
 submission superseded it), then ``state.json`` cancelled, then a live owner in
 ``claim.json``, then the job (the scheduler's answer for SLURM, the process
 table for local jobs), and last ``stuck`` for a run that stopped where nothing
@@ -21,9 +23,12 @@ from typing import Any, Optional
 
 import pytest
 
-from jobs.monitor import scheduler, status
+from jobs.monitor import reading, status
+from jobs.monitor import rows as status_rows
+from jobs.scheduler import commands
 from seqtasks.config import to_dict
 from seqtasks.rundir import RunDir
+from seqtasks.rundir.states import ENDED, SHOWN, RunState
 from seqtasks.tasks import TASKS
 
 HERE = socket.gethostname()
@@ -67,21 +72,59 @@ CASES = [
     # 1. result.json: how the run ended, whatever else the folder or the job says
     Case("completed", "completed", result="completed", recorded="completed", job="local"),
     Case("failed-with-its-error", "failed", result="failed", recorded="failed", job="local", error="ValueError: boom"),
-    Case("result-beats-cancelled", "completed", result="completed", recorded="cancelled", job="slurm", sacct="CANCELLED"),
-    Case("result-beats-a-live-claim", "failed", result="failed", claim="live", job="slurm", sacct="RUNNING",
-         error="ValueError: boom"),
+    Case(
+        "result-beats-cancelled", "completed", result="completed", recorded="cancelled", job="slurm", sacct="CANCELLED"
+    ),
+    Case(
+        "result-beats-a-live-claim",
+        "failed",
+        result="failed",
+        claim="live",
+        job="slurm",
+        sacct="RUNNING",
+        error="ValueError: boom",
+    ),
     Case("result-beats-the-scheduler", "completed", result="completed", job="slurm", sacct="FAILED"),
     # ... unless a resubmission newer than it decides
-    Case("resubmitted-and-running", "running", result="failed", recorded="running", job="slurm", submitted=20,
-         sacct="RUNNING"),
-    Case("resubmitted-and-pending", "pending", result="failed", recorded="failed", job="slurm", submitted=20,
-         sacct="PENDING"),
-    Case("resubmitted-job-gone-last-end-stands", "failed", result="failed", recorded="failed", job="local",
-         submitted=20, error="ValueError: boom"),
-    Case("older-submission-does-not-supersede", "completed", result="completed", job="slurm", submitted=5,
-         sacct="RUNNING"),
+    Case(
+        "resubmitted-and-running",
+        "running",
+        result="failed",
+        recorded="running",
+        job="slurm",
+        submitted=20,
+        sacct="RUNNING",
+    ),
+    Case(
+        "resubmitted-and-pending",
+        "pending",
+        result="failed",
+        recorded="failed",
+        job="slurm",
+        submitted=20,
+        sacct="PENDING",
+    ),
+    Case(
+        "resubmitted-job-gone-last-end-stands",
+        "failed",
+        result="failed",
+        recorded="failed",
+        job="local",
+        submitted=20,
+        error="ValueError: boom",
+    ),
+    Case(
+        "older-submission-does-not-supersede",
+        "completed",
+        result="completed",
+        job="slurm",
+        submitted=5,
+        sacct="RUNNING",
+    ),
     # 2. cancelled by seqjobs cancel
-    Case("cancelled-beats-a-live-claim", "cancelled", recorded="cancelled", claim="live", job="local", local_alive=True),
+    Case(
+        "cancelled-beats-a-live-claim", "cancelled", recorded="cancelled", claim="live", job="local", local_alive=True
+    ),
     Case("cancelled-beats-the-scheduler", "cancelled", recorded="cancelled", job="slurm", sacct="RUNNING"),
     # 3. a live owner
     Case("live-claim-beats-the-scheduler", "running", recorded="running", claim="live", job="slurm", sacct="FAILED"),
@@ -102,12 +145,19 @@ CASES = [
     Case("local-worker-between-attempts", "requeued", recorded="requeued", job="local", local_alive=True),
     Case("local-worker-alive-but-no-owner", "requeued", recorded="running", job="local", local_alive=True),
     # 5. stopped where nothing will resume it
-    Case("local-job-gone-owner-dead", "stuck", recorded="running", claim="dead", job="local",
-         error="resubmit --missing"),
+    Case(
+        "local-job-gone-owner-dead", "stuck", recorded="running", claim="dead", job="local", error="resubmit --missing"
+    ),
     Case("local-job-gone-no-owner", "stuck", recorded="requeued", job="local", error="resubmit --missing"),
     Case("local-job-gone-before-it-started", "stuck", job="local", error="ended without starting it"),
-    Case("slurm-completed-yet-running-recorded", "stuck", recorded="running", job="slurm", sacct="COMPLETED",
-         error="resubmit --missing"),
+    Case(
+        "slurm-completed-yet-running-recorded",
+        "stuck",
+        recorded="running",
+        job="slurm",
+        sacct="COMPLETED",
+        error="resubmit --missing",
+    ),
     Case("debug-job-ended", "stuck", recorded="running", job="debug", error="resubmit --missing"),
     Case("seqjobs-run-killed", "stuck", recorded="running", claim="dead", error="the process that ran it"),
     # what cannot be told
@@ -126,31 +176,66 @@ def write(path: Path, obj: dict) -> None:
 def make_run(folder: Path, case: Case) -> None:
     """The run folder ``case`` describes, as the run-folder contract spells its files."""
     folder.mkdir(parents=True)
-    write(folder / "config.json", {"task": "markov", "config": to_dict(TASKS["markov"].config_cls()), "created_at": at(0)})
+    write(
+        folder / "config.json", {"task": "markov", "config": to_dict(TASKS["markov"].config_cls()), "created_at": at(0)}
+    )
     if case.recorded is not None:
-        write(folder / "state.json", {"state": case.recorded, "attempt": 1, "host": HERE, "started_at": at(1),
-                                      "ended_at": at(10) if case.recorded in status.TERMINAL else None})
+        write(
+            folder / "state.json",
+            {
+                "state": case.recorded,
+                "attempt": 1,
+                "host": HERE,
+                "started_at": at(1),
+                "ended_at": at(10) if case.recorded in ENDED else None,
+            },
+        )
     if case.result == "completed":
-        write(folder / "result.json", {"status": "completed", "task": "markov", "heldout_bits_per_symbol": 2.5,
-                                       "ended_at": at(10), "duration_s": 540.0})
+        write(
+            folder / "result.json",
+            {
+                "status": "completed",
+                "task": "markov",
+                "heldout_bits_per_symbol": 2.5,
+                "ended_at": at(10),
+                "duration_s": 540.0,
+            },
+        )
     elif case.result == "failed":
-        write(folder / "result.json", {"status": "failed", "task": "markov", "ended_at": at(10),
-                                       "error": "Traceback (most recent call last):\n  ...\nValueError: boom"})
+        write(
+            folder / "result.json",
+            {
+                "status": "failed",
+                "task": "markov",
+                "ended_at": at(10),
+                "error": "Traceback (most recent call last):\n  ...\nValueError: boom",
+            },
+        )
     if case.job is not None:
         kind, _, where = case.job.partition("-")
-        write(folder / "job.json", {"job_id": SLURM_JOB if kind == "slurm" else "4242", "executor": kind,
-                                    "submitted_at": at(case.submitted), "host": ELSEWHERE if where else HERE})
+        write(
+            folder / "job.json",
+            {
+                "job_id": SLURM_JOB if kind == "slurm" else "4242",
+                "executor": kind,
+                "submitted_at": at(case.submitted),
+                "host": ELSEWHERE if where else HERE,
+            },
+        )
     if case.claim == "live":  # this very process: alive, and its pid is not reused
         write(folder / "claim.json", {"host": HERE, "pid": os.getpid(), "token": "t", "claimed_at": at(1)})
     elif case.claim == "dead":  # the pid now belongs to another process (its start differs): the owner is gone
-        write(folder / "claim.json", {"host": HERE, "pid": os.getpid(), "token": "t", "claimed_at": at(1),
-                                      "pid_start": "not-this-process"})
+        write(
+            folder / "claim.json",
+            {"host": HERE, "pid": os.getpid(), "token": "t", "claimed_at": at(1), "pid_start": "not-this-process"},
+        )
     elif case.claim == "remote":
-        write(folder / "claim.json", {"host": ELSEWHERE, "pid": 1, "token": "t", "claimed_at": at(1),
-                                      "job_id": SLURM_JOB})
+        write(
+            folder / "claim.json", {"host": ELSEWHERE, "pid": 1, "token": "t", "claimed_at": at(1), "job_id": SLURM_JOB}
+        )
 
 
-def recorded_scheduler(case: Case):  # noqa: ANN201 - a stand-in for scheduler._query
+def recorded_scheduler(case: Case):  # noqa: ANN201 - a stand-in for commands.run
     """sacct / squeue as the case has them: ``None`` is a command that failed or is not installed."""
 
     def query(cmd: list[str]) -> Optional[str]:
@@ -165,8 +250,8 @@ def recorded_scheduler(case: Case):  # noqa: ANN201 - a stand-in for scheduler._
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_state_follows_the_order_of_evidence(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scheduler, "_query", recorded_scheduler(case))
-    monkeypatch.setattr(status, "local_job_alive", lambda *args, **kwargs: case.local_alive)
+    monkeypatch.setattr(commands, "run", recorded_scheduler(case))
+    monkeypatch.setattr(status_rows, "local_job_alive", lambda *args, **kwargs: case.local_alive)
     make_run(tmp_path / case.name, case)
     [row] = status.statuses(tmp_path)
     assert (row.run, row.state) == (case.name, case.expected), row
@@ -176,11 +261,13 @@ def test_state_follows_the_order_of_evidence(case: Case, tmp_path: Path, monkeyp
 
 
 def test_the_table_shows_every_state_a_readable_run_can_have() -> None:
-    assert {c.expected for c in CASES} == set(status.STATES) - {"unreadable"}
+    assert {c.expected for c in CASES} == set(SHOWN) - {RunState.UNREADABLE}
 
 
-def test_a_damaged_folder_is_unreadable_and_the_others_still_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scheduler, "_query", lambda cmd: None)
+def test_a_damaged_folder_is_unreadable_and_the_others_still_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(commands, "run", lambda cmd: None)
     make_run(tmp_path / "good", CASES[0])
     (tmp_path / "lost-config").mkdir()
     write(tmp_path / "lost-config" / "state.json", {"state": "running", "attempt": 1})
@@ -188,7 +275,9 @@ def test_a_damaged_folder_is_unreadable_and_the_others_still_shown(tmp_path: Pat
     write(tmp_path / "bad-result" / "result.json", {"status": "completed"})  # no main figure
     rows = {r.run: r for r in status.statuses(tmp_path)}
     assert {name: r.state for name, r in rows.items()} == {
-        "good": "completed", "lost-config": "unreadable", "bad-result": "unreadable",
+        "good": "completed",
+        "lost-config": "unreadable",
+        "bad-result": "unreadable",
     }
     assert "config.json" in rows["lost-config"].error and "state.json" in rows["lost-config"].error
     assert "result.json" in rows["bad-result"].error and "heldout_bits_per_symbol" in rows["bad-result"].error
@@ -196,7 +285,7 @@ def test_a_damaged_folder_is_unreadable_and_the_others_still_shown(tmp_path: Pat
 
 
 def test_a_cancelled_or_ended_runs_clock_stops_when_it_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scheduler, "_query", lambda cmd: None)
+    monkeypatch.setattr(commands, "run", lambda cmd: None)
     make_run(tmp_path / "ended", CASES[0])
     make_run(tmp_path / "cancelled", Case("cancelled", "cancelled", recorded="cancelled"))
     rows = {r.run: r for r in status.statuses(tmp_path)}
@@ -212,11 +301,11 @@ def test_a_run_resubmitted_the_moment_it_ended_is_not_shown_completed(
     A real run completes, is submitted again at once (to more epochs), and its
     job is pending: the new submission decides, however close the two stamps.
     """
-    from seqtasks.markov_config import MarkovConfig
+    from seqtasks.markov.config import MarkovConfig
     from seqtasks.rundir import now_iso
     from seqtasks.runner import execute
 
-    monkeypatch.setattr(scheduler, "_query", recorded_scheduler(Case("pending", "pending", sacct="PENDING")))
+    monkeypatch.setattr(commands, "run", recorded_scheduler(Case("pending", "pending", sacct="PENDING")))
     folder = tmp_path / "run"
     execute("markov", MarkovConfig(corpus=str(small_text), length=20), folder)
     RunDir(folder).record_job(SLURM_JOB, "slurm", {}, {}, now_iso())
@@ -225,65 +314,91 @@ def test_a_run_resubmitted_the_moment_it_ended_is_not_shown_completed(
 
 
 def test_a_job_that_ended_before_its_record_was_written_did_not_supersede_its_own_result(
-    tmp_path: Path, small_text: Path, cli, monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001 - the cli fixture
+    tmp_path: Path,
+    small_text: Path,
+    cli,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001 - the cli fixture
 ) -> None:
     """The debug executor runs the job inside the submission, before ``job.json`` is written (a fast local job
     can too): the submission's time is taken before, so the run's own result is read as its end."""
     monkeypatch.chdir(tmp_path)
-    done = cli("sweep", "markov", "--corpus", str(small_text), "--length", "20", "--grid", "order=1,2",
-               "--executor", "debug", "--name", "d")
+    done = cli(
+        "sweep",
+        "markov",
+        "--corpus",
+        str(small_text),
+        "--length",
+        "20",
+        "--grid",
+        "order=1,2",
+        "--executor",
+        "debug",
+        "--name",
+        "d",
+    )
     assert done.exit_code == 0, done.output
     runs = sorted((tmp_path / "runs/d").glob("order=*"))
     assert [r.name for r in runs] == ["order=1", "order=2"]
     for run in runs:
-        files = status.read_ended(RunDir(run), with_config=False)  # None: read whole, as a superseded result is
-        assert files is not None and files.result["status"] == "completed", run
+        files = reading.read_ended(RunDir(run), with_config=False)  # None: read whole, as a superseded result is
+        assert files is not None and files.result is not None and files.result.status == "completed", run
 
 
+@pytest.mark.slow
 def test_an_ended_run_is_read_from_its_result_alone_until_its_job_record_changes(
-    tmp_path: Path, small_text: Path, cli, monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001 - the cli fixture
+    tmp_path: Path,
+    small_text: Path,
+    cli,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001 - the cli fixture
 ) -> None:
     """A run ending copies what views need of ``job.json`` into its result, with that file's signature: ``status``
     then reads one file per ended run. A resubmission rewrites ``job.json``, and the copy no longer counts."""
     from seqtasks.rundir import now_iso
 
     monkeypatch.chdir(tmp_path)
-    done = cli("sweep", "markov", "--corpus", str(small_text), "--length", "20", "--executor", "local", "--name", "l",
-               "--wait")
+    done = cli(
+        "sweep", "markov", "--corpus", str(small_text), "--length", "20", "--executor", "local", "--name", "l", "--wait"
+    )
     assert done.exit_code == 0, done.output
     run = tmp_path / "runs/l/run"  # a sweep of one run
     job, result = (json.loads((run / name).read_text()) for name in ("job.json", "result.json"))
     assert {k: result["job"][k] for k in ("job_id", "executor", "submitted_at")} == {
-        k: job[k] for k in ("job_id", "executor", "submitted_at")}
+        k: job[k] for k in ("job_id", "executor", "submitted_at")
+    }
     with monkeypatch.context() as m:
-        m.setattr(RunDir, "job", lambda self: pytest.fail(f"read {self.path}/job.json"))
+        m.setattr(RunDir, "job_record", lambda self: pytest.fail(f"read {self.path}/job.json"))
         [row] = status.statuses(run.parent)
     assert (row.state, row.job_id) == ("completed", job["job_id"])
-    monkeypatch.setattr(scheduler, "_query", recorded_scheduler(Case("pending", "pending", sacct="PENDING")))
+    monkeypatch.setattr(commands, "run", recorded_scheduler(Case("pending", "pending", sacct="PENDING")))
     RunDir(run).record_job(SLURM_JOB, "slurm", {}, {}, now_iso())  # submitted again: job.json is another file
     [row] = status.statuses(run.parent)
     assert (row.state, row.job_id) == ("pending", SLURM_JOB)
 
 
-def test_a_garbled_job_copy_in_a_result_makes_the_run_unreadable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_garbled_job_copy_in_a_result_makes_the_run_unreadable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The copy is checked like the file it stands for: a wrong type is named, never trusted."""
     from seqtasks.rundir.folder import job_signature
 
-    monkeypatch.setattr(scheduler, "_query", lambda cmd: None)
+    monkeypatch.setattr(commands, "run", lambda cmd: None)
     make_run(tmp_path / "run", CASES[0])
     result = json.loads((tmp_path / "run/result.json").read_text())
-    result["host"], result["job"] = HERE, {"signature": job_signature(str(tmp_path / "run")), "job_id": 7,
-                                            "executor": "local", "submitted_at": at(0)}
+    result["host"], result["job"] = (
+        HERE,
+        {"signature": job_signature(str(tmp_path / "run")), "job_id": 7, "executor": "local", "submitted_at": at(0)},
+    )
     write(tmp_path / "run/result.json", result)
     [row] = status.statuses(tmp_path)
     assert row.state == "unreadable" and "'job_id'" in row.error, row
 
 
 def test_an_array_task_that_ran_between_the_read_and_the_scheduler_is_read_again(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Read while pending, the task starts and ends before the scheduler is asked: squeue no longer lists it and
-    sacct has no record of it yet (its array's pending record no longer names it). The CI run of stop 20 saw
-    such a run as ``unknown``; status reads it once more and finds its result."""
+    sacct has no record of it yet (its array's pending record no longer names it). Read once, the run would
+    show as ``unknown`` though it completed; status reads it once more and finds its result."""
     folder = tmp_path / "run"
     make_run(folder, Case("fast", "completed", job="slurm"))
     job = json.loads((folder / "job.json").read_text())
@@ -292,12 +407,20 @@ def test_an_array_task_that_ran_between_the_read_and_the_scheduler_is_read_again
 
     def query(cmd: list[str]) -> Optional[str]:
         if cmd[0] == "sacct":  # the array's record lists only the elements still waiting
-            write(folder / "result.json", {"status": "completed", "task": "markov", "heldout_bits_per_symbol": 2.5,
-                                           "ended_at": at(10), "duration_s": 1.0})
+            write(
+                folder / "result.json",
+                {
+                    "status": "completed",
+                    "task": "markov",
+                    "heldout_bits_per_symbol": 2.5,
+                    "ended_at": at(10),
+                    "duration_s": 1.0,
+                },
+            )
             return "77_[1-3%2]|PENDING|None assigned\n"
         return None  # squeue: none of the ids is queued any more
 
-    monkeypatch.setattr(scheduler, "_query", query)
+    monkeypatch.setattr(commands, "run", query)
     real, reads = status._read_one, []
 
     def counted(path: Path, *args: Any) -> Any:
@@ -312,7 +435,7 @@ def test_an_array_task_that_ran_between_the_read_and_the_scheduler_is_read_again
 def test_a_run_that_ended_while_it_was_read_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Read between its end and its result (state.json still running, the claim gone) a run looks requeued;
     status reads such a run once more, and shows how it ended."""
-    monkeypatch.setattr(scheduler, "_query", recorded_scheduler(Case("pending", "pending", sacct="PENDING")))
+    monkeypatch.setattr(commands, "run", recorded_scheduler(Case("pending", "pending", sacct="PENDING")))
     folder = tmp_path / "run"
     make_run(folder, Case("mid-end", "requeued", recorded="running", job="slurm", sacct="PENDING"))
     real = status._read_one
@@ -321,8 +444,16 @@ def test_a_run_that_ended_while_it_was_read_is_read_again(tmp_path: Path, monkey
     def read_then_end(path: Path, *args: Any) -> Any:
         files = real(path, *args)
         if not reads:  # the run ends right after its first read
-            write(folder / "result.json", {"status": "completed", "task": "markov", "heldout_bits_per_symbol": 2.5,
-                                           "ended_at": at(10), "duration_s": 540.0})
+            write(
+                folder / "result.json",
+                {
+                    "status": "completed",
+                    "task": "markov",
+                    "heldout_bits_per_symbol": 2.5,
+                    "ended_at": at(10),
+                    "duration_s": 540.0,
+                },
+            )
         reads.append(path.name)
         return files
 

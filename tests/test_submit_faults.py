@@ -33,8 +33,24 @@ from tests.test_runfolder import dead_pid
 pytestmark = pytest.mark.slow
 
 NAME = "kills"
-TINY = ("--max-chars", "3000", "--maxlen", "10", "--step", "3", "--units", "4", "--batch-size", "64", "--epochs", "2",
-        "--sample-length", "8", "--temperatures", "1.0")
+TINY = (
+    "--max-chars",
+    "3000",
+    "--maxlen",
+    "10",
+    "--step",
+    "3",
+    "--units",
+    "4",
+    "--batch-size",
+    "64",
+    "--epochs",
+    "2",
+    "--sample-length",
+    "8",
+    "--temperatures",
+    "1.0",
+)
 
 
 class Killed(BaseException):
@@ -91,8 +107,21 @@ def faults(monkeypatch: pytest.MonkeyPatch) -> Iterator[Faults]:
 
 
 def sweep_args(root: Path, corpus: Path, seeds: str) -> list[str]:
-    return ["sweep", "charlm", "--corpus", str(corpus), *TINY, "--grid", f"seed={seeds}", "--executor", "debug",
-            "--name", NAME, "--root", str(root)]
+    return [
+        "sweep",
+        "charlm",
+        "--corpus",
+        str(corpus),
+        *TINY,
+        "--grid",
+        f"seed={seeds}",
+        "--executor",
+        "debug",
+        "--name",
+        NAME,
+        "--root",
+        str(root),
+    ]
 
 
 def claims_of_the_dead(sweep: Path) -> None:
@@ -118,7 +147,9 @@ def assert_trained_once(run: Path, epochs: int) -> None:
     assert (result["status"], result["epochs_done"]) == ("completed", epochs), run
     assert json.loads((run / "state.json").read_text())["attempt"] == 1, f"{run.name} was trained twice"
     lines = (run / "metrics.csv").read_text().splitlines()
-    assert lines[0].startswith("epoch,") and [ln.split(",")[0] for ln in lines[1:]] == [str(e) for e in range(1, epochs + 1)]
+    assert lines[0].startswith("epoch,") and [ln.split(",")[0] for ln in lines[1:]] == [
+        str(e) for e in range(1, epochs + 1)
+    ]
 
 
 def test_a_sweep_killed_at_every_step_of_its_submission_is_completed_by_the_same_command(
@@ -173,23 +204,48 @@ KILL_AFTER_SUBMIT = (
 )
 
 
-def test_a_sweep_killed_once_its_local_jobs_run_is_completed_by_the_same_command(tmp_path: Path, small_text: Path) -> None:
+def test_a_sweep_killed_once_its_local_jobs_run_is_completed_by_the_same_command(
+    tmp_path: Path, small_text: Path
+) -> None:
     """SIGKILL right after the local jobs started, before any ``job.json``: the jobs go on; the same command
     submits only what they will not do, and every run runs once."""
-    args = ["sweep", "markov", "--corpus", str(small_text), "--length", "10", "--grid", "seed=0,1,2,3,4,5",
-            "--executor", "local", "--name", NAME, "--root", str(tmp_path)]
+    args = [
+        "sweep",
+        "markov",
+        "--corpus",
+        str(small_text),
+        "--length",
+        "10",
+        "--grid",
+        "seed=0,1,2,3,4,5",
+        "--executor",
+        "local",
+        "--name",
+        NAME,
+        "--root",
+        str(tmp_path),
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    killed = subprocess.run([sys.executable, "-c", KILL_AFTER_SUBMIT, *args], env=env, capture_output=True, text=True,
-                            timeout=300)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_AFTER_SUBMIT, *args], env=env, capture_output=True, text=True, timeout=300
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     sweep = tmp_path / NAME
     assert manifest_runs(sweep) == {f"seed={i}" for i in range(6)}
     assert not list(sweep.glob("*/job.json"))
-    again = subprocess.run([sys.executable, "-m", "jobs", *args, "--wait"], env=env, capture_output=True, text=True,
-                           timeout=300)
+    again = subprocess.run(
+        [sys.executable, "-m", "jobs", *args, "--wait"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert again.returncode == 0, again.stderr
-    rows = json_lines(subprocess.run([sys.executable, "-m", "jobs", "status", str(sweep), "--json"], env=env,
-                                     capture_output=True, text=True, timeout=300).stdout)
+    rows = json_lines(
+        subprocess.run(
+            [sys.executable, "-m", "jobs", "status", str(sweep), "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        ).stdout
+    )
     assert sorted(row["state"] for row in rows) == ["completed"] * 6
     for i in range(6):
         state = json.loads((sweep / f"seed={i}" / "state.json").read_text())

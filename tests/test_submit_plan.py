@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from jobs import scheduler
 from jobs.engine import progressive
 from jobs.engine.arrays import chunks
 from jobs.engine.jobfn import RunSpec
 from jobs.engine.options import ExecutorOptions
-from jobs.monitor import scheduler
-from jobs.monitor.scheduler import SubmitLimit
+from jobs.scheduler import SubmitLimit, commands, limits
 from seqtasks.errors import UserError
 
 #: sacctmgr -n -P show assoc user=root format=Account,Partition,MaxSubmit,QOS,DefaultQOS (test cluster)
@@ -50,33 +50,35 @@ def test_a_limit_of_one_job_leaves_no_room_for_the_follow_up() -> None:
 
 
 def test_limits_read_from_sacctmgr() -> None:
-    assoc, qos = scheduler.parse_associations(ASSOC), scheduler.parse_qos_limits(QOS)
+    assoc, qos = limits.parse_associations(ASSOC), limits.parse_qos_limits(QOS)
     assert qos == {"normal": [], "seqjobs-limited": [12]}
-    assert scheduler.submit_limit(assoc, qos, None, "seqjobs-limited").jobs == 12
-    assert scheduler.submit_limit(assoc, qos, None, None) is None  # no --qos, two allowed, no default: none known
-    assert scheduler.submit_limit(assoc, qos, "seqjobs", "normal") is None
+    assert limits.submit_limit(assoc, qos, None, "seqjobs-limited").jobs == 12
+    assert limits.submit_limit(assoc, qos, None, None) is None  # no --qos, two allowed, no default: none known
+    assert limits.submit_limit(assoc, qos, "seqjobs", "normal") is None
 
 
 def test_the_smallest_of_association_and_qos_limits_applies() -> None:
-    assoc = scheduler.parse_associations("lab||300|normal,big|big\nother||5|normal|\n")
-    qos = scheduler.parse_qos_limits("normal|1000|\nbig|2000|250\n")
-    assert scheduler.submit_limit(assoc, qos, "lab", None) == SubmitLimit(
-        250, "QOS big MaxSubmitJobsPer(User|Account) or GrpSubmitJobs")
-    assert scheduler.submit_limit(assoc, qos, "lab", "normal") == SubmitLimit(300, "association lab MaxSubmitJobs")
-    assert scheduler.submit_limit(assoc, qos, None, "normal").jobs == 5  # any of the user's accounts: the smallest
+    assoc = limits.parse_associations("lab||300|normal,big|big\nother||5|normal|\n")
+    qos = limits.parse_qos_limits("normal|1000|\nbig|2000|250\n")
+    assert limits.submit_limit(assoc, qos, "lab", None) == SubmitLimit(
+        250, "QOS big MaxSubmitJobsPer(User|Account) or GrpSubmitJobs"
+    )
+    assert limits.submit_limit(assoc, qos, "lab", "normal") == SubmitLimit(300, "association lab MaxSubmitJobs")
+    assert limits.submit_limit(assoc, qos, None, "normal").jobs == 5  # any of the user's accounts: the smallest
 
 
 def test_group_submit_limits_count_too() -> None:
     """GrpSubmitJobs of the association or of the QOS bounds the user's jobs as the per-user limits do."""
-    assoc = scheduler.parse_associations("lab||300|normal|normal|40\n")
-    qos = scheduler.parse_qos_limits("normal|1000||25\n")
-    assert scheduler.submit_limit(assoc, {}, "lab", None) == SubmitLimit(40, "association lab GrpSubmitJobs")
-    assert scheduler.submit_limit(assoc, qos, "lab", None) == SubmitLimit(
-        25, "QOS normal MaxSubmitJobsPer(User|Account) or GrpSubmitJobs")
+    assoc = limits.parse_associations("lab||300|normal|normal|40\n")
+    qos = limits.parse_qos_limits("normal|1000||25\n")
+    assert limits.submit_limit(assoc, {}, "lab", None) == SubmitLimit(40, "association lab GrpSubmitJobs")
+    assert limits.submit_limit(assoc, qos, "lab", None) == SubmitLimit(
+        25, "QOS normal MaxSubmitJobsPer(User|Account) or GrpSubmitJobs"
+    )
 
 
 def test_max_submit_overrides_the_scheduler(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scheduler, "_query", lambda cmd: pytest.fail(f"asked {cmd}"))
+    monkeypatch.setattr(commands, "run", lambda cmd: pytest.fail(f"asked {cmd}"))
     assert progressive.submit_limit(ExecutorOptions(executor="slurm", max_submit=7)) == SubmitLimit(7, "--max-submit")
 
 
@@ -98,8 +100,9 @@ class FakeCluster:
         self.next_id += 1
         return [(group, FakeJob(f"{self.next_id}_{i}")) for i, group in enumerate(groups)]
 
-    def submit_next(self, step: progressive.NextStep, opts: ExecutorOptions, log_root: Path, after: list[str],
-                    code: Any) -> FakeJob:
+    def submit_next(
+        self, step: progressive.NextStep, opts: ExecutorOptions, log_root: Path, after: list[str], code: Any
+    ) -> FakeJob:
         self.follow_ups.append((step, after))
         self.next_id += 1
         return FakeJob(str(self.next_id))
@@ -124,7 +127,9 @@ def test_a_sweep_over_the_limit_goes_in_share_by_share(monkeypatch: pytest.Monke
     step, after = cluster.follow_ups[-1]
     assert after == ["101"] and placed[-1][1].job_id == "102"
     submitted = []
-    monkeypatch.setattr(progressive, "record_jobs", lambda placed, options, submitted_at: submitted.append(placed) or {})
+    monkeypatch.setattr(
+        progressive, "record_jobs", lambda placed, options, submitted_at: submitted.append(placed) or {}
+    )
     while cluster.follow_ups:  # each follow-up job runs once its share has ended
         step, _ = cluster.follow_ups.pop()
         step()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from seqtasks.config import to_dict
-from seqtasks.markov_config import MarkovConfig
+from seqtasks.markov.config import MarkovConfig
 from seqtasks.rundir import SweepDir
 from seqtasks.rundir.safe import MAX_RECORD_BYTES
 
@@ -16,7 +16,9 @@ def test_the_manifest_of_a_10000_run_sweep_is_recorded_twice_and_read(tmp_path: 
     runs = {f"order={i % 5 + 1}_seed={i}": {**params, "seed": i} for i in range(runs_count)}
     sweep = SweepDir(tmp_path / "big")
     with sweep.locked():
-        sweep.record("markov", runs, {name: f"77_{i}" for i, name in enumerate(runs)}, params, {"seeds": runs_count}, {})
+        sweep.record(
+            "markov", runs, {name: f"77_{i}" for i, name in enumerate(runs)}, params, {"seeds": runs_count}, {}
+        )
     assert (tmp_path / "big" / "sweep.json").stat().st_size > MAX_RECORD_BYTES
     with sweep.locked():  # the same sweep command again: reads the manifest before merging into it
         manifest = sweep.record("markov", runs, {}, params, {"seeds": runs_count}, {})

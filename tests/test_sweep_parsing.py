@@ -17,7 +17,7 @@ from jobs.engine.sweep import MAX_RUNS, expand, parse_assignments, run_name
 from seqtasks.charlm.config import CharLMConfig
 from seqtasks.config import parse_value
 from seqtasks.errors import UserError
-from seqtasks.markov_config import MarkovConfig
+from seqtasks.markov.config import MarkovConfig
 
 # -- one value ---------------------------------------------------------------------------------
 
@@ -86,7 +86,8 @@ def test_a_long_bad_value_is_cut_in_the_message() -> None:
 
 def test_assignments_accept_cli_spelling_and_strip_blanks() -> None:
     assert parse_assignments(["keep-case=yes, no", "order= 1 ,2,"], MarkovConfig, "--grid") == {
-        "keep_case": [True, False], "order": [1, 2],
+        "keep_case": [True, False],
+        "order": [1, 2],
     }
 
 
@@ -123,9 +124,14 @@ def test_the_grid_is_a_product_in_the_order_given() -> None:
 
 
 def test_zip_goes_row_by_row_under_each_grid_point() -> None:
-    runs = expand(MarkovConfig, MarkovConfig(), {"level": ["char", "word"]}, {"order": [1, 3], "smoothing": [0.5, 2.0]}, 1)
+    runs = expand(
+        MarkovConfig, MarkovConfig(), {"level": ["char", "word"]}, {"order": [1, 3], "smoothing": [0.5, 2.0]}, 1
+    )
     assert [(c.level, c.order, c.smoothing) for _, c in runs] == [
-        ("char", 1, 0.5), ("char", 3, 2.0), ("word", 1, 0.5), ("word", 3, 2.0),
+        ("char", 1, 0.5),
+        ("char", 3, 2.0),
+        ("word", 1, 0.5),
+        ("word", 3, 2.0),
     ]
 
 
@@ -155,7 +161,12 @@ def test_tuple_values_are_named_with_commas() -> None:
         ({"order": [1]}, {"order": [2]}, 1, "order given in both --grid and --zip"),
         ({"seed": [1, 2]}, {}, 2, "either --seeds N or --grid seed"),
         ({}, {"seed": [1, 2]}, 3, "either --seeds N or --grid seed"),
-        ({}, {"order": [1, 2], "smoothing": [1.0]}, 1, "--zip lists must have equal lengths (got order: 2, smoothing: 1)"),
+        (
+            {},
+            {"order": [1, 2], "smoothing": [1.0]},
+            1,
+            "--zip lists must have equal lengths (got order: 2, smoothing: 1)",
+        ),
         ({}, {}, 0, "--seeds must be >= 1 (got 0)"),
         ({"order": [1, 1]}, {}, 1, "repeats a parameter combination"),
         ({"order": [0, 1]}, {}, 1, "--order must be >= 1"),

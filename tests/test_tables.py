@@ -16,8 +16,14 @@ from jobs.monitor.status import RunStatus
 def markov_runs() -> pd.DataFrame:
     """Char-level chains at 2-3 bits per char, word-level ones at 8-9 bits per word: two seeds each."""
     rows = [
-        {"task": "markov", "corpus": "moby-dick", "order": order, "level": level, "seed": seed,
-         "heldout_bits_per_symbol": bits + 0.01 * seed}
+        {
+            "task": "markov",
+            "corpus": "moby-dick",
+            "order": order,
+            "level": level,
+            "seed": seed,
+            "heldout_bits_per_symbol": bits + 0.01 * seed,
+        }
         for level, by_order in (("word", {1: 8.0, 2: 9.0}), ("char", {1: 3.0, 2: 2.0}))
         for order, bits in by_order.items()
         for seed in (0, 1)
@@ -28,7 +34,9 @@ def markov_runs() -> pd.DataFrame:
 def test_summary_ranks_markov_levels_apart() -> None:
     table = summarise(markov_runs())
     assert list(table.columns[:3]) == ["task", "order", "level"]
-    blocks = [list(zip(b["order"], b["heldout_bits_per_symbol_mean"].round(3))) for _, b in table.groupby("level", sort=False)]
+    blocks = [
+        list(zip(b["order"], b["heldout_bits_per_symbol_mean"].round(3))) for _, b in table.groupby("level", sort=False)
+    ]
     assert list(table["level"].drop_duplicates()) == ["char", "word"]  # one block per level, not interleaved
     assert blocks == [[("2", 2.005), ("1", 3.005)], [("1", 8.005), ("2", 9.005)]]  # each best (fewest bits) first
     assert set(table["heldout_bits_per_symbol_count"]) == {2}
@@ -50,8 +58,19 @@ def test_summary_of_seeds_of_one_configuration_counts_them_as_an_integer() -> No
 
 
 def row(path: str) -> RunStatus:
-    return RunStatus(run=path.rsplit("/", 1)[-1], path=path, task="markov", state="completed", epoch=0,
-                     last_metric="", job_id="1", node="", elapsed_s=None, error="", log="")
+    return RunStatus(
+        run=path.rsplit("/", 1)[-1],
+        path=path,
+        task="markov",
+        state="completed",
+        epoch=0,
+        last_metric="",
+        job_id="1",
+        node="",
+        elapsed_s=None,
+        error="",
+        log="",
+    )
 
 
 def headers(rows: list[RunStatus], title: str) -> list[str]:

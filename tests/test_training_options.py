@@ -49,12 +49,18 @@ def result(folder: Path) -> dict[str, Any]:
 
 # -- no TensorFlow ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("cls", [CharLMConfig, ImdbConfig])
 def test_old_run_configs_load_with_the_options_off(cls: type) -> None:
     old = {k: v for k, v in with_defaults(cls, {}).items() if k not in SHARED}
     config = from_dict(cls, old)
     assert (config.dropout, config.recurrent_dropout, config.clipnorm, config.patience, config.lr_schedule) == (
-        0.0, 0.0, 0.0, 0, "constant")
+        0.0,
+        0.0,
+        0.0,
+        0,
+        "constant",
+    )
     assert set(SHARED) <= set(with_defaults(cls, old))
     assert parse_value(cls, "lr_schedule", "cosine") == "cosine" and parse_value(cls, "patience", "3") == 3
 
@@ -72,30 +78,76 @@ def test_old_run_configs_load_with_the_options_off(cls: type) -> None:
         (["--lr-patience", "0"], "--lr-patience must be >= 1"),
     ],
 )
-def test_bad_values_are_one_line_exit_2(cli: Callable[..., Any], small_text: Path, tmp_path: Path, task: str,
-                                        options: list[str], fragment: str) -> None:
+def test_bad_values_are_one_line_exit_2(
+    cli: Callable[..., Any], small_text: Path, tmp_path: Path, task: str, options: list[str], fragment: str
+) -> None:
     data = ["--corpus", str(small_text)] if task == "charlm" else ["--dataset", "rt-snippets"]
     assert_one_line_error(cli("run", task, *data, *options, "--out", str(tmp_path / "run")), fragment)
     assert not (tmp_path / "run").exists()
 
 
 def test_a_bad_grid_value_is_one_line(cli: Callable[..., Any], small_text: Path, tmp_path: Path) -> None:
-    assert_one_line_error(cli("sweep", "charlm", "--corpus", str(small_text), "--grid", "lr-schedule=constant,steps",
-                              "--executor", "debug", "--root", str(tmp_path)), "constant|cosine|plateau")
-    assert_one_line_error(cli("sweep", "imdb", "--grid", "patience=1,-2", "--executor", "debug",
-                              "--root", str(tmp_path)), "--patience must be >= 0")
+    assert_one_line_error(
+        cli(
+            "sweep",
+            "charlm",
+            "--corpus",
+            str(small_text),
+            "--grid",
+            "lr-schedule=constant,steps",
+            "--executor",
+            "debug",
+            "--root",
+            str(tmp_path),
+        ),
+        "constant|cosine|plateau",
+    )
+    assert_one_line_error(
+        cli("sweep", "imdb", "--grid", "patience=1,-2", "--executor", "debug", "--root", str(tmp_path)),
+        "--patience must be >= 0",
+    )
 
 
 @pytest.mark.slow
 def test_a_sweep_over_the_options_collects_them(small_text: Path, tmp_path: Path) -> None:
-    seqjobs("sweep", "charlm", "--corpus", str(small_text), "--maxlen", "8", "--units", "8", "--max-chars", "2000",
-            "--sample-length", "5", "--epochs", "2", "--grid", "lr-schedule=cosine,plateau", "--grid", "clipnorm=0,1",
-            "--patience", "1", "--executor", "debug", "--name", "opts", "--wait", cwd=tmp_path, check=True)
+    seqjobs(
+        "sweep",
+        "charlm",
+        "--corpus",
+        str(small_text),
+        "--maxlen",
+        "8",
+        "--units",
+        "8",
+        "--max-chars",
+        "2000",
+        "--sample-length",
+        "5",
+        "--epochs",
+        "2",
+        "--grid",
+        "lr-schedule=cosine,plateau",
+        "--grid",
+        "clipnorm=0,1",
+        "--patience",
+        "1",
+        "--executor",
+        "debug",
+        "--name",
+        "opts",
+        "--wait",
+        cwd=tmp_path,
+        check=True,
+    )
     seqjobs("collect", "runs/opts", "-o", "opts.csv", cwd=tmp_path, check=True)
     with (tmp_path / "opts.csv").open(newline="", encoding="utf-8") as fh:
         table = list(csv.DictReader(fh))
     assert sorted((r["lr_schedule"], r["clipnorm"]) for r in table) == [
-        ("cosine", "0.0"), ("cosine", "1.0"), ("plateau", "0.0"), ("plateau", "1.0")]
+        ("cosine", "0.0"),
+        ("cosine", "1.0"),
+        ("plateau", "0.0"),
+        ("plateau", "1.0"),
+    ]
     assert all(r["patience"] == "1" and r["early_stopped"] in ("True", "False") for r in table)
 
 
@@ -105,6 +157,7 @@ def test_cosine_is_a_function_of_the_epoch_index() -> None:
 
 
 # -- the replays against Keras' own callbacks ------------------------------------------------------
+
 
 class _Optimizer:
     def __init__(self, lr: float) -> None:
@@ -138,8 +191,9 @@ def test_replays_agree_with_keras_early_stopping_and_plateau_epoch_by_epoch(high
     rng = random.Random(3)
     for trial in range(40):
         values = [round(rng.choice([0.5, 0.6, 0.7]) + rng.random() * 0.02 * (trial % 2), 2) for _ in range(12)]
-        config = CharLMConfig(lr=0.01, patience=rng.randint(1, 4), lr_patience=rng.randint(1, 3),
-                              lr_factor=rng.choice([0.5, 0.3, 0.9]))
+        config = CharLMConfig(
+            lr=0.01, patience=rng.randint(1, 4), lr_patience=rng.randint(1, 3), lr_factor=rng.choice([0.5, 0.3, 0.9])
+        )
         model = _Model(config.lr)
         stop = ResumedEarlyStopping(monitor, config.patience, Watch())
         drop = ResumedPlateau(monitor, config, Plateau(None, 0, config.lr))
@@ -163,6 +217,7 @@ def test_replays_agree_with_keras_early_stopping_and_plateau_epoch_by_epoch(high
 
 # -- the options in the built models ---------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_options_reach_the_keras_layers_and_optimizers() -> None:
     import keras
@@ -178,8 +233,9 @@ def test_options_reach_the_keras_layers_and_optimizers() -> None:
     assert charlm_model(20, 8, 6, 1, 0.01).optimizer.get_config()["clipnorm"] is None  # the tutorial's: off
 
     for model, layer_name in (("lstm", "lstm_1"), ("bilstm", "bilstm_1")):
-        config = ImdbConfig(model=model, top_words=50, embedding_dim=4, units=5, dropout=0.2, recurrent_dropout=0.3,
-                            clipnorm=2.0)
+        config = ImdbConfig(
+            model=model, top_words=50, embedding_dim=4, units=5, dropout=0.2, recurrent_dropout=0.3, clipnorm=2.0
+        )
         net = imdb_model(config)
         layer = net.get_layer(layer_name)
         lstm = (layer.forward_layer if model == "bilstm" else layer).get_config()
@@ -189,6 +245,7 @@ def test_options_reach_the_keras_layers_and_optimizers() -> None:
 
 
 # -- runs ------------------------------------------------------------------------------------------
+
 
 def interrupt_after(monkeypatch: pytest.MonkeyPatch, epoch: int) -> None:
     """The next run is stopped (KeyboardInterrupt) right after ``epoch`` (1-based) is committed and decided on."""
@@ -203,8 +260,9 @@ def interrupt_after(monkeypatch: pytest.MonkeyPatch, epoch: int) -> None:
             monkeypatch.setattr(training_callbacks, "callbacks", original)  # the resumed run goes on
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(training_callbacks, "callbacks",
-                        lambda *a: [*original(*a), keras.callbacks.LambdaCallback(on_epoch_end=stop)])
+    monkeypatch.setattr(
+        training_callbacks, "callbacks", lambda *a: [*original(*a), keras.callbacks.LambdaCallback(on_epoch_end=stop)]
+    )
 
 
 def run_interrupted(task: str, config: Any, out: Path, epoch: int, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
@@ -223,14 +281,25 @@ def separable_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def imdb_config(data: Path, **kw: Any) -> ImdbConfig:
-    base = dict(dataset=str(data), model="bow", bigram_buckets=200, top_words=100, embedding_dim=8, batch_size=32,
-                maxlen=20, val_fraction=0.2, lr=0.02, epochs=25)
+    base = dict(
+        dataset=str(data),
+        model="bow",
+        bigram_buckets=200,
+        top_words=100,
+        embedding_dim=8,
+        batch_size=32,
+        maxlen=20,
+        val_fraction=0.2,
+        lr=0.02,
+        epochs=25,
+    )
     return ImdbConfig(**{**base, **kw})
 
 
 @pytest.mark.slow
 def test_imdb_stops_early_tests_the_best_epoch_and_resumes_to_the_same_stop(
-        separable_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]) -> None:
+    separable_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
     config = imdb_config(separable_csv, patience=2, lr_schedule="plateau", lr_patience=1, lr_factor=0.5)
     straight = tmp_path / "straight"
     res = execute("imdb", config, straight)
@@ -268,8 +337,9 @@ def test_imdb_stops_early_tests_the_best_epoch_and_resumes_to_the_same_stop(
 
 
 @pytest.mark.slow
-def test_a_run_killed_after_its_stopping_epoch_does_not_train_on(separable_csv: Path, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_killed_after_its_stopping_epoch_does_not_train_on(
+    separable_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = imdb_config(separable_csv, patience=1)
     straight = execute("imdb", config, tmp_path / "straight")
     stop = straight["early_stopped_epoch"]
@@ -280,10 +350,19 @@ def test_a_run_killed_after_its_stopping_epoch_does_not_train_on(separable_csv: 
 
 @pytest.mark.slow
 def test_charlm_with_a_stalled_validation_figure_stops_after_patience_and_lowers_its_rate(
-        small_text: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    small_text: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A learning rate of 1e-9 leaves val bits/char unchanged to the recorded 6 decimals: no epoch improves."""
-    config = CharLMConfig(corpus=str(small_text), **CHARLM_TINY, lr=1e-9, epochs=8, patience=3,
-                          lr_schedule="plateau", lr_patience=1, lr_factor=0.5)
+    config = CharLMConfig(
+        corpus=str(small_text),
+        **CHARLM_TINY,
+        lr=1e-9,
+        epochs=8,
+        patience=3,
+        lr_schedule="plateau",
+        lr_patience=1,
+        lr_factor=0.5,
+    )
     out = tmp_path / "stalled"
     res = execute("charlm", config, out)
     metrics = rows(out)
@@ -300,10 +379,12 @@ def test_charlm_with_a_stalled_validation_figure_stops_after_patience_and_lowers
 
 
 @pytest.mark.slow
-def test_charlm_cosine_rate_follows_the_formula_and_survives_a_resume(small_text: Path, tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    config = CharLMConfig(corpus=str(small_text), **CHARLM_TINY, lr=0.02, epochs=4, lr_schedule="cosine",
-                          clipnorm=1.0, dropout=0.1)
+def test_charlm_cosine_rate_follows_the_formula_and_survives_a_resume(
+    small_text: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = CharLMConfig(
+        corpus=str(small_text), **CHARLM_TINY, lr=0.02, epochs=4, lr_schedule="cosine", clipnorm=1.0, dropout=0.1
+    )
     execute("charlm", config, tmp_path / "straight")
     lrs = [float(r["lr"]) for r in rows(tmp_path / "straight")]
     assert lrs == pytest.approx([cosine_lr(0.02, e, 4) for e in range(4)], rel=1e-6)
@@ -315,9 +396,12 @@ def test_charlm_cosine_rate_follows_the_formula_and_survives_a_resume(small_text
 
 @pytest.mark.slow
 def test_recurrent_dropout_trains(separable_csv: Path, tmp_path: Path) -> None:
-    res = execute("imdb", imdb_config(separable_csv, model="lstm", units=4, dropout=0.2, recurrent_dropout=0.2,
-                                      epochs=1), tmp_path / "run")
-    assert res["status"] == "completed" and RunDir(tmp_path / "run").config()["config"]["recurrent_dropout"] == 0.2
+    res = execute(
+        "imdb",
+        imdb_config(separable_csv, model="lstm", units=4, dropout=0.2, recurrent_dropout=0.2, epochs=1),
+        tmp_path / "run",
+    )
+    assert res["status"] == "completed" and RunDir(tmp_path / "run").config_record().config["recurrent_dropout"] == 0.2
 
 
 @pytest.mark.slow
@@ -329,12 +413,15 @@ def test_a_sigkilled_run_resumes_its_patience_and_rate(small_text: Path, tmp_pat
     """
     out = tmp_path / "run"
     options = dict(CHARLM_TINY, lr=1e-9, epochs=12, patience=5, lr_schedule="plateau", lr_patience=1, lr_factor=0.5)
-    args = [f"--{k.replace('_', '-')}={','.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in options.items()]
+    args = [
+        f"--{k.replace('_', '-')}={','.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in options.items()
+    ]
     done = kill_after_first_commit(["run", "charlm", "--corpus", str(small_text), *args, "--out", str(out)], out)
     assert 1 <= done < 6 and not (out / "result.json").exists()  # really interrupted before the stop
 
     res = execute("charlm", CharLMConfig(corpus=str(small_text), **options), out)
     assert res["early_stopped_epoch"] == 6 and res["epochs_done"] == 6 and res["attempt"] == 2
     lr1 = float(np.float32(1e-9))
-    assert [float(r["lr"]) for r in rows(out)] == pytest.approx([lr1, lr1] + [lr1 / 2 ** k for k in range(1, 5)],
-                                                                 rel=1e-6)
+    assert [float(r["lr"]) for r in rows(out)] == pytest.approx(
+        [lr1, lr1] + [lr1 / 2**k for k in range(1, 5)], rel=1e-6
+    )

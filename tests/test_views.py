@@ -32,9 +32,11 @@ from typer.testing import CliRunner, Result
 from jobs.cli import app
 from jobs.monitor import status as st
 from jobs.monitor import waiting
-from seqtasks.markov_config import MarkovConfig
+from jobs.monitor.logs import job_log_line
+from seqtasks.markov.config import MarkovConfig
 from seqtasks.rundir import RunDir
 from seqtasks.rundir.claim import process_start
+from seqtasks.rundir.records import JobRecord
 from seqtasks.runner import execute
 from tests.helpers import REPO, assert_one_line_error, json_lines, small_text, streams
 
@@ -183,14 +185,20 @@ CASES = [
     Case("metrics-binary", "metrics.csv", _write("metrics.csv", b"epoch,loss\n1,\x00\x01\x02\n")),
     Case("metrics-not-utf8", "metrics.csv", _write("metrics.csv", b"epoch,loss\n1,0.5\xff\xfe\n")),
     Case("metrics-non-numeric", "metrics.csv", _write("metrics.csv", "epoch,loss,seconds\n1,0.5,0.1\n2,seconds,0.1\n")),
-    Case("metrics-double-header", "metrics.csv",
-         _write("metrics.csv", "epoch,loss,seconds\n1,0.5,0.1\nepoch,loss,seconds\n2,0.4,0.1\n")),
+    Case(
+        "metrics-double-header",
+        "metrics.csv",
+        _write("metrics.csv", "epoch,loss,seconds\n1,0.5,0.1\nepoch,loss,seconds\n2,0.4,0.1\n"),
+    ),
     Case("metrics-ragged", "metrics.csv", _write("metrics.csv", "epoch,loss,seconds\n1,0.5\n")),
     Case("metrics-directory", "metrics.csv", _directory("metrics.csv")),
     Case("metrics-symlink-loop", "metrics.csv", _symlink_loop("metrics.csv")),
     Case("metrics-symlink-outside", "metrics.csv", _symlink_out("metrics.csv")),
-    Case("result-truncated", "result.json", lambda run: (run / "result.json").write_bytes(
-        (run / "result.json").read_bytes()[:40])),
+    Case(
+        "result-truncated",
+        "result.json",
+        lambda run: (run / "result.json").write_bytes((run / "result.json").read_bytes()[:40]),
+    ),
     Case("result-invalid", "result.json", _write("result.json", "{not json")),
     Case("result-binary", "result.json", _write("result.json", b"\x80\x04\x95PK\x00\x00")),
     Case("result-without-main-metric", "result.json", _edit("result.json", _without("heldout_bits_per_symbol"))),
@@ -209,11 +217,18 @@ CASES = [
     Case("config-missing", "config.json", _remove("config.json")),
     Case("config-invalid", "config.json", _write("config.json", '{"task": "markov", ')),
     Case("config-unknown-task", "config.json", _edit("config.json", _set("task", "nope"))),
-    Case("config-bad-parameter", "config.json", _edit("config.json", lambda obj: obj["config"].__setitem__("order", "abc"))),
+    Case(
+        "config-bad-parameter",
+        "config.json",
+        _edit("config.json", lambda obj: obj["config"].__setitem__("order", "abc")),
+    ),
     Case("config-symlink-outside", "config.json", _symlink_out("config.json")),
     Case("checkpoints-garbage", "checkpoints/state.json", _write("checkpoints/state.json", "garbage")),
-    Case("checkpoints-inconsistent", "checkpoints/state.json",
-         _write("checkpoints/state.json", '{"epoch": 2, "best_epoch": 5, "best_val_loss": 0.5}')),
+    Case(
+        "checkpoints-inconsistent",
+        "checkpoints/state.json",
+        _write("checkpoints/state.json", '{"epoch": 2, "best_epoch": 5, "best_val_loss": 0.5}'),
+    ),
     Case("checkpoints-symlink-outside", "checkpoints", _checkpoints_outside),
     Case("claim-garbage", "claim.json", _write("claim.json", '{"host": 1}')),
     Case("run-folder-symlink", "run folder is a symbolic link", _run_folder_outside),
@@ -232,8 +247,12 @@ def _assert_one_warning(result: Result, case: Case) -> None:
 VIEWS = ("status", "collect", "per-epoch", "report")
 #: the files of an ended run each view reads: status its result and job records, collect the config too,
 #: collect --per-epoch and report every file
-READ_BY = {"result.json": VIEWS, "job.json": VIEWS, "run folder is a symbolic link": VIEWS,
-           "config.json": ("collect", "per-epoch", "report")}
+READ_BY = {
+    "result.json": VIEWS,
+    "job.json": VIEWS,
+    "run folder is a symbolic link": VIEWS,
+    "config.json": ("collect", "per-epoch", "report"),
+}
 
 
 def flagged_by(case: Case) -> tuple[str, ...]:
@@ -265,8 +284,11 @@ def test_one_damaged_run_is_reported_where_read_and_the_rest_shown(sweep: Path, 
     listed = invoke("status", str(sweep), "--json")
     assert_clean_exit(listed)
     rows = {row["run"]: row for row in json_lines(listed.stdout)}
-    assert (rows[DAMAGED]["state"] == "unreadable" and case.file in rows[DAMAGED]["error"]) if status_flags \
+    assert (
+        (rows[DAMAGED]["state"] == "unreadable" and case.file in rows[DAMAGED]["error"])
+        if status_flags
         else rows[DAMAGED]["state"] == "completed"
+    )
     assert [rows[name]["state"] for name in healthy] == ["completed", "completed"]
 
     for view, extra in (("collect", []), ("per-epoch", ["--per-epoch"])):
@@ -294,8 +316,13 @@ def test_the_matrix_covers_at_least_fifteen_cases() -> None:
 def test_nothing_readable_is_one_error_line(sweep: Path) -> None:
     for name in RUNS:
         (sweep / name / "result.json").write_text("{")
-    for args in (["status", str(sweep)], ["status", str(sweep), "--json"], ["collect", str(sweep), "-o", "o.csv"],
-                 ["collect", str(sweep), "-o", "o.csv", "--per-epoch"], ["report", str(sweep), "-o", "rep"]):
+    for args in (
+        ["status", str(sweep)],
+        ["status", str(sweep), "--json"],
+        ["collect", str(sweep), "-o", "o.csv"],
+        ["collect", str(sweep), "-o", "o.csv", "--per-epoch"],
+        ["report", str(sweep), "-o", "rep"],
+    ):
         result = invoke(*args)
         assert_one_line_error(result, "nothing readable")
         assert len(warning_lines(result)) == 3
@@ -321,7 +348,7 @@ def test_a_folder_without_config_is_found_alone(sweep: Path) -> None:
     assert "1 run: 1 completed" in invoke("status", str(sweep / DAMAGED)).stdout
 
 
-# -- reproduction 11: NaN and None figures ---------------------------------------------------------
+# -- NaN and None figures: a diverged run is still a run to show ------------------------------------
 
 
 def test_report_on_nan_and_none_figures(sweep: Path) -> None:
@@ -356,7 +383,9 @@ class Marker:
 def test_a_crafted_result_pickle_is_never_loaded(sweep: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import pickle
 
-    monkeypatch.setattr(st.scheduler, "job_states", lambda ids: {})  # no scheduler needed (a stopped one takes seconds to fail)
+    monkeypatch.setattr(
+        st.scheduler, "job_states", lambda ids: {}
+    )  # no scheduler needed (a stopped one takes seconds to fail)
 
     evil, marker = tmp_path / "evil", tmp_path / "PWNED"
     evil.mkdir()
@@ -366,18 +395,31 @@ def test_a_crafted_result_pickle_is_never_loaded(sweep: Path, tmp_path: Path, mo
     dead = _reaped_pid()
     for job_id in (str(dead), "4242"):
         (evil / f"{job_id}_0_result.pkl").write_bytes(pickle.dumps(("error", Marker(marker))))
-    (run / "job.json").write_text(json.dumps({
-        "job_id": str(dead), "executor": "local", "submitted_at": "2026-01-01T00:00:00+00:00",
-        "submitit_folder": str(evil), "stderr": str(evil / "log.err"),
-    }))
-    for args in (["status", str(sweep)], ["status", str(sweep), "--json"], ["report", str(sweep), "-o", "rep"],
-                 ["collect", str(sweep), "-o", "c.csv"]):
+    (run / "job.json").write_text(
+        json.dumps(
+            {
+                "job_id": str(dead),
+                "executor": "local",
+                "submitted_at": "2026-01-01T00:00:00+00:00",
+                "submitit_folder": str(evil),
+                "stderr": str(evil / "log.err"),
+            }
+        )
+    )
+    for args in (
+        ["status", str(sweep)],
+        ["status", str(sweep), "--json"],
+        ["report", str(sweep), "-o", "rep"],
+        ["collect", str(sweep), "-o", "c.csv"],
+    ):
         assert_clean_exit(invoke(*args))
     _edit("job.json", _set("executor", "slurm"))(run)
     assert_clean_exit(invoke("status", str(sweep)))
     assert not marker.exists(), "a crafted pickle was loaded"
-    readers = [REPO / "jobs" / name for name in ("monitor/status.py", "monitor/collect.py", "monitor/waiting.py", "cli/views.py",
-                                                "cli/report.py")]
+    readers = [
+        REPO / "jobs" / name
+        for name in ("monitor/status.py", "monitor/collect.py", "monitor/waiting.py", "cli/views.py", "cli/report.py")
+    ]
     for source in readers + sorted((REPO / "jobs/report").glob("*.py")):
         assert "import pickle" not in source.read_text(), source
 
@@ -394,8 +436,8 @@ def test_job_logs_are_read_only_inside_the_run_or_its_sweep(sweep: Path, tmp_pat
     files = st.read_run(sweep / DAMAGED)
 
     def line(stderr: Path) -> str:
-        files.job = {"job_id": "7", "executor": "slurm", "submitted_at": "x", "stderr": str(stderr)}
-        return st.job_log_line(files)
+        files.job = JobRecord(job_id="7", executor="slurm", submitted_at="x", stderr=str(stderr))
+        return job_log_line(files)
 
     assert line(inside.resolve()) == "ValueError: the real reason"
     assert line(Path("runs/s/.submitit/7/7_0_log.err")) == "ValueError: the real reason"
@@ -427,15 +469,30 @@ def _unfinished(run: Path, state: str, **fields: object) -> None:
 
 
 def _local_job(run: Path, job_id: int | str, submitted_ago: float = 600) -> None:
-    (run / "job.json").write_text(json.dumps({
-        "job_id": str(job_id), "executor": "local", "submitted_at": _stamp(submitted_ago), "host": HERE,
-    }))
+    (run / "job.json").write_text(
+        json.dumps(
+            {
+                "job_id": str(job_id),
+                "executor": "local",
+                "submitted_at": _stamp(submitted_ago),
+                "host": HERE,
+            }
+        )
+    )
 
 
 def _claim(run: Path, pid: int) -> None:
-    (run / "claim.json").write_text(json.dumps({
-        "host": HERE, "pid": pid, "token": "t", "claimed_at": _stamp(5), "pid_start": process_start(pid),
-    }))
+    (run / "claim.json").write_text(
+        json.dumps(
+            {
+                "host": HERE,
+                "pid": pid,
+                "token": "t",
+                "claimed_at": _stamp(5),
+                "pid_start": process_start(pid),
+            }
+        )
+    )
 
 
 def _row(sweep: Path, name: str = DAMAGED) -> st.RunStatus:
@@ -492,30 +549,41 @@ def test_a_cancelled_runs_clock_stops(sweep: Path) -> None:
     for name in ("state.json", "metrics.csv"):
         os.utime(run / name, (written, written))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(st.scheduler, "job_states", lambda ids: {"77": {"state": "cancelled", "node": "n1", "source": "sacct"}})
+        mp.setattr(
+            st.scheduler, "job_states", lambda ids: {"77": {"state": "cancelled", "node": "n1", "source": "sacct"}}
+        )
         row = _row(sweep)
     assert row.state == "cancelled" and 29 <= (row.elapsed_s or 0) <= 31
 
 
-@pytest.mark.parametrize(("slurm", "recorded", "shown"), [
-    ("pending", None, "pending"),  # a pending array element (sacct empty, squeue answered)
-    ("pending", "requeued", "requeued"),
-    ("running", "requeued", "running"),
-    ("completed", "running", "stuck"),  # the job ended, nothing wrote a result
-    ("failed", "running", "failed"),
-    ("unknown", "running", "unknown"),
-])
-def test_slurm_states_map(sweep: Path, monkeypatch: pytest.MonkeyPatch, slurm: str, recorded: str | None, shown: str) -> None:
+@pytest.mark.parametrize(
+    ("slurm", "recorded", "shown"),
+    [
+        ("pending", None, "pending"),  # a pending array element (sacct empty, squeue answered)
+        ("pending", "requeued", "requeued"),
+        ("running", "requeued", "running"),
+        ("completed", "running", "stuck"),  # the job ended, nothing wrote a result
+        ("failed", "running", "failed"),
+        ("unknown", "running", "unknown"),
+    ],
+)
+def test_slurm_states_map(
+    sweep: Path, monkeypatch: pytest.MonkeyPatch, slurm: str, recorded: str | None, shown: str
+) -> None:
     run = sweep / DAMAGED
     _unfinished(run, recorded or "running", started_at=_stamp(100))
     if recorded is None:
         (run / "state.json").unlink()
     (run / "job.json").write_text(json.dumps({"job_id": "75_3", "executor": "slurm", "submitted_at": _stamp(200)}))
-    monkeypatch.setattr(st.scheduler, "job_states", lambda ids: {"75_3": {"state": slurm, "node": "", "source": "squeue"}})
+    monkeypatch.setattr(
+        st.scheduler, "job_states", lambda ids: {"75_3": {"state": slurm, "node": "", "source": "squeue"}}
+    )
     assert _row(sweep).state == shown
 
 
-def test_a_run_that_ends_while_the_scheduler_is_asked_is_not_stuck(sweep: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_that_ends_while_the_scheduler_is_asked_is_not_stuck(
+    sweep: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The folders are read, then sacct answers "completed": a run that wrote its result in between is read again."""
     run = sweep / DAMAGED
     result = (run / "result.json").read_bytes()
@@ -532,7 +600,9 @@ def test_a_run_that_ends_while_the_scheduler_is_asked_is_not_stuck(sweep: Path, 
 
 def test_a_resubmitted_failed_run_asks_its_new_job(sweep: Path, live_process: subprocess.Popen[bytes]) -> None:
     run = sweep / DAMAGED
-    _edit("result.json", lambda r: r.update(status="failed", error="Traceback\nValueError: bad", ended_at=_stamp(100)))(run)
+    _edit("result.json", lambda r: r.update(status="failed", error="Traceback\nValueError: bad", ended_at=_stamp(100)))(
+        run
+    )
     _local_job(run, live_process.pid, submitted_ago=10)
     assert _row(sweep).state == "pending"
     _local_job(run, _reaped_pid(), submitted_ago=10)  # the new job went without running it: the failure stands
@@ -558,13 +628,15 @@ def quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(waiting, "WAIT_INTERVAL", 0.01)
 
 
-def test_wait_exits_1_with_counts_unless_every_run_completed(sweep: Path, quick_polls: None, capsys: pytest.CaptureFixture[str]) -> None:
+def test_wait_exits_1_with_counts_unless_every_run_completed(
+    sweep: Path, quick_polls: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     import typer
 
     waiting.report_end(sweep)  # all completed: returns
     assert "3 runs: 3 completed" in capsys.readouterr().out
     run = sweep / DAMAGED
-    _unfinished(run, "requeued", attempt=6, ended_at=_stamp(5))  # reproduction 15: stopped, nothing restarts it
+    _unfinished(run, "requeued", attempt=6, ended_at=_stamp(5))  # its controller is gone: nothing restarts it
     _local_job(run, _reaped_pid())
     with pytest.raises(typer.Exit) as exit_:
         waiting.report_end(sweep)
@@ -573,8 +645,9 @@ def test_wait_exits_1_with_counts_unless_every_run_completed(sweep: Path, quick_
     assert "3 runs: 2 completed, 1 stuck" in out and f"stuck {DAMAGED}: requeued at attempt 6" in err
 
 
-def test_wait_and_watch_give_up_on_unknown_after_the_same_polls(sweep: Path, quick_polls: None,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wait_and_watch_give_up_on_unknown_after_the_same_polls(
+    sweep: Path, quick_polls: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run = sweep / DAMAGED
     _unfinished(run, "running")
     (run / "job.json").write_text(json.dumps({"job_id": "99", "executor": "slurm", "submitted_at": _stamp(5)}))
@@ -602,8 +675,19 @@ def test_sweep_wait_exits_1_when_a_run_fails(tmp_path: Path, small_text: Path, m
 
     empty = tmp_path / "empty.txt"
     empty.write_text("", encoding="utf-8")
-    proc = seqjobs("sweep", "markov", "--grid", f"corpus={small_text},{empty}", "--executor", "local",
-                   "--name", "w", "--wait", cwd=tmp_path, timeout=300)
+    proc = seqjobs(
+        "sweep",
+        "markov",
+        "--grid",
+        f"corpus={small_text},{empty}",
+        "--executor",
+        "local",
+        "--name",
+        "w",
+        "--wait",
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "2 runs: 1 completed, 1 failed" in proc.stdout
 
@@ -621,14 +705,19 @@ def test_bad_watch_interval_is_one_line(sweep: Path, interval: str) -> None:
     assert_one_line_error(invoke("status", "nowhere", "--watch", "--interval", interval), "--interval")
 
 
-@pytest.mark.parametrize(("output", "fragment"), [
-    ("adir", "is a folder"),
-    ("afile/x.csv", "afile is not a folder"),
-    ("afile/sub/x.csv", "afile is not a folder"),
-    ("x" * 300 + ".csv", "longer than a file name"),
-    ("clash.csv", "clash.summary.csv is a folder"),
-])
-def test_bad_collect_output_is_one_line_and_writes_nothing(sweep: Path, tmp_path: Path, output: str, fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("output", "fragment"),
+    [
+        ("adir", "is a folder"),
+        ("afile/x.csv", "afile is not a folder"),
+        ("afile/sub/x.csv", "afile is not a folder"),
+        ("x" * 300 + ".csv", "longer than a file name"),
+        ("clash.csv", "clash.summary.csv is a folder"),
+    ],
+)
+def test_bad_collect_output_is_one_line_and_writes_nothing(
+    sweep: Path, tmp_path: Path, output: str, fragment: str
+) -> None:
     (tmp_path / "adir").mkdir()
     (tmp_path / "afile").write_text("mine")
     (tmp_path / "clash.summary.csv").mkdir()

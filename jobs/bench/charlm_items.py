@@ -80,18 +80,29 @@ def charlm_rows(text: str, sizes: Sizes) -> list[Row]:
     encode_s = time.perf_counter() - t0
     rows = [
         Row(
-            "charlm_input_memory", f"char-LSTM input memory, {len(text):,} chars", "MB",
-            Stat.once((x.nbytes + y.nbytes) / MB), Stat.once(training_bytes(data) / MB), Target(">= 50x (<= 1/50)", min_ratio=50),
+            "charlm_input_memory",
+            f"char-LSTM input memory, {len(text):,} chars",
+            "MB",
+            Stat.once((x.nbytes + y.nbytes) / MB),
+            Stat.once(training_bytes(data) / MB),
+            Target(">= 50x (<= 1/50)", min_ratio=50),
             note=f"tutorial: x {x.shape} + y {y.shape} bool, built in {vectorize_s:.1f} s; "
             f"seqjobs: int32 codes + window starts, encoded in {encode_s:.2f} s",
         )
     ]
     pairs = [peak_rss_pair_mb(sizes) for _ in range(sizes.heavy_repeats)]
     base, ours = Stat.of([b for b, _ in pairs]), Stat.of([o for _, o in pairs])
-    rows.append(Row(
-        "charlm_peak_rss", "char-LSTM training job peak RSS", "MB", base, ours, Target(">= 2x (<= 0.5x)", min_ratio=2),
-        note=f"each a fresh process (a pair at a time): load text, prepare data, build, fit {sizes.rss_steps} steps at batch 128",
-    ))
+    rows.append(
+        Row(
+            "charlm_peak_rss",
+            "char-LSTM training job peak RSS",
+            "MB",
+            base,
+            ours,
+            Target(">= 2x (<= 0.5x)", min_ratio=2),
+            note=f"each a fresh process (a pair at a time): load text, prepare data, build, fit {sizes.rss_steps} steps at batch 128",
+        )
+    )
     rows += throughput_rows(text, x, y, chars, data, sizes)
     del x, y
     return rows
@@ -114,22 +125,29 @@ def throughput_rows(text: str, x: np.ndarray, y: np.ndarray, chars: list[str], d
             base_model.fit(x, y, batch_size=batch, epochs=1, steps_per_epoch=n, verbose=0, callbacks=cb)
 
         def our_fit(n: int, cb: list[Any], batch: int = batch) -> None:
-            our_model.fit(data.train_dataset(batch, 0, 0, 1), steps_per_epoch=n, epochs=1, shuffle=False,
-                          verbose=0, callbacks=cb)
+            our_model.fit(
+                data.train_dataset(batch, 0, 0, 1), steps_per_epoch=n, epochs=1, shuffle=False, verbose=0, callbacks=cb
+            )
 
         base, ours = alternate(
             lambda: steady_step_seconds(base_fit, warm, steps) * 1e3,
             lambda: steady_step_seconds(our_fit, warm, steps) * 1e3,
             sizes.heavy_repeats,
         )
-        rows.append(Row(
-            f"charlm_throughput_b{batch}", f"char-LSTM training, batch {batch}", "ms/step", base, ours,
-            Target(">= 1.0x, same model", min_ratio=1.0) if batch == sizes.batches[0] else None,
-            {"same model": same} if batch == sizes.batches[0] else {},
-            note=f"{steps} steps timed after {warm} warm-up steps a repeat; windows/s: tutorial "
-            f"{batch / base.median * 1e3:,.0f}, seqjobs {batch / ours.median * 1e3:,.0f}; "
-            f"{our_model.count_params():,} params each",
-        ))
+        rows.append(
+            Row(
+                f"charlm_throughput_b{batch}",
+                f"char-LSTM training, batch {batch}",
+                "ms/step",
+                base,
+                ours,
+                Target(">= 1.0x, same model", min_ratio=1.0) if batch == sizes.batches[0] else None,
+                {"same model": same} if batch == sizes.batches[0] else {},
+                note=f"{steps} steps timed after {warm} warm-up steps a repeat; windows/s: tutorial "
+                f"{batch / base.median * 1e3:,.0f}, seqjobs {batch / ours.median * 1e3:,.0f}; "
+                f"{our_model.count_params():,} params each",
+            )
+        )
     rows.append(samples_row(text, base_model, our_model, data, chars, sizes))
     return rows
 
@@ -151,7 +169,10 @@ def samples_row(text: str, base_model: Any, our_model: Any, data: Any, chars: li
 
     def base() -> float:
         with np.errstate(divide="ignore"):  # the tutorial's sample() takes log(0) for underflowed probabilities
-            return timed(lambda: tutorial.generate(base_model, text, chars, MAXLEN, temps, sizes.baseline_sample_chars))() * scale
+            return (
+                timed(lambda: tutorial.generate(base_model, text, chars, MAXLEN, temps, sizes.baseline_sample_chars))()
+                * scale
+            )
 
     def ours() -> float:
         seed = (0, next(draws))
@@ -159,7 +180,11 @@ def samples_row(text: str, base_model: Any, our_model: Any, data: Any, chars: li
 
     b, o = alternate(base, ours, sizes.heavy_repeats)
     return Row(
-        "charlm_samples", f"samples per epoch, {n} chars x {len(temps)} temperatures", "s", b, o,
+        "charlm_samples",
+        f"samples per epoch, {n} chars x {len(temps)} temperatures",
+        "s",
+        b,
+        o,
         Target(">= 100x, under 0.6 s", min_ratio=100, max_value=0.6),
         note=f"tutorial timed on {sizes.baseline_sample_chars} chars x {len(temps)} and extrapolated x{scale:g}; "
         f"seqjobs' sampler compiles once per run ({compile_s:.1f} s, not included)",

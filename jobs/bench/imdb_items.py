@@ -116,8 +116,15 @@ def tutorial_side(config: ImdbConfig, initial: list[Any], data: Reviews, seed: i
 
     def fit_part(epoch: int, part: int, callbacks: list[Any]) -> None:
         idx = parts(np.random.default_rng([seed, epoch]).permutation(len(data.y_train)), part)
-        model.fit(data.x_train[idx], data.y_train[idx], batch_size=config.batch_size, epochs=1, shuffle=False,
-                  verbose=0, callbacks=callbacks)
+        model.fit(
+            data.x_train[idx],
+            data.y_train[idx],
+            batch_size=config.batch_size,
+            epochs=1,
+            shuffle=False,
+            verbose=0,
+            callbacks=callbacks,
+        )
 
     return Side(fit_part, lambda: float(model.evaluate(data.x_test, data.y_test, verbose=0)[1]))
 
@@ -164,8 +171,10 @@ def prepare(sizes: Sizes, config: ImdbConfig) -> Reviews:
     with tempfile.TemporaryDirectory(prefix="seqjobs-bench-") as tmp:
         enc = stand_in_reviews(Path(tmp), sizes.reviews, config)
     return Reviews(
-        tutorial.pad_reviews(enc.x_train, config.maxlen), enc.y_train,
-        tutorial.pad_reviews(enc.x_test, config.maxlen), enc.y_test,
+        tutorial.pad_reviews(enc.x_train, config.maxlen),
+        enc.y_train,
+        tutorial.pad_reviews(enc.x_test, config.maxlen),
+        enc.y_test,
         Batches(enc.x_train, enc.y_train, config.maxlen, bucket=True),
         Batches(enc.x_test, enc.y_test, config.maxlen, bucket=True),
     )
@@ -183,12 +192,17 @@ def imdb_rows(sizes: Sizes) -> list[Row]:
         pairs.append(train_both(sides, sizes.imdb_epochs))
     base, ours = [b for b, _ in pairs], [o for _, o in pairs]
     acc_base, acc_ours = (statistics.fmean(o.accuracy for o in side) for side in (base, ours))
-    per_seed = "; ".join(f"seed {config.seed + i}: {b.accuracy:.2%} vs {o.accuracy:.2%}" for i, (b, o) in enumerate(pairs))
+    per_seed = "; ".join(
+        f"seed {config.seed + i}: {b.accuracy:.2%} vs {o.accuracy:.2%}" for i, (b, o) in enumerate(pairs)
+    )
     epochs = f"{sizes.imdb_epochs} epoch{'s' if sizes.imdb_epochs > 1 else ''}"
     lengths = data.test.lengths
     epoch = Row(
-        "imdb_epoch", f"IMDB epoch, {len(data.train):,} x {config.maxlen}, tutorial model", "s",
-        Stat.of([t for o in base for t in o.epoch_s]), Stat.of([t for o in ours for t in o.epoch_s]),
+        "imdb_epoch",
+        f"IMDB epoch, {len(data.train):,} x {config.maxlen}, tutorial model",
+        "s",
+        Stat.of([t for o in base for t in o.epoch_s]),
+        Stat.of([t for o in ours for t in o.epoch_s]),
         Target(">= 2x, test accuracy not 0.5 pt below the tutorial's", min_ratio=2),
         {"accuracy not 0.5 pt below": acc_ours >= acc_base - ACCURACY_GAP},
         note=f"every training epoch of {epochs} x {len(pairs)} seeds, both sides from the same initial weights, each "
@@ -197,8 +211,12 @@ def imdb_rows(sizes: Sizes) -> list[Row]:
         f"{np.median(lengths):.0f} words, {np.mean(lengths >= config.maxlen):.0%} cut at {config.maxlen})",
     )
     evaluation = Row(
-        "imdb_evaluate", f"IMDB evaluate, {len(data.test):,} reviews", "s",
-        Stat.of([o.eval_s for o in base]), Stat.of([o.eval_s for o in ours]), Target(">= 2x", min_ratio=2),
+        "imdb_evaluate",
+        f"IMDB evaluate, {len(data.test):,} reviews",
+        "s",
+        Stat.of([o.eval_s for o in base]),
+        Stat.of([o.eval_s for o in ours]),
+        Target(">= 2x", min_ratio=2),
         note="tutorial: padded to 500, batch 32 (evaluate's default); seqjobs: length-sorted batches of 512 "
         "padded to their longest, read at each review's last word; the models just trained",
     )

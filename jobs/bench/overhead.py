@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Literal
 
 from jobs.bench.harness import Row, Target, alternate, repeat, timed
 from jobs.bench.sizes import Sizes
@@ -47,9 +47,11 @@ from jobs.engine.launch import launch_sweep
 from jobs.engine.options import ExecutorOptions
 from jobs.engine.sweep import expand
 from jobs.monitor.collect import Outputs, collect, summarise
+from jobs.scheduler import commands
 from seqtasks import atomic
-from seqtasks.markov_config import MarkovConfig
-from seqtasks.rundir import read_json
+from seqtasks.markov.config import MarkovConfig
+from seqtasks.rundir import RunDir, read_json
+from seqtasks.rundir.states import RunState
 
 ITEMS = ["job_local", "job_slurm", "sweep_submit", "collect_runs", "cli_help", "cli_status", *SNAPSHOT_ITEMS]
 CHEAP_TEXT_CHARS = 5_000  # the sweep's Markov runs must be cheap: only the submission is measured
@@ -62,14 +64,11 @@ def cluster_answers() -> bool:
     """True when ``sbatch`` is on the PATH and the controller answers ``sinfo``."""
     if not shutil.which("sbatch"):
         return False
-    try:
-        proc = subprocess.run(["sinfo", "-h", "-o", "%P"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return proc.returncode == 0 and bool(proc.stdout.strip())
+    out = commands.run(["sinfo", "-h", "-o", "%P"], timeout_s=10)
+    return bool(out and out.strip())
 
 
-def trivial_job_row(kind: str, sizes: Sizes, work: Path) -> Row:
+def trivial_job_row(kind: Literal["local", "slurm"], sizes: Sizes, work: Path) -> Row:
     """Submit -> result of a job that runs nothing, on ``kind`` (local or slurm).
 
     The figure is the time until the result exists (``job.done()`` polled
@@ -100,9 +99,16 @@ def trivial_job_row(kind: str, sizes: Sizes, work: Path) -> Row:
         plain, polled = alternate(lambda: submit_and_wait(1.0), lambda: submit_and_wait(POLL_S), sizes.repeats)
     except TimeoutError as err:
         return Row(f"job_{kind}", title, "s", None, None, target, skipped=f"skipped: {err}")
-    return Row(f"job_{kind}", title, "s", None, polled, target,
-               note=f"RunJob with no runs through make_executor, until its result exists; waiting as job.result() "
-               f"does (a poll a second): {plain.median:.2f} s ({plain.lo:.2f}-{plain.hi:.2f})")
+    return Row(
+        f"job_{kind}",
+        title,
+        "s",
+        None,
+        polled,
+        target,
+        note=f"RunJob with no runs through make_executor, until its result exists; waiting as job.result() "
+        f"does (a poll a second): {plain.median:.2f} s ({plain.lo:.2f}-{plain.hi:.2f})",
+    )
 
 
 def cheap_corpus(work: Path) -> Path:
@@ -124,19 +130,31 @@ def sweep_row(sizes: Sizes, work: Path, corpus: Path) -> Row:
         sweep = work / f"sweep-{next(attempt)}"
         start = time.perf_counter()
         runs = expand(MarkovConfig, base, grid, {}, 1)
-        done = launch_sweep("markov", sweep, runs, opts, base, {"grid": [f"seed={','.join(map(str, grid['seed']))}"],
-                                                                 "zip": [], "seeds": 1})
+        done = launch_sweep(
+            "markov",
+            sweep,
+            runs,
+            opts,
+            base,
+            {"grid": [f"seed={','.join(map(str, grid['seed']))}"], "zip": [], "seeds": 1},
+        )
         seconds = time.perf_counter() - start
         cancel_and_remove(sweep)
         if len(done.jobs) != n:
             raise RuntimeError(f"the sweep submitted {len(done.jobs)} of {n} runs")
         return seconds
 
-    return Row("sweep_submit", f"{n}-run sweep submitted", "s", None, repeat(submit_sweep, sizes.repeats),
-               Target("<= 5 s", max_value=5.0),
-               note="what seqjobs sweep markov --grid seed=0..N-1 --executor local does (expand + launch_sweep), "
-               "in-process, timed until every job is submitted and recorded; the (cheap) runs are waited for, "
-               "cancelled if slow, and removed before the next repeat")
+    return Row(
+        "sweep_submit",
+        f"{n}-run sweep submitted",
+        "s",
+        None,
+        repeat(submit_sweep, sizes.repeats),
+        Target("<= 5 s", max_value=5.0),
+        note="what seqjobs sweep markov --grid seed=0..N-1 --executor local does (expand + launch_sweep), "
+        "in-process, timed until every job is submitted and recorded; the (cheap) runs are waited for, "
+        "cancelled if slow, and removed before the next repeat",
+    )
 
 
 def cancel_and_remove(sweep: Path) -> None:
@@ -145,8 +163,12 @@ def cancel_and_remove(sweep: Path) -> None:
     Its worker processes are this process's children: each is waited for, so
     none is left behind, and the folder is removed only once they are gone.
     """
-    pids = {int(job["job_id"]) for run in sweep.iterdir() if run.is_dir()
-            if (job := read_json(run / "job.json")) and str(job.get("job_id", "")).isdigit()}
+    pids = {
+        int(job["job_id"])
+        for run in sweep.iterdir()
+        if run.is_dir()
+        if (job := read_json(run / "job.json")) and str(job.get("job_id", "")).isdigit()
+    }
     deadline = time.monotonic() + EXIT_WAIT_S
     while pids and time.monotonic() < deadline:
         pids = {pid for pid in pids if not _reaped(pid)}
@@ -180,11 +202,30 @@ def template_run(work: Path, corpus: Path) -> Path:
     every view would read it -- unlike a real sweep's runs.
     """
     template = work / "template"
-    subprocess.run([sys.executable, "-m", "jobs", "submit", "markov", "--corpus", str(corpus), "--length", "100",
-                    "--executor", "local", "-o", str(template), "--wait"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
-    result = read_json(template / "result.json")
-    if not result or result.get("status") != "completed":
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jobs",
+            "submit",
+            "markov",
+            "--corpus",
+            str(corpus),
+            "--length",
+            "100",
+            "--executor",
+            "local",
+            "-o",
+            str(template),
+            "--wait",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=600,
+    )
+    result = RunDir(template).result()
+    if result is None or result.status != RunState.COMPLETED:
         raise RuntimeError(f"the template Markov run did not complete: {result}")
     return template
 
@@ -218,10 +259,16 @@ def collect_row(sizes: Sizes, work: Path, corpus: Path) -> Row:
         rows = sum(1 for _ in csv.reader(fh)) - 1
     if rows != sizes.collect_runs:
         raise RuntimeError(f"collect wrote {rows} rows for {sizes.collect_runs} runs")
-    return Row("collect_runs", f"collect over {sizes.collect_runs:,} run folders", "s", None, seconds,
-               Target("<= 2 s", max_value=2.0),
-               note="what seqjobs collect does (collect, summarise; CSV, summary, Parquet if pyarrow), in-process, "
-               "on copies of a real Markov run")
+    return Row(
+        "collect_runs",
+        f"collect over {sizes.collect_runs:,} run folders",
+        "s",
+        None,
+        seconds,
+        Target("<= 2 s", max_value=2.0),
+        note="what seqjobs collect does (collect, summarise; CSV, summary, Parquet if pyarrow), in-process, "
+        "on copies of a real Markov run",
+    )
 
 
 def cpu_seconds(args: list[str]) -> float:
@@ -243,8 +290,17 @@ def cli_rows(sizes: Sizes, work: Path, corpus: Path) -> list[Row]:
     rows = []
     for item, (title, args) in commands.items():
         base, ours = alternate(lambda: cpu_seconds(empty), lambda: cpu_seconds(args), sizes.repeats)
-        rows.append(Row(item, title, "s", base, ours, Target("<= 0.3 s CPU", max_value=0.3),
-                        note="user + system CPU of the whole process; the left column is python -c pass"))
+        rows.append(
+            Row(
+                item,
+                title,
+                "s",
+                base,
+                ours,
+                Target("<= 0.3 s CPU", max_value=0.3),
+                note="user + system CPU of the whole process; the left column is python -c pass",
+            )
+        )
     return rows
 
 

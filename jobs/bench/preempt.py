@@ -39,15 +39,44 @@ from pathlib import Path
 
 import psutil
 
+from jobs.scheduler import commands
+from seqtasks.rundir.states import RunState
+
 TINY = {
-    "charlm": ["--units", "16", "--maxlen", "10", "--sample-length", "20", "--temperatures", "0.5",
-               "--batch-size", "64", "--epochs", "4"],
-    "imdb": ["--top-words", "200", "--embedding-dim", "8", "--units", "8", "--batch-size", "32", "--maxlen", "40",
-             "--epochs", "4"],
+    "charlm": [
+        "--units",
+        "16",
+        "--maxlen",
+        "10",
+        "--sample-length",
+        "20",
+        "--temperatures",
+        "0.5",
+        "--batch-size",
+        "64",
+        "--epochs",
+        "4",
+    ],
+    "imdb": [
+        "--top-words",
+        "200",
+        "--embedding-dim",
+        "8",
+        "--units",
+        "8",
+        "--batch-size",
+        "32",
+        "--maxlen",
+        "40",
+        "--epochs",
+        "4",
+    ],
 }
 #: dropout on: a resumed run must draw the masks an uninterrupted one draws (its rows are compared)
 DROPOUT = ["--dropout", "0.2", "--recurrent-dropout", "0.2"]
 PARTITION, URGENT = "cpu", "urgent"
+#: seconds a SLURM tool may take here: as long as any other step of the soak
+SLURM_TIMEOUT_S = 600
 PREEMPTIBLE = ("cpu", "gpu", "nolimit")
 #: phases a preemption can land in, in the order of a task's life
 PHASES = ("batch", "import", "data", "training", "checkpoint", "between", "exit")
@@ -66,10 +95,18 @@ class SoakSweep:
     per_task: int
 
 
-FULL = (SoakSweep("charlm-single", "charlm", 10, 1), SoakSweep("charlm-packed", "charlm", 12, 4),
-        SoakSweep("imdb-single", "imdb", 8, 1), SoakSweep("imdb-packed", "imdb", 12, 4))
-SHORT = (SoakSweep("charlm-single", "charlm", 3, 1), SoakSweep("charlm-packed", "charlm", 4, 2),
-         SoakSweep("imdb-single", "imdb", 2, 1), SoakSweep("imdb-packed", "imdb", 4, 2))
+FULL = (
+    SoakSweep("charlm-single", "charlm", 10, 1),
+    SoakSweep("charlm-packed", "charlm", 12, 4),
+    SoakSweep("imdb-single", "imdb", 8, 1),
+    SoakSweep("imdb-packed", "imdb", 12, 4),
+)
+SHORT = (
+    SoakSweep("charlm-single", "charlm", 3, 1),
+    SoakSweep("charlm-packed", "charlm", 4, 2),
+    SoakSweep("imdb-single", "imdb", 2, 1),
+    SoakSweep("imdb-packed", "imdb", 4, 2),
+)
 
 
 @dataclass(frozen=True)
@@ -84,6 +121,13 @@ class Landed:
 
 def _run(cmd: list[str], cwd: Path | None = None) -> str:
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=True, timeout=600).stdout
+
+
+def _answered(out: str | None) -> str:
+    """A SLURM tool's output (:func:`jobs.scheduler.commands.run`): the soak cannot go on without it."""
+    if out is None:
+        raise RuntimeError("the scheduler did not answer (squeue, sbatch, sinfo or sacct failed); is the cluster up?")
+    return out
 
 
 def seqjobs(args: list[str], cwd: Path) -> str:
@@ -112,10 +156,30 @@ def submit(work: Path, root: Path, sweeps: tuple[SoakSweep, ...], data: dict[str
     """Submit every sweep under ``root`` to the preemptible partition, one core per task, with every default
     (``--max-stalled`` included: about half the attempts are preempted before their first commit)."""
     for sweep in sweeps:
-        seqjobs(["sweep", sweep.task, *data[sweep.task], *TINY[sweep.task], *DROPOUT, "--seeds", str(sweep.seeds),
-                 "--runs-per-task", str(sweep.per_task), "--executor", "slurm", "--partition", PARTITION,
-                 "--cpus-per-task", "1", "--root", str(root),
-                 "--name", sweep.name], work)
+        seqjobs(
+            [
+                "sweep",
+                sweep.task,
+                *data[sweep.task],
+                *TINY[sweep.task],
+                *DROPOUT,
+                "--seeds",
+                str(sweep.seeds),
+                "--runs-per-task",
+                str(sweep.per_task),
+                "--executor",
+                "slurm",
+                "--partition",
+                PARTITION,
+                "--cpus-per-task",
+                "1",
+                "--root",
+                str(root),
+                "--name",
+                sweep.name,
+            ],
+            work,
+        )
 
 
 @dataclass(frozen=True)
@@ -128,13 +192,13 @@ class QueuedJob:
 
 def queue() -> list[QueuedJob]:
     """Every job in the queue, one line per array element."""
-    out = _run(["squeue", "-h", "-r", "-o", "%i|%T|%P|%Z"])
+    out = _answered(commands.run(["squeue", "-h", "-r", "-o", "%i|%T|%P|%Z"], SLURM_TIMEOUT_S))
     return [QueuedJob(*line.split("|", 3)) for line in out.splitlines() if line.count("|") >= 3]
 
 
 def restarts(job: str) -> int:
     """How many times SLURM has requeued ``job`` (``-1``: it has left the controller's memory)."""
-    out = subprocess.run(["scontrol", "-o", "show", "job", job], capture_output=True, text=True).stdout
+    out = commands.run(["scontrol", "-o", "show", "job", job]) or ""
     field = next((f for f in out.split() if f.startswith("Restarts=")), None)
     return int(field.split("=")[1]) if field else -1
 
@@ -183,7 +247,7 @@ def phase(job: str, runs: list[Path]) -> str:
         return "checkpoint"
     for run in runs:
         state = _json(run / "state.json")
-        if state.get("state") == "running" and state.get("pid") == proc.pid:
+        if state.get("state") == RunState.RUNNING and state.get("pid") == proc.pid:
             vocab = run / "vocab.json"
             began = proc.create_time()
             return "training" if vocab.exists() and vocab.stat().st_mtime >= began else "data"
@@ -199,8 +263,25 @@ def _json(path: Path) -> dict:
 
 def preempt_all(cores: str) -> None:
     """Submit an urgent job wanting every core, and wait until it has run: it preempts every running task."""
-    job = _run(["sbatch", "--parsable", "-p", URGENT, "-c", cores, "--mem", "100M", "-o", "/dev/null",
-                "--wrap", "sleep 1"]).strip()
+    job = _answered(
+        commands.run(
+            [
+                "sbatch",
+                "--parsable",
+                "-p",
+                URGENT,
+                "-c",
+                cores,
+                "--mem",
+                "100M",
+                "-o",
+                "/dev/null",
+                "--wrap",
+                "sleep 1",
+            ],
+            SLURM_TIMEOUT_S,
+        )
+    ).strip()
     while any(q.job == job for q in queue()):
         time.sleep(POLL_S)
 
@@ -214,8 +295,9 @@ def foreign_running(ours: dict[str, list[Path]]) -> bool:
     return any(q.state == "RUNNING" and q.partition in PREEMPTIBLE and q.job not in ours for q in queue())
 
 
-def preempt_round(root: Path, lives: dict[str, float], wanted: int, rng: random.Random, started: float,
-                  deadline: float) -> list[Landed]:
+def preempt_round(
+    root: Path, lives: dict[str, float], wanted: int, rng: random.Random, started: float, deadline: float
+) -> list[Landed]:
     """Preempt the tasks of the sweeps under ``root`` until none is queued; the preemptions that landed.
 
     Each task attempt, once seen running, gets a moment drawn uniformly over
@@ -223,7 +305,7 @@ def preempt_round(root: Path, lives: dict[str, float], wanted: int, rng: random.
     task (at most ``wanted`` landings are sought; after that the round runs out
     undisturbed).
     """
-    cores = _run(["sinfo", "-h", "-N", "-p", PARTITION, "-o", "%c"]).split()[0]
+    cores = _answered(commands.run(["sinfo", "-h", "-N", "-p", PARTITION, "-o", "%c"], SLURM_TIMEOUT_S)).split()[0]
     landed: list[Landed] = []
     due: dict[tuple[str, int], float] = {}
     while time.time() < deadline:
@@ -239,8 +321,11 @@ def preempt_round(root: Path, lives: dict[str, float], wanted: int, rng: random.
         if running and come and len(landed) < wanted and not foreign_running(ours):
             before = {job: (count, phase(job, ours[job])) for job, count in running.items()}
             preempt_all(cores)
-            landed += [Landed(job, sweep_of(ours[job]), where, round(now - started, 1))
-                       for job, (count, where) in before.items() if restarts(job) > count]
+            landed += [
+                Landed(job, sweep_of(ours[job]), where, round(now - started, 1))
+                for job, (count, where) in before.items()
+                if restarts(job) > count
+            ]
         time.sleep(POLL_S)
     return landed
 
@@ -254,7 +339,9 @@ def wait_round(root: Path, deadline: float) -> None:
 def task_lives(root: Path) -> dict[str, float]:
     """Each sweep's median task life in seconds (``sacct``'s Elapsed of its jobs), at least 5 s."""
     jobs = run_dirs(root)
-    out = _run(["sacct", "-X", "-n", "-P", "-o", "JobID,ElapsedRaw", "-j", ",".join(jobs)])
+    out = _answered(
+        commands.run(["sacct", "-X", "-n", "-P", "-o", "JobID,ElapsedRaw", "-j", ",".join(jobs)], SLURM_TIMEOUT_S)
+    )
     elapsed = {jid: float(raw) for jid, raw in (line.split("|") for line in out.splitlines()) if raw.isdigit()}
     by_sweep: dict[str, list[float]] = {}
     for job, runs in jobs.items():
@@ -279,17 +366,21 @@ def judge(run: Path, reference: Path) -> dict[str, object]:
     mine, theirs = rows(run), rows(reference)
     epochs = [line[0] for line in mine[1:]]
     return {
-        "sweep": run.parent.parent.name + "/" + run.parent.name, "run": run.name,
-        "status": result.get("status", "stuck"), "attempts": state.get("attempt", 0),
-        "requeues": state.get("requeues", 0), "epochs": len(epochs),
+        "sweep": run.parent.parent.name + "/" + run.parent.name,
+        "run": run.name,
+        "status": result.get("status", RunState.STUCK.value),
+        "attempts": state.get("attempt", 0),
+        "requeues": state.get("requeues", 0),
+        "epochs": len(epochs),
         "identical_rows": bool(mine) and mine == theirs,
         "each_epoch_once": epochs == [str(i) for i in range(1, len(epochs) + 1)],
         "error": result.get("error") or "",
     }
 
 
-def soak(work: Path, sweeps: tuple[SoakSweep, ...], preemptions: int, hours: float, corpus: Path | None = None,
-         seed: int = 0) -> tuple[list[Landed], list[dict[str, object]], dict[str, float]]:
+def soak(
+    work: Path, sweeps: tuple[SoakSweep, ...], preemptions: int, hours: float, corpus: Path | None = None, seed: int = 0
+) -> tuple[list[Landed], list[dict[str, object]], dict[str, float]]:
     """Reference, then rounds of the sweeps under preemption until ``preemptions`` landed; what came of it."""
     started = time.time()
     deadline = started + hours * 3600
@@ -307,14 +398,17 @@ def soak(work: Path, sweeps: tuple[SoakSweep, ...], preemptions: int, hours: flo
         submit(work, root, sweeps, data)
         landed += preempt_round(root, lives, preemptions - len(landed), rng, started, deadline)
         wait_round(root, deadline + ROUND_GRACE_S)
-        judged += [judge(config.parent, reference / config.parent.parent.name / config.parent.name)
-                   for config in sorted(root.glob("*/*/config.json"))]
+        judged += [
+            judge(config.parent, reference / config.parent.parent.name / config.parent.name)
+            for config in sorted(root.glob("*/*/config.json"))
+        ]
     info = {"rounds": rounds, "minutes": round((time.time() - started) / 60, 1)}
     return landed, judged, {**info, **lives}
 
 
-def write_report(out: Path, command: str, landed: list[Landed], judged: list[dict[str, object]],
-                 info: dict[str, float]) -> None:
+def write_report(
+    out: Path, command: str, landed: list[Landed], judged: list[dict[str, object]], info: dict[str, float]
+) -> None:
     """``OUT.csv`` (one row per run) and ``OUT.md`` (the summary, then the preemptions by phase)."""
     from seqtasks import atomic
 
@@ -328,21 +422,33 @@ def write_report(out: Path, command: str, landed: list[Landed], judged: list[dic
         atomic.write_text(out.with_suffix(".csv"), table.getvalue())
     statuses = Counter(str(j["status"]) for j in judged)
     phases = Counter(landing.phase for landing in landed)
-    completed = [j for j in judged if j["status"] == "completed"]
+    completed = [j for j in judged if j["status"] == RunState.COMPLETED]
     lines = [
-        "# Preemption soak", "", f"Command: `{command}`", "",
+        "# Preemption soak",
+        "",
+        f"Command: `{command}`",
+        "",
         f"{len(landed)} preemptions landed over {int(info['rounds'])} rounds in {info['minutes']} minutes; "
         f"{len(judged)} runs: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) + ".",
         f"Runs whose metrics rows equal the uninterrupted run's (timing columns aside): "
         f"{sum(bool(j['identical_rows']) for j in completed)} of {len(completed)} completed; "
         f"each epoch committed once: {sum(bool(j['each_epoch_once']) for j in judged)} of {len(judged)}.",
-        "", "| phase | preemptions landed |", "|---|---|",
-        *(f"| {p} | {phases.get(p, 0)} |" for p in PHASES), "",
-        "| sweep | task life (s, median, uninterrupted) |", "|---|---|",
-        *(f"| {k} | {v:.1f} |" for k, v in info.items() if k not in ("rounds", "minutes")), "",
-        "Runs not completed, or whose rows differ:", "",
-        *(f"- {j['sweep']}/{j['run']}: {j['status']}, identical rows {j['identical_rows']}, {j['error']}"
-          for j in judged if j["status"] != "completed" or not j["identical_rows"]),
+        "",
+        "| phase | preemptions landed |",
+        "|---|---|",
+        *(f"| {p} | {phases.get(p, 0)} |" for p in PHASES),
+        "",
+        "| sweep | task life (s, median, uninterrupted) |",
+        "|---|---|",
+        *(f"| {k} | {v:.1f} |" for k, v in info.items() if k not in ("rounds", "minutes")),
+        "",
+        "Runs not completed, or whose rows differ:",
+        "",
+        *(
+            f"- {j['sweep']}/{j['run']}: {j['status']}, identical rows {j['identical_rows']}, {j['error']}"
+            for j in judged
+            if j["status"] != RunState.COMPLETED or not j["identical_rows"]
+        ),
     ]
     atomic.write_text(out.with_suffix(".md"), "\n".join(lines) + "\n")
     atomic.write_text(out.with_name(out.name + "-landed.json"), json.dumps([asdict(x) for x in landed], indent=1))
@@ -353,9 +459,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preemptions", type=int, default=300, help="preemptions to land (default 300)")
     parser.add_argument("--work", type=Path, required=True, help="a new folder for the data and the sweeps")
-    parser.add_argument("-o", "--output", type=Path, default=Path("results/soak-preempt"),
-                        help="report prefix: .csv and .md are written (default results/soak-preempt)")
-    parser.add_argument("--short", action="store_true", help="the suite's small sweeps (11+2 tasks) instead of 42 runs")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("results/soak-preempt"),
+        help="report prefix: .csv and .md are written (default results/soak-preempt)",
+    )
+    parser.add_argument("--short", action="store_true", help="small sweeps (13 runs in 9 tasks) instead of 42 runs")
     parser.add_argument("--hours", type=float, default=3.0, help="stop preempting after this long (default 3)")
     parser.add_argument("--corpus", type=Path, help="the text for char-LSTM (default: the Moby-Dick stand-in)")
     parser.add_argument("--seed", type=int, default=0, help="of the preemption moments")
@@ -363,8 +474,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.work.exists() and any(args.work.iterdir()):
         parser.error(f"--work {args.work} is not empty; give a new folder")
     command = "python -m jobs.bench.preempt " + " ".join(sys.argv[1:] if argv is None else argv)
-    landed, judged, info = soak(args.work.resolve(), SHORT if args.short else FULL, args.preemptions, args.hours,
-                                args.corpus, args.seed)
+    landed, judged, info = soak(
+        args.work.resolve(), SHORT if args.short else FULL, args.preemptions, args.hours, args.corpus, args.seed
+    )
     write_report(args.output, command, landed, judged, info)
     print(args.output.with_suffix(".md").read_text())
 

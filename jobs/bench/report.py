@@ -16,10 +16,20 @@ from jobs.bench.harness import Row, Stat
 from seqtasks import atomic
 
 COLUMNS = [
-    "item", "title", "unit",
-    "baseline_median", "baseline_min", "baseline_max",
-    "seqjobs_median", "seqjobs_min", "seqjobs_max",
-    "repeats", "ratio", "target", "met", "note",
+    "item",
+    "title",
+    "unit",
+    "baseline_median",
+    "baseline_min",
+    "baseline_max",
+    "seqjobs_median",
+    "seqjobs_min",
+    "seqjobs_max",
+    "repeats",
+    "ratio",
+    "target",
+    "met",
+    "note",
 ]
 
 
@@ -37,11 +47,20 @@ def csv_text(rows: list[Row]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(COLUMNS)
     for r in rows:
-        writer.writerow([
-            r.item, r.title, r.unit, *_side(r.baseline), *_side(r.seqjobs),
-            r.seqjobs.n if r.seqjobs else "", _num(r.ratio, 4), r.target.text if r.target else "",
-            r.met, r.skipped or r.note,
-        ])
+        writer.writerow(
+            [
+                r.item,
+                r.title,
+                r.unit,
+                *_side(r.baseline),
+                *_side(r.seqjobs),
+                r.seqjobs.n if r.seqjobs else "",
+                _num(r.ratio, 4),
+                r.target.text if r.target else "",
+                r.met,
+                r.skipped or r.note,
+            ]
+        )
     return buf.getvalue()
 
 
@@ -62,8 +81,14 @@ def cell(stat: Stat | None, unit: str) -> str:
 def readable(rows: list[Row]) -> list[list[str]]:
     """Item, baseline, seqjobs, ratio, target, met? -- as strings."""
     return [
-        [r.title, cell(r.baseline, r.unit), cell(r.seqjobs, r.unit) if not r.skipped else r.skipped,
-         f"{r.ratio:.3g}x" if r.ratio is not None else "-", r.target.text if r.target else "report only", r.met]
+        [
+            r.title,
+            cell(r.baseline, r.unit),
+            cell(r.seqjobs, r.unit) if not r.skipped else r.skipped,
+            f"{r.ratio:.3g}x" if r.ratio is not None else "-",
+            r.target.text if r.target else "report only",
+            r.met,
+        ]
         for r in rows
     ]
 
@@ -77,7 +102,13 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
     lines += [f"- **{k}**: {v}" for k, v in meta.items()]
     lines += ["", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(c.replace("|", "/") for c in cells) + " |" for cells in readable(rows)]
-    lines += ["", "Medians of alternating repeats (min-max in brackets); ratio = baseline / seqjobs.", "", "## Notes", ""]
+    lines += [
+        "",
+        "Medians of alternating repeats (min-max in brackets); ratio = baseline / seqjobs.",
+        "",
+        "## Notes",
+        "",
+    ]
     lines += [f"- **{r.title}**: {r.skipped or r.note}" for r in rows if r.skipped or r.note]
     return "\n".join(lines) + "\n"
 

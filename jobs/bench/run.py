@@ -11,8 +11,12 @@ def item_keys(sizes: Sizes) -> dict[str, list[str]]:
     """The items each group reports, in order (one row each)."""
     return {
         "markov": ["markov_fit", "markov_sample"],
-        "charlm": ["charlm_input_memory", "charlm_peak_rss", *(f"charlm_throughput_b{b}" for b in sizes.batches),
-                   "charlm_samples"],
+        "charlm": [
+            "charlm_input_memory",
+            "charlm_peak_rss",
+            *(f"charlm_throughput_b{b}" for b in sizes.batches),
+            "charlm_samples",
+        ],
         "imdb": ["imdb_epoch", "imdb_evaluate"],
     }
 

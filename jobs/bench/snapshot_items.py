@@ -27,8 +27,22 @@ def snapshot_rows(sizes: Sizes, work: Path) -> list[Row]:
     existing = repeat(timed(lambda: take(work / "store")), sizes.repeats)
     note = f"jobs/ and seqtasks/ ({files} files): hashed, then"
     return [
-        Row("snapshot_new", "code snapshot taken, not in the store yet", "s", None, new, Target("<= 1 s", max_value=1.0),
-            note=f"{note} copied into a new store folder and renamed into place"),
-        Row("snapshot_existing", "code snapshot taken, already in the store", "s", None, existing,
-            Target("<= 0.3 s", max_value=0.3), note=f"{note} found in the store (what every later submission pays)"),
+        Row(
+            "snapshot_new",
+            "code snapshot taken, not in the store yet",
+            "s",
+            None,
+            new,
+            Target("<= 1 s", max_value=1.0),
+            note=f"{note} copied into a new store folder and renamed into place",
+        ),
+        Row(
+            "snapshot_existing",
+            "code snapshot taken, already in the store",
+            "s",
+            None,
+            existing,
+            Target("<= 0.3 s", max_value=0.3),
+            note=f"{note} found in the store (what every later submission pays)",
+        ),
     ]

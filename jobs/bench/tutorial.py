@@ -100,7 +100,9 @@ def sample(preds: np.ndarray, temperature: float = 1.0) -> int:
     return int(np.argmax(probas))
 
 
-def generate(model: Any, text: str, chars: list[str], maxlen: int, diversities: tuple[float, ...], length: int) -> list[str]:
+def generate(
+    model: Any, text: str, chars: list[str], maxlen: int, diversities: tuple[float, ...], length: int
+) -> list[str]:
     """The tutorial's ``on_epoch_end`` sampling: one ``model.predict`` per character and temperature."""
     char_indices = dict((c, i) for i, c in enumerate(chars))
     indices_char = dict((i, c) for i, c in enumerate(chars))

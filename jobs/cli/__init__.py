@@ -5,6 +5,9 @@ name and one-line help (:data:`COMMANDS`) and imports its module only to run
 it or show its own help. ``seqjobs --help`` and ``seqjobs status`` therefore
 import neither submitit, pandas nor the data layer, let alone TensorFlow,
 which tasks import only when a run actually starts.
+
+That line is written only in :data:`COMMANDS`: a command's own help is the
+line, then the command's docstring, which says what more it needs said.
 """
 
 from __future__ import annotations
@@ -15,49 +18,85 @@ from typing import Any, NamedTuple
 import typer
 import typer.core
 import typer.main
+from typer._click.core import Command
 
 from jobs.cli.common import SeqjobsGroup
 
 
 class Entry(NamedTuple):
-    """Where a command lives and the line ``seqjobs --help`` shows for it."""
+    """Where a command lives and the first line of its help, which ``seqjobs --help`` shows for it."""
 
     module: str
     attribute: str
     help: str
 
 
-#: every command in ``--help`` order; ``help`` is the first line of the command's own help (a test checks it)
+#: every command in ``--help`` order
 COMMANDS: dict[str, Entry] = {
     "data": Entry("jobs.cli.data", "app", "Fetch, stage and locate data sets (offline-first cache)."),
     "run": Entry("jobs.cli.run", "app", "Run one task here and now, in this process (no scheduler)."),
-    "submit": Entry("jobs.cli.submit", "submit_app", "Submit one run of a task as a batch job (SLURM, local or debug)."),
-    "sweep": Entry("jobs.cli.submit", "sweep_app",
-                   "Submit a grid of runs of a task as job arrays; re-running submits only what is not done."),
-    "status": Entry("jobs.cli.views", "status", "Show every run's state, epoch, last metric, job, node and elapsed time."),
-    "collect": Entry("jobs.cli.views", "collect", "Collect every completed run into one CSV (+ a summary over seeds, best first)."),
-    "cancel": Entry("jobs.cli.control", "cancel", "Cancel every run under PATH that has not ended (scancel, or stop the local process)."),
-    "resubmit": Entry("jobs.cli.control", "resubmit",
-                      "Submit again the failed and/or missing runs under PATH, with their original executor settings."),
-    "rerun": Entry("jobs.cli.rerun", "rerun",
-                   "Run a run again from its folder alone: its config, its data's checksum and the code snapshot it was made with."),
-    "report": Entry("jobs.cli.report", "report",
-                    "Write report.md with learning curves, accuracy grids, Markov baselines and samples (PNG plots)."),
-    "eval": Entry("jobs.cli.predict", "evaluate",
-                  "Re-evaluate a run's best model on its own test split (or another data set's) and print accuracy and loss."),
-    "predict": Entry("jobs.cli.predict", "predict",
-                     "Print the probability that each review is positive (one line each: probability, tab, text)."),
-    "generate": Entry("jobs.cli.generate", "generate",
-                      "Generate text from a trained char-LSTM run folder: the seed text, then the sampled characters."),
-    "bench": Entry("jobs.cli.bench", "bench",
-                   "Benchmark seqjobs against the tutorial's way: Markov, char-LSTM, IMDB, job overhead, views at scale, packed runs."),
+    "submit": Entry(
+        "jobs.cli.submit", "submit_app", "Submit one run of a task as a batch job (SLURM, local or debug)."
+    ),
+    "sweep": Entry(
+        "jobs.cli.submit",
+        "sweep_app",
+        "Submit a grid of runs of a task as job arrays; re-running submits only what is not done.",
+    ),
+    "status": Entry(
+        "jobs.cli.views", "status", "Show every run's state, epoch, last metric, job, node and elapsed time."
+    ),
+    "collect": Entry(
+        "jobs.cli.views", "collect", "Collect every completed run into one CSV (+ a summary over seeds, best first)."
+    ),
+    "cancel": Entry(
+        "jobs.cli.control",
+        "cancel",
+        "Cancel every run under PATH that has not ended (scancel, or stop the local process).",
+    ),
+    "resubmit": Entry(
+        "jobs.cli.control",
+        "resubmit",
+        "Submit again the failed and/or missing runs under PATH, with their original executor settings.",
+    ),
+    "rerun": Entry(
+        "jobs.cli.rerun",
+        "rerun",
+        "Run a run again from its folder alone: its config, its data's checksum and the code snapshot it was made with.",
+    ),
+    "report": Entry(
+        "jobs.cli.report",
+        "report",
+        "Write report.md with learning curves, accuracy grids, Markov baselines and samples (PNG plots).",
+    ),
+    "eval": Entry(
+        "jobs.cli.predict",
+        "evaluate",
+        "Re-evaluate a run's best model on its own test split (or another data set's) and print accuracy and loss.",
+    ),
+    "predict": Entry(
+        "jobs.cli.predict",
+        "predict",
+        "Print the probability that each review is positive (one line each: probability, tab, text).",
+    ),
+    "generate": Entry(
+        "jobs.cli.generate",
+        "generate",
+        "Generate text from a trained char-LSTM run folder: the seed text, then the sampled characters.",
+    ),
+    "bench": Entry(
+        "jobs.cli.bench",
+        "bench",
+        "Benchmark seqjobs against the tutorial's way: Markov, char-LSTM, IMDB, job overhead, views at scale, packed runs.",
+    ),
 }
 
 
-def load(name: str) -> Any:
-    """The real click command behind ``name`` (its module imported now)."""
+def load(name: str) -> Command:
+    """The real click command behind ``name`` (its module imported now), its help led by its :data:`COMMANDS` line."""
     entry = COMMANDS[name]
     target = getattr(importlib.import_module(entry.module), entry.attribute)
+    command: Command
     if isinstance(target, typer.Typer):
         command = typer.main.get_group(target)
     else:
@@ -65,6 +104,7 @@ def load(name: str) -> Any:
         single.command(name)(target)
         command = typer.main.get_command(single)
     command.name = name
+    command.help = entry.help + (f"\n\n{command.help}" if command.help else "")
     return command
 
 
@@ -73,12 +113,13 @@ class LazyCommand(typer.core.TyperCommand):
 
     def __init__(self, name: str, help: str) -> None:
         super().__init__(name, help=help, short_help=help)
-        self._real: Any = None
+        self._known_as = name
+        self._real: Command | None = None
 
-    def real(self) -> Any:
+    def real(self) -> Command:
         """The loaded command."""
         if self._real is None:
-            self._real = load(self.name)
+            self._real = load(self._known_as)
         return self._real
 
     def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:

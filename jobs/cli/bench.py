@@ -28,11 +28,23 @@ METHOD = (
 
 
 def bench(
-    quick: Annotated[bool, typer.Option("--quick", help="Small sizes, about a minute (CI smoke test); default: the tutorial's sizes.")] = False,
-    output: Annotated[Path, typer.Option("-o", "--output", help="CSV to write (a file there is replaced); the Markdown table goes beside it (.md).", parser=output_path)] = Path("results/bench.csv"),
-    only: Annotated[Optional[list[str]], typer.Option("--only", help=f"Run only these groups (repeatable): {', '.join(GROUPS)}.")] = None,
+    quick: Annotated[
+        bool,
+        typer.Option("--quick", help="Small sizes, about a minute (CI smoke test); default: the tutorial's sizes."),
+    ] = False,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "-o",
+            "--output",
+            help="CSV to write (a file there is replaced); the Markdown table goes beside it (.md).",
+            parser=output_path,
+        ),
+    ] = Path("results/bench.csv"),
+    only: Annotated[
+        Optional[list[str]], typer.Option("--only", help=f"Run only these groups (repeatable): {', '.join(GROUPS)}.")
+    ] = None,
 ) -> None:
-    """Benchmark seqjobs against the tutorial's way: Markov, char-LSTM, IMDB, job overhead, views at scale, packed runs."""
     groups = list(only or GROUPS)
     unknown = sorted(set(groups) - set(GROUPS))
     if unknown:
@@ -55,7 +67,9 @@ def bench(
         rows += run.group_rows(group, sizes)
         typer.echo(f"  {group} done in {time.perf_counter() - start:.0f} s", err=True)
     meta = {
-        "command": "seqjobs bench" + (" --quick" if quick else "") + f" -o {output}"
+        "command": "seqjobs bench"
+        + (" --quick" if quick else "")
+        + f" -o {output}"
         + "".join(f" --only {g}" for g in only or []),
         "sizes": sizes.label + (" (a smoke test: the targets are set for the full, tutorial sizes)" if quick else ""),
         "started": started,
@@ -69,5 +83,8 @@ def bench(
     }
     report.print_table(rows, typer.echo)
     csv_path, md_path = report.write(rows, output, meta)
-    typer.echo(f"wrote {csv_path} and {md_path}; targets met: "
-               f"{sum(r.met == 'yes' for r in rows)}, missed: {sum(r.met == 'no' for r in rows)}", err=True)
+    typer.echo(
+        f"wrote {csv_path} and {md_path}; targets met: "
+        f"{sum(r.met == 'yes' for r in rows)}, missed: {sum(r.met == 'no' for r in rows)}",
+        err=True,
+    )

@@ -18,15 +18,12 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError, UsageError  # Typer 0.28 parses with its own copy of Click
 from typer.core import TyperGroup
 
 from jobs.text import NAME_MAX, refuse_control, say
 from seqtasks.errors import UserError
 from seqtasks.rundir.owned import is_run_folder, owning_folder, special_kind
-
-# Typer >= 0.25 carries its own copy of Click; its parser raises these classes.
-UsageError: type[Exception] = typer.BadParameter.__mro__[1]
-_NO_ARGS = [c for c in (getattr(__import__(UsageError.__module__, fromlist=["x"]), "NoArgsIsHelpError", None),) if c]
 
 #: where runs go when no --out is given
 RUNS = Path("runs")
@@ -52,9 +49,9 @@ class SeqjobsGroup(TyperGroup):
             return super().invoke(ctx)
         except UserError as err:
             fail(str(err))
+        except NoArgsIsHelpError:
+            raise  # "no arguments: show help" keeps Typer's own output
         except UsageError as err:
-            if any(isinstance(err, c) for c in _NO_ARGS):
-                raise  # "no arguments: show help" keeps Typer's own output
             ctx_of = getattr(err, "ctx", None) or ctx  # some parser errors carry no context: point at the root's help
             fail(f"{err.format_message()} (see: {ctx_of.command_path} --help)")
 
@@ -66,7 +63,7 @@ def fresh_run_dir(task: str, root: Path = RUNS) -> Path:
 
 def check_runs(path: Path) -> None:
     """Refuse a PATH argument that is missing or holds no run folder: the user's mistake, said in one line."""
-    from jobs.monitor.status import any_runs  # not for --help: only commands that read runs pay for it
+    from jobs.monitor.finding import any_runs  # not for --help: only commands that read runs pay for it
 
     if not path.exists():
         raise UserError(f"{path} does not exist; give a run or sweep folder (e.g. runs/NAME)")
@@ -133,8 +130,10 @@ def _refuse_owned(flag: str, path: Path) -> None:
     if folder is not None:
         what = "run" if is_run_folder(folder) else "sweep"
         where = "is" if Path(os.path.realpath(path)) == folder else "lies inside"
-        raise UserError(f"{flag} {path} {where} the {what} folder {folder}, which holds only its own records; "
-                        f"choose {flag} outside run and sweep folders")
+        raise UserError(
+            f"{flag} {path} {where} the {what} folder {folder}, which holds only its own records; "
+            f"choose {flag} outside run and sweep folders"
+        )
 
 
 def _check_name(flag: str, path: Path) -> None:

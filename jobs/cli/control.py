@@ -19,7 +19,6 @@ from jobs.text import count
 
 
 def cancel(path: PathArg) -> None:
-    """Cancel every run under PATH that has not ended (scancel, or stop the local process)."""
     check_runs(path)
     typer.echo(f"cancelled {count(cancel_runs(path), 'run')} under {path}")
 
@@ -27,17 +26,19 @@ def cancel(path: PathArg) -> None:
 def resubmit(
     path: PathArg,
     failed: Annotated[bool, typer.Option("--failed", help="Resubmit failed runs.")] = False,
-    missing: Annotated[bool, typer.Option("--missing", help="Resubmit runs never submitted, cancelled, stuck, or whose job vanished.")] = False,
+    missing: Annotated[
+        bool, typer.Option("--missing", help="Resubmit runs never submitted, cancelled, stuck, or whose job vanished.")
+    ] = False,
     wait: Annotated[bool, typer.Option("--wait", help="Block until the resubmitted runs end.")] = False,
     no_snapshot: Annotated[bool, typer.Option("--no-snapshot", help=NO_SNAPSHOT_HELP)] = False,
 ) -> None:
-    """Submit again the failed and/or missing runs under PATH, with their original executor settings."""
     from jobs.monitor.waiting import report_end
 
     check_runs(path)
     if not failed and not missing:
         failed = missing = True
-    total = resubmit_runs(path, (FAILED if failed else set()) | (MISSING if missing else set()), not no_snapshot)
+    states = (FAILED if failed else set()) | (MISSING if missing else set())
+    total = resubmit_runs(path, states, snapshot=not no_snapshot)
     if not total:
         typer.echo(f"nothing to resubmit under {path}")
         return

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -21,7 +22,7 @@ from seqtasks.errors import UserError
 #: the columns of ``data list``; the last two (long free text) are cut to what the terminal leaves
 LIST_COLUMNS = ("name", "kind", "cached", "size", "source", "licence")
 
-app = typer.Typer(help="Fetch, stage and locate data sets (offline-first cache).", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("list")
@@ -46,7 +47,7 @@ def list_datasets() -> None:
     console.print(f"cache: {data.data_home()}", soft_wrap=True)
 
 
-def _text_widths(rows: list[tuple[str, ...]], total: int) -> tuple[int, int]:
+def _text_widths(rows: Sequence[tuple[str, ...]], total: int) -> tuple[int, int]:
     """Widths of the source and licence columns: what the other columns and the borders leave, 3:2."""
     widest = [max(len(cell) for cell in cells) for cells in zip(LIST_COLUMNS, *rows)]
     left = total - sum(widest[:4]) - (3 * len(widest) + 1)

@@ -24,16 +24,35 @@ from seqtasks.tasks import TaskSpec
 PANEL = "Successive halving"
 
 HALVING_PARAMS = [
-    option("halving", bool, False, "Successive halving: train every configuration --min-epochs, then resume only the "
-           "best 1/eta, eta times longer each rung, up to --max-epochs (no controller process).", PANEL,
-           "--halving/--no-halving"),
+    option(
+        "halving",
+        bool,
+        False,
+        "Successive halving: train every configuration --min-epochs, then resume only the "
+        "best 1/eta, eta times longer each rung, up to --max-epochs (no controller process).",
+        PANEL,
+        "--halving/--no-halving",
+    ),
     option("min_epochs", Optional[int], None, "Halving: epochs of the first rung.", PANEL),
     option("max_epochs", Optional[int], None, "Halving: epochs of the last rung.", PANEL),
-    option("eta", int, 3, "Halving: keep the best 1/eta of the configurations each rung; epochs grow eta times.", PANEL),
-    option("metric", Optional[str], None, "Halving: the validation figure to rank by (default: the task's first; "
-           "imdb val_accuracy, charlm val_bits_per_char; never the test set).", PANEL),
-    option("promote_partition", Optional[str], None, "Halving on SLURM: partition of the small promotion jobs "
-           "(default: the sweep's).", PANEL),
+    option(
+        "eta", int, 3, "Halving: keep the best 1/eta of the configurations each rung; epochs grow eta times.", PANEL
+    ),
+    option(
+        "metric",
+        Optional[str],
+        None,
+        "Halving: the validation figure to rank by (default: the task's first; "
+        "imdb val_accuracy, charlm val_bits_per_char; never the test set).",
+        PANEL,
+    ),
+    option(
+        "promote_partition",
+        Optional[str],
+        None,
+        "Halving on SLURM: partition of the small promotion jobs (default: the sweep's).",
+        PANEL,
+    ),
 ]
 
 
@@ -52,8 +71,15 @@ def halving_plan(spec: TaskSpec, values: dict[str, Any]) -> HalvingRecord | None
     _check_max_epochs(spec, values["max_epochs"])
     epochs = rung_epochs(values["min_epochs"], values["max_epochs"], values["eta"])
     partition = parse_setting("partition", values["promote_partition"])
-    return HalvingRecord(metric=metric, higher_is_better=higher, min_epochs=values["min_epochs"],
-                         max_epochs=values["max_epochs"], eta=values["eta"], epochs=epochs, promote_partition=partition)
+    return HalvingRecord(
+        metric=metric,
+        higher_is_better=higher,
+        min_epochs=values["min_epochs"],
+        max_epochs=values["max_epochs"],
+        eta=values["eta"],
+        epochs=epochs,
+        promote_partition=partition,
+    )
 
 
 def _check_max_epochs(spec: TaskSpec, max_epochs: int) -> None:
@@ -65,7 +91,9 @@ def _check_max_epochs(spec: TaskSpec, max_epochs: int) -> None:
     try:
         validate(dataclasses.replace(spec.config_cls(), epochs=max_epochs))
     except UserError as err:
-        raise UserError(f"--max-epochs {max_epochs} is more than a run may train ({err}); choose a smaller one") from None
+        raise UserError(
+            f"--max-epochs {max_epochs} is more than a run may train ({err}); choose a smaller one"
+        ) from None
 
 
 def check_varied(varied: set[str]) -> None:
@@ -75,8 +103,15 @@ def check_varied(varied: set[str]) -> None:
 
 
 def sweep_halving(
-    spec: TaskSpec, sweep_dir: Path, runs: list[tuple[str, Any]], opts: ExecutorOptions, base: Any,
-    sweep_options: dict[str, Any], plan: HalvingRecord, wait: bool,
+    spec: TaskSpec,
+    sweep_dir: Path,
+    runs: list[tuple[str, Any]],
+    opts: ExecutorOptions,
+    *,
+    base: Any,
+    sweep_options: dict[str, Any],
+    plan: HalvingRecord,
+    wait: bool,
 ) -> None:
     """Start or continue the halving sweep and say where it stands; ``wait``: until its last rung has ended.
 
@@ -91,12 +126,16 @@ def sweep_halving(
     step = start(spec.name, sweep_dir, runs, opts, base, {**sweep_options, "halving": True}, plan)
     rungs = " -> ".join(map(str, plan.epochs))
     if step.unfinished and step.submitted:
-        typer.echo(f"resubmitted {count(len(step.submitted), 'run')} of rung {step.rung} that had stopped unfinished "
-                   f"(stuck, cancelled, or never started): {', '.join(sorted(Path(run).name for run in step.submitted))}")
+        typer.echo(
+            f"resubmitted {count(len(step.submitted), 'run')} of rung {step.rung} that had stopped unfinished "
+            f"(stuck, cancelled, or never started): {', '.join(sorted(Path(run).name for run in step.submitted))}"
+        )
     elif step.submitted:
-        typer.echo(f"submitted rung {step.rung} ({count(len(step.submitted), 'run')}) of a halving sweep of "
-                   f"{count(len(runs), 'run')}, epochs per rung {rungs}, on {opts.resolved_executor()}; "
-                   f"sweep folder: {sweep_dir}")
+        typer.echo(
+            f"submitted rung {step.rung} ({count(len(step.submitted), 'run')}) of a halving sweep of "
+            f"{count(len(runs), 'run')}, epochs per rung {rungs}, on {opts.resolved_executor()}; "
+            f"sweep folder: {sweep_dir}"
+        )
     elif step.completed:
         typer.echo(f"nothing to submit: the halving sweep in {sweep_dir} has completed")
     else:
@@ -106,9 +145,11 @@ def sweep_halving(
     if step.failed:
         typer.echo(f"failed runs, ranked last: {', '.join(step.failed)}", err=True)
     if step.unknown:
-        typer.echo(f"rung {step.rung} is not decided: the state of {count(len(step.unknown), 'run')} cannot be told "
-                   f"now ({', '.join(step.unknown)}); run the same command again once `seqjobs status` can tell",
-                   err=True)
+        typer.echo(
+            f"rung {step.rung} is not decided: the state of {count(len(step.unknown), 'run')} cannot be told "
+            f"now ({', '.join(step.unknown)}); run the same command again once `seqjobs status` can tell",
+            err=True,
+        )
     if step.promotion_job:
         typer.echo(f"promotion job {step.promotion_job} decides after rung {step.rung}", err=True)
     typer.echo(f"follow it with: seqjobs status {sweep_dir}", err=True)
@@ -116,6 +157,9 @@ def sweep_halving(
         wait_for(sweep_dir)
         step = resume(sweep_dir, opts)
         if step.cancelled:
-            typer.echo(f"rung {step.rung} has cancelled runs ({', '.join(step.cancelled)}): the halving sweep is "
-                       "paused; give the same command again to go on", err=True)
+            typer.echo(
+                f"rung {step.rung} has cancelled runs ({', '.join(step.cancelled)}): the halving sweep is "
+                "paused; give the same command again to go on",
+                err=True,
+            )
             break

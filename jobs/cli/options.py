@@ -59,7 +59,7 @@ def executor_parameters(panel: str) -> list[inspect.Parameter]:
 def _text_option(name: str, tp: Any, default: str | None, help_text: str, panel: str) -> inspect.Parameter:
     """A keyword-only option that reaches the command as text, its ``--help`` metavar from ``tp``."""
     flag = "--" + cfg.cli_name(name)
-    text = str if default is not None else typing.Optional[str]
+    text: Any = str if default is not None else typing.Optional[str]
     ann = Annotated[text, typer.Option(flag, help=help_text, rich_help_panel=panel, metavar=_metavar(tp))]
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
 
@@ -90,7 +90,7 @@ def task_command(
 
     def command(**kwargs: Any) -> None:
         own = {k: kwargs.pop(k) for k in list(kwargs) if k in extra_names}
-        config = cfg.from_dict(spec.config_cls, kwargs)
+        config: Any = cfg.from_dict(spec.config_cls, kwargs)
         cfg.validate(config)
         body(spec, config, **own)
 

@@ -25,7 +25,6 @@ def evaluate(
         ),
     ] = None,
 ) -> None:
-    """Re-evaluate a run's best model on its own test split (or another data set's) and print accuracy and loss."""
     from seqtasks.imdb.infer import evaluate_run, open_run
 
     scores = evaluate_run(open_run(run_dir), dataset)
@@ -39,7 +38,6 @@ def predict(
     run_dir: RunArg,
     texts: Annotated[list[str], typer.Argument(help="Review text(s) to score; quote each one.")],
 ) -> None:
-    """Print the probability that each review is positive (one line each: probability, tab, text)."""
     from seqtasks.imdb.infer import open_run, predict_texts
 
     for prob, text in zip(predict_texts(open_run(run_dir), texts), texts):

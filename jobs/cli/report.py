@@ -25,12 +25,13 @@ def report(
     output: Annotated[
         Optional[Path],
         typer.Option(
-            "-o", "--output", help="Folder for report.md and its PNGs (replaced there). Default: PATH/report for one path, else ./report.",
+            "-o",
+            "--output",
+            help="Folder for report.md and its PNGs (replaced there). Default: PATH/report for one path, else ./report.",
             parser=output_path,
         ),
     ] = None,
 ) -> None:
-    """Write report.md with learning curves, accuracy grids, Markov baselines and samples (PNG plots)."""
     from jobs.monitor.status import check_readable, warnings
     from jobs.report import data as rd
     from jobs.report.build import render

@@ -32,6 +32,7 @@ from jobs.cli.common import check_run_folder, output_path
 from seqtasks.errors import UserError
 from seqtasks.rundir import Damaged, RunDir
 from seqtasks.rundir.records import ConfigRecord
+from seqtasks.rundir.states import RunState
 
 #: the child's exit status when it refused the run (bad input, changed data): one ``error:`` line, as the CLI's
 REFUSED = 2
@@ -41,11 +42,14 @@ def rerun(
     run_dir: Annotated[Path, typer.Argument(help="The run folder to reproduce (it holds config.json).")],
     out: Annotated[
         Path,
-        typer.Option("--out", "-o", parser=output_path,
-                     help="A new folder for the rerun (the same command resumes a rerun that was cut)."),
+        typer.Option(
+            "--out",
+            "-o",
+            parser=output_path,
+            help="A new folder for the rerun (the same command resumes a rerun that was cut).",
+        ),
     ],
 ) -> None:
-    """Run a run again from its folder alone: its config, its data's checksum and the code snapshot it was made with."""
     from jobs.engine.snapshot import recorded_snapshot
 
     try:
@@ -61,8 +65,11 @@ def rerun(
     made = not out.exists()
     _prepare(RunDir(out), record)
     if code is None:
-        typer.echo(f"note: {run_dir} records no code snapshot: rerunning it on the installed code "
-                   f"(it was made from git commit {record.git_commit or 'unknown'})", err=True)
+        typer.echo(
+            f"note: {run_dir} records no code snapshot: rerunning it on the installed code "
+            f"(it was made from git commit {record.git_commit or 'unknown'})",
+            err=True,
+        )
     env = code.environment(os.environ) if code else dict(os.environ)
     child = subprocess.run([sys.executable, "-m", "jobs.cli.rerun", str(out)], env=env, check=False)
     if child.returncode == REFUSED and made:
@@ -86,12 +93,18 @@ def _prepare(new: RunDir, record: ConfigRecord) -> None:
         new.record_data(data.pop("name"), data.pop("sha256"), **data)
 
 
+def _figure(run: RunDir, metric: str) -> Any:
+    """The run's ``metric`` as its result says (``None``: no result, or no such figure)."""
+    result = run.result()
+    return None if result is None else result.figures.get(metric)
+
+
 def _compare(old: RunDir, new: RunDir, task: str) -> None:
     """Say how the rerun's main figure compares with the run's."""
     from seqtasks.tasks import get_task
 
     metric = get_task(task).main_metric
-    before, after = (old.result() or {}).get(metric), (new.result() or {}).get(metric)
+    before, after = (_figure(old, metric), _figure(new, metric))
     verdict = "identical" if before == after else f"differs (was {before})"
     typer.echo(f"rerun of {old.path} in {new.path}: {metric} = {after}, {verdict}")
 
@@ -110,7 +123,7 @@ def main(folder: str) -> int:
     except UserError as err:
         print(f"error: {shown(str(err))}", file=sys.stderr)
         return REFUSED
-    return 0 if result.get("status") == "completed" else 1
+    return 0 if result.get("status") == RunState.COMPLETED else 1
 
 
 if __name__ == "__main__":

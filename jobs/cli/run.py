@@ -13,10 +13,10 @@ from seqtasks.config import check_data
 from seqtasks.errors import UserError
 from seqtasks.tasks import TASKS, TaskSpec
 
-app = typer.Typer(help="Run one task here and now, in this process (no scheduler).", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)
 
 
-def _run(spec: TaskSpec, config: Any, out: Optional[Path]) -> None:
+def _run(spec: TaskSpec, config: Any, *, out: Optional[Path]) -> None:
     """Check everything a mistake could be in, then run; the folder is named once the run has ended.
 
     Nothing is printed before the run: bad input is exactly one ``error:``
@@ -31,7 +31,9 @@ def _run(spec: TaskSpec, config: Any, out: Optional[Path]) -> None:
     folder = out or fresh_run_dir(spec.name)
     _check_code(folder)
     try:
-        result = execute(spec.name, config, folder, job_alive=scheduler_job_alive)  # a claim by an ended job is taken over
+        result = execute(
+            spec.name, config, folder, job_alive=scheduler_job_alive
+        )  # a claim by an ended job is taken over
     except UserError as err:
         if out is None and folder.exists():
             raise UserError(f"{err} (run folder: {folder})") from None
@@ -57,9 +59,14 @@ def _check_code(folder: Path) -> None:
 
 
 OUT = option(
-    "out", Optional[Path], None,
+    "out",
+    Optional[Path],
+    None,
     "Run folder (created, or resumed if it holds the same config). Default: a new folder under ./runs/.",
-    "Run folder", "--out", "-o", parser=output_path,
+    "Run folder",
+    "--out",
+    "-o",
+    parser=output_path,
 )
 
 for _spec in TASKS.values():

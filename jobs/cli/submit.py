@@ -36,14 +36,22 @@ MAX_NAME_BYTES = 200
 
 EXECUTOR_PARAMS = [
     *executor_parameters(EXEC),
-    option("profile", Optional[str], None, "Named executor settings from a TOML file (see slurm/profiles.example.toml).", EXEC),
+    option(
+        "profile",
+        Optional[str],
+        None,
+        "Named executor settings from a TOML file (see slurm/profiles.example.toml).",
+        EXEC,
+    ),
 ]
 HALVING_NAMES = [p.name for p in HALVING_PARAMS]
-WAIT = option("wait", bool, False, "Block with a progress bar until every run has ended.", "Run folder", "--wait/--no-wait")
+WAIT = option(
+    "wait", bool, False, "Block with a progress bar until every run has ended.", "Run folder", "--wait/--no-wait"
+)
 ROOT = option("root", Path, Path("runs"), "Folder that holds the sweeps.", SWEEP)
 
-submit_app = typer.Typer(help="Submit one run of a task as a batch job (SLURM, local or debug).", no_args_is_help=True)
-sweep_app = typer.Typer(help="Submit a grid of runs of a task as job arrays; re-running submits only what is not done.", no_args_is_help=True)
+submit_app = typer.Typer(no_args_is_help=True)
+sweep_app = typer.Typer(no_args_is_help=True)
 
 
 def executor_options(values: dict[str, Any]) -> executor_opts.ExecutorOptions:
@@ -58,20 +66,25 @@ def executor_options(values: dict[str, Any]) -> executor_opts.ExecutorOptions:
     return opts
 
 
-def _submit(spec: TaskSpec, config: Any, out: Optional[Path], wait: bool, no_snapshot: bool, **exec_values: Any) -> None:
+def _submit(
+    spec: TaskSpec, config: Any, *, out: Optional[Path], wait: bool, no_snapshot: bool, **exec_values: Any
+) -> None:
     opts = executor_options(exec_values)
     check_run_folder("--out", out or RUNS)  # a run folder given again is resumed, as by `run --out`
     check_data(config)
     folder = out or fresh_run_dir(spec.name)
     done = launch(spec.name, [(folder, config)], opts, folder, snapshot=not no_snapshot)
     if done.completed:
-        result = RunDir(folder).result() or {}
-        typer.echo(f"already completed: {folder} ({spec.main_metric} = {result.get(spec.main_metric)})")
+        result = RunDir(folder).result()
+        figure = result.figures.get(spec.main_metric) if result is not None else None
+        typer.echo(f"already completed: {folder} ({spec.main_metric} = {figure})")
         return
     if done.active:
         typer.echo(f"already queued or running: {folder}; nothing submitted (see: seqjobs status {folder})")
     else:
-        typer.echo(f"submitted {spec.name} as job {done.jobs[str(folder)]} ({opts.resolved_executor()}); run folder: {folder}")
+        typer.echo(
+            f"submitted {spec.name} as job {done.jobs[str(folder)]} ({opts.resolved_executor()}); run folder: {folder}"
+        )
         typer.echo(f"follow it with: seqjobs status {folder}", err=True)
     if wait:
         report_end(folder)
@@ -80,6 +93,7 @@ def _submit(spec: TaskSpec, config: Any, out: Optional[Path], wait: bool, no_sna
 def _sweep(
     spec: TaskSpec,
     base: Any,
+    *,
     grid: Optional[list[str]],
     zip_: Optional[list[str]],
     seeds: int,
@@ -106,24 +120,43 @@ def _sweep(
     check_output_folder("--root", root)
     check_output_folder("--name", sweep_dir, own=[sweep_dir])  # the sweep's own folder: check_adding says which may be
     SweepDir(sweep_dir).check_adding(spec.name, halving=plan is not None)  # before anything is written or submitted
-    runs, sampled = sample_runs(base, runs, sample or [], trials, sampler_seed, {*grid_values, *zip_values}, sweep_dir)
+    runs, sampled = sample_runs(
+        base,
+        runs,
+        items=sample or [],
+        trials=trials,
+        seed=sampler_seed,
+        varied={*grid_values, *zip_values},
+        sweep_dir=sweep_dir,
+    )
     for _, config in runs:
         check_data(config)
-    sweep_options = {"grid": grid or [], "zip": zip_ or [], "seeds": seeds, **sampled,
-                     "no_snapshot": no_snapshot}  # launch_recorded reads it, and a halving sweep's promotions
+    sweep_options = {
+        "grid": grid or [],
+        "zip": zip_ or [],
+        "seeds": seeds,
+        **sampled,
+        "no_snapshot": no_snapshot,
+    }  # launch_recorded reads it, and a halving sweep's promotions
     if plan is not None:
-        sweep_halving(spec, sweep_dir, runs, opts, base, sweep_options, plan, wait)
+        sweep_halving(spec, sweep_dir, runs, opts, base=base, sweep_options=sweep_options, plan=plan, wait=wait)
     else:
         _sweep_grid(spec, sweep_dir, runs, opts, base, sweep_options)
     if sampled:
-        typer.echo(f"random search: {count(sampled['trials'], 'trial')} drawn with --sampler-seed {sampled['sampler_seed']} "
-                   f"(recorded in {sweep_dir}/sweep.json)")
+        typer.echo(
+            f"random search: {count(sampled['trials'], 'trial')} drawn with --sampler-seed {sampled['sampler_seed']} "
+            f"(recorded in {sweep_dir}/sweep.json)"
+        )
     if wait:
         report_end(sweep_dir)
 
 
 def _sweep_grid(
-    spec: TaskSpec, sweep_dir: Path, runs: list[tuple[str, Any]], opts: executor_opts.ExecutorOptions, base: Any,
+    spec: TaskSpec,
+    sweep_dir: Path,
+    runs: list[tuple[str, Any]],
+    opts: executor_opts.ExecutorOptions,
+    base: Any,
     sweep_options: dict[str, Any],
 ) -> None:
     done = launch_sweep(spec.name, sweep_dir, runs, opts, base, sweep_options)
@@ -147,24 +180,63 @@ def check_sweep_name(name: str) -> None:
         raise UserError(f"--name is {len(os.fsencode(name))} bytes long; use at most {MAX_NAME_BYTES}")
 
 
-OUT = option("out", Optional[Path], None, "Run folder. Default: a new folder under ./runs/.", "Run folder", "--out", "-o")
+OUT = option(
+    "out", Optional[Path], None, "Run folder. Default: a new folder under ./runs/.", "Run folder", "--out", "-o"
+)
 SWEEP_PARAMS = [
-    option("grid", Optional[list[str]], None, "NAME=V1,V2,...: values to cross with every other --grid (repeatable).", SWEEP),
-    option("zip_", Optional[list[str]], None, "NAME=V1,V2,...: lists varied together, position by position (repeatable).", SWEEP, "--zip"),
+    option(
+        "grid",
+        Optional[list[str]],
+        None,
+        "NAME=V1,V2,...: values to cross with every other --grid (repeatable).",
+        SWEEP,
+    ),
+    option(
+        "zip_",
+        Optional[list[str]],
+        None,
+        "NAME=V1,V2,...: lists varied together, position by position (repeatable).",
+        SWEEP,
+        "--zip",
+    ),
     option("seeds", int, 1, "Repeat every combination with seeds seed, seed+1, ... (N runs each).", SWEEP),
-    option("sample", Optional[list[str]], None, "NAME=DIST, DIST one of uniform(a,b), loguniform(a,b), int(a,b), "
-           "choice(v1,v2,...): random search, drawn --trials times, crossed with the grid (repeatable; quote it).", SWEEP),
-    option("trials", Optional[int], None, "How many draws of the --sample parameters (raise it to extend a search).", SWEEP),
-    option("sampler_seed", Optional[int], None, "Seed of the --sample draws. Default: the one the sweep's sweep.json "
-           "records, else a fresh one (then recorded).", SWEEP),
+    option(
+        "sample",
+        Optional[list[str]],
+        None,
+        "NAME=DIST, DIST one of uniform(a,b), loguniform(a,b), int(a,b), "
+        "choice(v1,v2,...): random search, drawn --trials times, crossed with the grid (repeatable; quote it).",
+        SWEEP,
+    ),
+    option(
+        "trials", Optional[int], None, "How many draws of the --sample parameters (raise it to extend a search).", SWEEP
+    ),
+    option(
+        "sampler_seed",
+        Optional[int],
+        None,
+        "Seed of the --sample draws. Default: the one the sweep's sweep.json "
+        "records, else a fresh one (then recorded).",
+        SWEEP,
+    ),
     option("name", Optional[str], None, "Sweep name: its folder is ROOT/NAME. Default: TASK-TIMESTAMP.", SWEEP),
     ROOT,
 ]
 
 for _spec in TASKS.values():
     submit_app.command(_spec.name)(
-        task_command(_spec, _submit, [OUT, WAIT, no_snapshot_option(EXEC), *EXECUTOR_PARAMS], doc=f"Submit one {_spec.name} run: {_spec.summary}")
+        task_command(
+            _spec,
+            _submit,
+            [OUT, WAIT, no_snapshot_option(EXEC), *EXECUTOR_PARAMS],
+            doc=f"Submit one {_spec.name} run: {_spec.summary}",
+        )
     )
     sweep_app.command(_spec.name)(
-        task_command(_spec, _sweep, [*SWEEP_PARAMS, *HALVING_PARAMS, WAIT, no_snapshot_option(EXEC), *EXECUTOR_PARAMS], doc=f"Sweep {_spec.name}: {_spec.summary}")
+        task_command(
+            _spec,
+            _sweep,
+            [*SWEEP_PARAMS, *HALVING_PARAMS, WAIT, no_snapshot_option(EXEC), *EXECUTOR_PARAMS],
+            doc=f"Sweep {_spec.name}: {_spec.summary}",
+        )
     )

@@ -25,6 +25,7 @@ from jobs.monitor.overview import SMALL, groups, halving_advice, rung_line, stat
 from jobs.monitor.status import RunStatus, as_dicts, check_readable, statuses, summary, warnings
 from jobs.text import count, say, shown
 from seqtasks.errors import UserError
+from seqtasks.rundir.states import RunState
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,13 +66,22 @@ def status_table(rows: list[RunStatus], title: str) -> Table:
     several = len(set(sweeps)) > 1
     halving = any(r.rung for r in rows)  # a halving sweep: each run's rung, and whether it went on
     table = Table(title=_cell(title), title_justify="left")
-    for col in ("sweep",) * several + ("run", "state") + ("rung",) * halving + (
-            "epoch", "last metric", "job", "node", "elapsed"):
+    for col in (
+        ("sweep",) * several
+        + ("run", "state")
+        + ("rung",) * halving
+        + ("epoch", "last metric", "job", "node", "elapsed")
+    ):
         table.add_column(col, overflow="fold")
     for r, sweep in zip(rows, sweeps):
         cells = (r.epoch or "", r.last_metric, r.job_id, r.node, _fmt_elapsed(r.elapsed_s))
-        table.add_row(*(_cell(sweep),) * several, _cell(r.run), _coloured(r.state), *(_cell(r.rung),) * halving,
-                      *(_cell(c) for c in cells))
+        table.add_row(
+            *(_cell(sweep),) * several,
+            _cell(r.run),
+            _coloured(r.state),
+            *(_cell(r.rung),) * halving,
+            *(_cell(c) for c in cells),
+        )
     return table
 
 
@@ -106,26 +116,37 @@ def _print(console: Console, line: str, style: str = "") -> None:
 
 
 def _coloured(state: str) -> str:
-    colour = {"completed": "green", "failed": "red", "cancelled": "magenta", "running": "cyan", "requeued": "yellow",
-              "stuck": "red", "unreadable": "red"}
+    colour: dict[str, str] = {
+        RunState.COMPLETED: "green",
+        RunState.FAILED: "red",
+        RunState.CANCELLED: "magenta",
+        RunState.RUNNING: "cyan",
+        RunState.REQUEUED: "yellow",
+        RunState.STUCK: "red",
+        RunState.UNREADABLE: "red",
+    }
     return f"[{colour[state]}]{state}[/]" if state in colour else state
 
 
 def _check_interval(interval: float) -> None:
     if not (math.isfinite(interval) and 0 < interval <= MAX_INTERVAL_S):
-        raise UserError(f"--interval must be a number of seconds above 0 and at most {MAX_INTERVAL_S:g} (got {interval})")
+        raise UserError(
+            f"--interval must be a number of seconds above 0 and at most {MAX_INTERVAL_S:g} (got {interval})"
+        )
 
 
 def status(
     path: PathArg,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object a run, a line each.")] = False,
-    all_runs: Annotated[bool, typer.Option("--all", help=f"List every run, not only those that need a look (past {SMALL} runs).")] = False,
-    watch: Annotated[bool, typer.Option("--watch", help="Refresh until every run has settled (Ctrl-C to stop).")] = False,
+    all_runs: Annotated[
+        bool, typer.Option("--all", help=f"List every run, not only those that need a look (past {SMALL} runs).")
+    ] = False,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Refresh until every run has settled (Ctrl-C to stop).")
+    ] = False,
     interval: Annotated[float, typer.Option(help="Seconds between refreshes with --watch.")] = 2.0,
 ) -> None:
-    """Show every run's state, epoch, last metric, job, node and elapsed time.
-
-    First the count of runs in each state. Up to 20 runs, every run is
+    """First the count of runs in each state. Up to 20 runs, every run is
     listed; past that, one line per sweep (or grid point) and then the runs
     that need a look: failed, stuck, unreadable, unknown and missing ones
     (every one) and the first running ones; --all lists every run.
@@ -170,7 +191,7 @@ def status(
             if listed:
                 console.print(status_table(listed, "runs that need a look"))
         for r in listed:
-            if r.state in ("failed", "stuck") and r.error:
+            if r.state in (RunState.FAILED, RunState.STUCK) and r.error:
                 _print(console, f"{r.state} {r.run}: {r.error}" + (f"  (log: {r.log})" if r.log else ""), style="red")
         if hidden:
             _print(console, f"... and {count(hidden, 'more run')} at work; --all lists every run")
@@ -185,12 +206,21 @@ def status(
 
 def collect(
     paths: Annotated[list[Path], typer.Argument(help="Run, sweep or runs/ folders to collect.")],
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="CSV to write (a file there is replaced). Default: results/<name of the first path>.csv.", parser=output_path)] = None,
-    per_epoch: Annotated[bool, typer.Option("--per-epoch", help="Also write the long table of every metrics.csv row (OUTPUT.epochs.csv).")] = False,
+    output: Annotated[
+        Optional[Path],
+        typer.Option(
+            "-o",
+            "--output",
+            help="CSV to write (a file there is replaced). Default: results/<name of the first path>.csv.",
+            parser=output_path,
+        ),
+    ] = None,
+    per_epoch: Annotated[
+        bool,
+        typer.Option("--per-epoch", help="Also write the long table of every metrics.csv row (OUTPUT.epochs.csv)."),
+    ] = False,
 ) -> None:
-    """Collect every completed run into one CSV (+ a summary over seeds, best first).
-
-    Runs that did not complete are listed and left out; a damaged run is one
+    """Runs that did not complete are listed and left out; a damaged run is one
     warning and counted as unreadable.
     """
     from jobs.monitor import collect as coll
@@ -207,7 +237,7 @@ def collect(
     _warn(found.states)
     check_readable(found.states, ", ".join(map(str, paths)))
     for r in found.states:
-        if r.state not in ("completed", "unreadable"):
+        if r.state not in (RunState.COMPLETED, RunState.UNREADABLE):
             say(f"left out {r.path}: {r.state}" + (f": {r.error}" if r.error else ""), err=True)
     if found.runs.empty:
         raise UserError(f"no completed runs under {', '.join(map(str, paths))}; see `seqjobs status {paths[0]}`")

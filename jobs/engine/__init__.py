@@ -9,5 +9,5 @@
 :mod:`~jobs.engine.local_controller` (the local jobs' controller process),
 :mod:`~jobs.engine.jobfn` (the function a job runs) and
 :mod:`~jobs.engine.control` (cancel, resubmit). It reads run states through
-:mod:`jobs.monitor`; nothing here imports the CLI.
+:mod:`jobs.monitor` and asks SLURM through :mod:`jobs.scheduler`; nothing here imports the CLI.
 """

@@ -1,38 +1,27 @@
-"""SLURM job arrays: how large one may be, and a list of tasks cut into arrays (chained or not).
+"""SLURM job arrays: a list of tasks cut into arrays (chained or not).
 
 Kept free of submitit (the caller passes the function that submits one
-array), so the plan can be tested without a cluster.
+array) and of the cluster (the caller passes the largest array size,
+:func:`jobs.scheduler.slurm_max_array_size`), so the plan can be tested
+without one.
 """
 
 from __future__ import annotations
 
-import re
-import subprocess
 from typing import Any, Callable, Optional, Protocol, TypeVar
 
-from jobs.monitor import scheduler
-
-DEFAULT_MAX_ARRAY = 1001  # SLURM's own default
+from jobs import scheduler
 
 
 class HasJobId(Protocol):
     """What chaining needs of a submitted job: its id."""
 
-    job_id: str
+    @property
+    def job_id(self) -> str: ...
 
 
 JobT = TypeVar("JobT", bound=HasJobId)
 ItemT = TypeVar("ItemT")
-
-
-def slurm_max_array_size() -> int:
-    """The cluster's MaxArraySize (array indices must stay below it)."""
-    try:
-        out = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True, timeout=20).stdout
-    except (OSError, subprocess.SubprocessError):
-        return DEFAULT_MAX_ARRAY
-    match = re.search(r"^MaxArraySize\s*=\s*(\d+)", out, re.MULTILINE)
-    return int(match.group(1)) if match else DEFAULT_MAX_ARRAY
 
 
 def chunks(items: list[Any], size: int) -> list[list[Any]]:
@@ -46,7 +35,7 @@ def submit_arrays(
     chained: bool,
     submit_array: Callable[[list[ItemT], Optional[str]], list[JobT]],
 ) -> list[tuple[ItemT, JobT]]:
-    """Submit ``items`` (one array task each) as arrays of at most ``max_array``; ``chained``: each after the previous one.
+    """Submit ``items`` (one array task each) as arrays of at most ``max_array``; ``chained``: each after the last.
 
     ``submit_array(chunk, dependency)`` submits one array (``dependency`` is
     an sbatch ``--dependency`` value or ``None``) and returns its jobs, one

@@ -17,8 +17,8 @@ untouched. At the other end, a signal after the job's function has returned
 requeue and fail a job whose runs all completed. And once the interpreter
 exits, the signals are ignored: Python's finalization puts back the default
 action of every signal that had a Python handler, and a preemption in its
-last milliseconds then killed a job whose work was done (the soak saw SLURM
-record such attempts FAILED, exit 12).
+last milliseconds would kill a job whose work was done (SLURM then records
+the attempt FAILED, exit 12).
 
 What remains unguarded is the interpreter's own start-up, before this
 module's first line (tens of milliseconds), and, on SLURM, the batch script
@@ -58,8 +58,11 @@ def command() -> str:
 def deliver_noted() -> None:
     """Raise every noted signal again, once each, in the order they came; the handlers now in place run."""
     for signum in dict.fromkeys(noted):
-        print(f"seqjobs: {signal.Signals(signum).name} came while the job was starting; handled now",
-              file=sys.stderr, flush=True)
+        print(
+            f"seqjobs: {signal.Signals(signum).name} came while the job was starting; handled now",
+            file=sys.stderr,
+            flush=True,
+        )
         signal.raise_signal(signum)
     noted.clear()
 
@@ -70,8 +73,11 @@ def too_late(signum: int, frame: object) -> None:
     submitit's handler would call the job's checkpoint, find no run left,
     and raise: the job, whose runs all completed, would end failed.
     """
-    print(f"seqjobs: {signal.Signals(signum).name} after the job's runs ended; nothing to requeue",
-          file=sys.stderr, flush=True)
+    print(
+        f"seqjobs: {signal.Signals(signum).name} after the job's runs ended; nothing to requeue",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def settle() -> None:

@@ -19,22 +19,26 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from jobs import scheduler
 from jobs.engine import options as executor_opts
 from jobs.engine.jobfn import CANCEL_RUN_SIGNAL, RunSpec
-from jobs.monitor import scheduler
-from jobs.monitor.status import TERMINAL, RunStatus, local_job_alive, local_job_started, statuses
+from jobs.monitor.status import RunStatus, statuses
 from jobs.monitor.sweeps import NO_FOLDER
+from jobs.scheduler.local import local_job_alive, local_job_started
 from jobs.text import count
 from seqtasks.errors import UserError
 from seqtasks.rundir import Claimed, Damaged, RunDir
 from seqtasks.rundir.records import ConfigRecord, JobRecord
+from seqtasks.rundir.states import ENDED, RunState
 
 #: the states ``resubmit --failed`` and ``resubmit --missing`` take
-FAILED = {"failed"}
-MISSING = {"missing", "unknown", "cancelled", "stuck"}
+FAILED = {RunState.FAILED}
+MISSING = {RunState.MISSING, RunState.UNKNOWN, RunState.CANCELLED, RunState.STUCK}
 
 
-def run_records(rows: list[RunStatus], need_config: bool = False) -> list[tuple[RunDir, JobRecord | None, ConfigRecord | None]]:
+def run_records(
+    rows: list[RunStatus], need_config: bool = False
+) -> list[tuple[RunDir, JobRecord | None, ConfigRecord | None]]:
     """Each run's job (and config) record, read up front: a damaged one is one line before anything happens."""
     out = []
     for row in rows:
@@ -53,8 +57,8 @@ def _records(row: RunStatus, need_config: bool) -> tuple[RunDir, JobRecord | Non
     run = RunDir(row.path)
     config = run.config_record() if need_config else None
     job = run.job_record()
-    if row.state == "unreadable":
-        raise Damaged(run.path, row.error or "unreadable")
+    if row.state == RunState.UNREADABLE:
+        raise Damaged(run.path, row.error or RunState.UNREADABLE.value)
     return run, job, config
 
 
@@ -70,7 +74,7 @@ def cancel_runs(path: Path) -> int:
     it), and otherwise skips the marked runs when it reaches them.
     """
     # a run sweep.json lists whose folder is gone, or a file in its place, has nothing left to cancel
-    rows = [r for r in statuses(path) if r.state not in TERMINAL and r.error != NO_FOLDER and os.path.isdir(r.path)]
+    rows = [r for r in statuses(path) if r.state not in ENDED and r.error != NO_FOLDER and os.path.isdir(r.path)]
     jobs: dict[tuple[str, str], tuple[JobRecord, list[RunDir], bool]] = {}
     damaged: list[str] = []
     for row in rows:
@@ -82,7 +86,7 @@ def cancel_runs(path: Path) -> int:
         run.mark_cancelled()
         if job and job.executor in ("local", "slurm"):
             _, runs, running = jobs.get((job.executor, job.job_id), (job, [], False))
-            jobs[(job.executor, job.job_id)] = (job, [*runs, run], running or row.state == "running")
+            jobs[(job.executor, job.job_id)] = (job, [*runs, run], running or row.state == RunState.RUNNING)
     _stop_jobs(path, jobs)
     if damaged:
         raise UserError(
@@ -146,7 +150,7 @@ def _stop_local_job(job: JobRecord, runs: list[RunDir], whole: bool) -> None:
             os.kill(claim.pid, CANCEL_RUN_SIGNAL)
 
 
-def resubmit_runs(path: Path, states: set[str], snapshot: bool = True) -> int:
+def resubmit_runs(path: Path, states: set[RunState], snapshot: bool = True) -> int:
     """Submit again the runs under ``path`` in one of ``states``, with their original executor settings; how many.
 
     Their jobs import the code snapshot each run was made with (refused when

@@ -3,7 +3,7 @@
 One function per backend, as submitit itself is organised. Neither backend ever
 runs with submitit's default time limit (5 minutes on SLURM, 2 locally): it
 would requeue every real training run. SLURM jobs get ``--time`` or the
-partition's own limit (:func:`jobs.monitor.scheduler.slurm_time_limit`), local
+partition's own limit (:func:`jobs.scheduler.slurm_time_limit`), local
 jobs a week.
 
 submitit gives up on a job after ``max_num_timeout`` time-outs, and counts
@@ -24,11 +24,11 @@ from typing import Any
 import submitit
 import submitit.local.local
 
+from jobs import scheduler
 from jobs.engine import boot
 from jobs.engine.options import SLURM_PARAMETERS, ExecutorOptions
 from jobs.engine.snapshot import Snapshot
-from jobs.monitor import scheduler
-from jobs.monitor.status import LOCAL_CONTROLLER
+from jobs.scheduler.local import LOCAL_CONTROLLER
 
 LOCAL_DEFAULT_MINUTES = 7 * 24 * 60
 #: submitit's time-out count, out of reach: progress decides requeues (see the module doc)
@@ -73,31 +73,16 @@ class DetachedLocalExecutor(submitit.LocalExecutor):
     ``SLURM_CPUS_PER_TASK`` does on a cluster.
     """
 
-    def __init__(self, folder: Path, max_num_timeout: int, threads: int | None = None, code: Snapshot | None = None) -> None:
+    def __init__(
+        self, folder: Path, max_num_timeout: int, threads: int | None = None, code: Snapshot | None = None
+    ) -> None:
         super().__init__(folder=folder, max_num_timeout=max_num_timeout, python=boot.command())
         self.threads = threads
         self.code = code
 
     def _submit_command(self, command: str) -> submitit.local.local.LocalJob[Any]:
-        """submitit's own start step (its environment variables), detached; only what we use of it.
-
-        ``tasks_per_node``, ``visible_gpus`` and ``setup`` are never set by
-        seqjobs: one task per job, the first ``gpus_per_node`` devices.
-        """
-        gpus = range(self.parameters.get("gpus_per_node", 0))
-        env = {
-            **os.environ,
-            "SUBMITIT_LOCAL_NTASKS": "1",
-            "SUBMITIT_LOCAL_COMMAND": command,
-            "SUBMITIT_LOCAL_TIMEOUT_S": str(int(60 * self.parameters["timeout_min"])),
-            "SUBMITIT_LOCAL_SIGNAL_DELAY_S": str(int(self.parameters["signal_delay_s"])),
-            "SUBMITIT_LOCAL_NODEID": "0",
-            "SUBMITIT_LOCAL_JOB_NUM_NODES": "1",
-            "SUBMITIT_STDERR_TO_STDOUT": "",
-            "SUBMITIT_EXECUTOR": "local",
-            "CUDA_VISIBLE_DEVICES": ",".join(map(str, gpus)),
-            "SUBMITIT_LOCAL_WITH_SHELL": "",
-        }
+        """submitit's own start step (its environment variables), detached."""
+        env = {**os.environ, **controller_environment(command, self.parameters)}
         if self.threads:
             env["SEQJOBS_THREADS"] = str(self.threads)
         if self.code:  # the controller and every attempt it starts import the snapshot
@@ -107,9 +92,36 @@ class DetachedLocalExecutor(submitit.LocalExecutor):
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", LOCAL_CONTROLLER, str(self.folder)],
-                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
             )
         return submitit.local.local.LocalJob(folder=self.folder, job_id=str(process.pid), process=process, tasks=[0])
+
+
+def controller_environment(command: str, parameters: dict[str, Any]) -> dict[str, str]:
+    """The variables submitit's ``start_controller`` gives its controller, which it reads, for ``parameters``.
+
+    ``tasks_per_node``, ``visible_gpus``, ``stderr_to_stdout`` and ``setup``
+    are never set by seqjobs: one task per job, the first ``gpus_per_node``
+    devices. The names are checked against submitit's by
+    ``tests/test_submitit_internals.py``.
+    """
+    gpus = range(parameters.get("gpus_per_node", 0))
+    return {
+        "SUBMITIT_LOCAL_NTASKS": "1",
+        "SUBMITIT_LOCAL_COMMAND": command,
+        "SUBMITIT_LOCAL_TIMEOUT_S": str(int(60 * parameters["timeout_min"])),
+        "SUBMITIT_LOCAL_SIGNAL_DELAY_S": str(int(parameters["signal_delay_s"])),
+        "SUBMITIT_LOCAL_NODEID": "0",
+        "SUBMITIT_LOCAL_JOB_NUM_NODES": "1",
+        "SUBMITIT_STDERR_TO_STDOUT": "",
+        "SUBMITIT_EXECUTOR": "local",
+        "CUDA_VISIBLE_DEVICES": ",".join(map(str, gpus)),
+        "SUBMITIT_LOCAL_WITH_SHELL": "",
+    }
 
 
 def local_executor(opts: ExecutorOptions, folder: Path, code: Snapshot | None = None) -> submitit.LocalExecutor:

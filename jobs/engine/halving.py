@@ -115,6 +115,7 @@ def standings(params: dict[str, dict[str, Any]], scores: dict[str, float | None]
 
 def rank(configurations: list[Standing], higher: bool) -> list[Standing]:
     """Best first in the metric's direction; configurations without a figure last; ties by parameters."""
+
     def order(s: Standing) -> tuple[bool, float, str]:
         if s.score is None:
             return (True, 0.0, s.key)

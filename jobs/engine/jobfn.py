@@ -41,15 +41,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any, Iterator
+from typing import Any, Iterator, NoReturn
 
 import submitit
+from submitit.local.local import LOCAL_REQUEUE_RETURN_CODE
 
 from jobs.engine.fanout import each
 from seqtasks.config import from_dict
 from seqtasks.processes import started_at
 from seqtasks.rundir import Claimed, Damaged, RunDir
 from seqtasks.rundir.records import dump
+from seqtasks.rundir.states import ACTIVE, ENDED, RunState
 from seqtasks.tasks import get_task
 
 #: attempts in a row stopped by their time limit without a committed epoch before a run fails
@@ -61,8 +63,6 @@ TIME_LIMIT_EARLY_S = 60.0
 TIME_LIMIT_EARLY_SHARE = 0.2
 #: ``seqjobs cancel`` sends it to the local worker that owns a cancelled run (submitit uses SIGUSR2 and SIGTERM)
 CANCEL_RUN_SIGNAL = signal.SIGUSR1
-#: states after which a run is not resumed
-ENDED = ("completed", "failed", "cancelled")
 
 
 class RunCancelled(KeyboardInterrupt):
@@ -75,7 +75,7 @@ def run_cancelled(run_dir: str | Path) -> bool:
         state = RunDir(run_dir).state_record()
     except Damaged:
         return False
-    return state is not None and state.state == "cancelled"
+    return state is not None and state.state == RunState.CANCELLED
 
 
 @dataclass(frozen=True)
@@ -89,12 +89,12 @@ class RunSpec:
 
 def scheduler_job_alive(job_id: str) -> bool | None:
     """Is a SLURM job queued or running (for taking over a claim made on another node)?"""
-    from jobs.monitor import scheduler
+    from jobs import scheduler
 
     info = scheduler.job_states([job_id]).get(job_id)
     if info is None:
         return None
-    return info["state"] in ("pending", "running", "requeued")
+    return info["state"] in ACTIVE
 
 
 class RunJob(submitit.helpers.Checkpointable):
@@ -108,8 +108,13 @@ class RunJob(submitit.helpers.Checkpointable):
     and left untouched.
     """
 
-    def __init__(self, runs: list[RunSpec], raise_errors: bool = True, max_stalled: int | None = None,
-                 limit_signal_s: float | None = None) -> None:
+    def __init__(
+        self,
+        runs: list[RunSpec],
+        raise_errors: bool = True,
+        max_stalled: int | None = None,
+        limit_signal_s: float | None = None,
+    ) -> None:
         self.runs = runs
         self.raise_errors = raise_errors
         self.max_stalled = max_stalled or DEFAULT_MAX_STALLED
@@ -119,36 +124,41 @@ class RunJob(submitit.helpers.Checkpointable):
         self.workers: Any = None  # the worker processes while the runs are shared out to several GPUs
         self.idle_attempts = 0  # attempts in a row stopped before they began or finished any run
         self.finished_before = 0  # len(finished) when this attempt started (or the last one was checkpointed)
+        self.requeued = False  # this attempt's checkpoint decided to requeue the job (it exits as soon as it can)
 
     def __call__(self) -> list[dict[str, Any]]:
         from seqtasks.runner import execute
 
         self.finished_before = len(self.finished)
+        self.requeued = False  # the checkpoint pickled it True
         devices = slurm_gpus()
         if len(self.runs) > 1 and len(devices) > 1:  # one run per GPU at a time
             from jobs.engine.gpushare import Workers  # it imports this module
 
             self.workers = Workers(devices)
-            return self.workers.run(self.runs, self.max_stalled)
+            shared: list[dict[str, Any]] = self.workers.run(self.runs, self.max_stalled)
+            return shared
         records = []
         with self._cancellable():
             for spec in self.runs:
                 task = get_task(spec.task)
-                config = from_dict(task.config_cls, spec.params)
+                config: Any = from_dict(task.config_cls, spec.params)
                 self.current = spec.run_dir
                 try:
                     if run_cancelled(spec.run_dir):
                         raise RunCancelled(spec.run_dir)
                     result = execute(spec.task, config, spec.run_dir, job_alive=scheduler_job_alive)
                 except RunCancelled:
-                    result = {"status": "cancelled"}
+                    result = {"status": RunState.CANCELLED}
                 except Claimed as err:
                     result = {"status": "skipped", "error": str(err)}
                 except Exception as err:
+                    if self.requeued:
+                        self._exit_requeued(err)
                     if self.raise_errors:
                         raise
                     lines = str(err).strip().splitlines()
-                    result = {"status": "failed", "error": lines[-1] if lines else type(err).__name__}
+                    result = {"status": RunState.FAILED, "error": lines[-1] if lines else type(err).__name__}
                 self.finished.add(spec.run_dir)
                 records.append(
                     {
@@ -182,7 +192,10 @@ class RunJob(submitit.helpers.Checkpointable):
         if current is not None and current not in self.finished and run_cancelled(current):
             raise RunCancelled(current)
 
-    def checkpoint(self, *args: Any, **kwargs: Any) -> submitit.helpers.DelayedSubmission | None:
+    # submitit's stub promises a submission, but its handler reads None as "do not requeue", as meant here
+    def checkpoint(  # type: ignore[override]
+        self, *args: Any, **kwargs: Any
+    ) -> submitit.helpers.DelayedSubmission | None:
         """Mark the running run requeued and resubmit this job, unless it stopped making progress.
 
         A run whose last ``max_stalled`` attempts reached their time limit
@@ -201,17 +214,24 @@ class RunJob(submitit.helpers.Checkpointable):
             self.workers.stop()
             self.workers = None
             self.finished |= {spec.run_dir for spec in self.runs if _recorded_state(spec.run_dir) in ENDED}
-            interrupted = [spec for spec in self.runs if _recorded_state(spec.run_dir) == "running"]
+            interrupted = [spec for spec in self.runs if _recorded_state(spec.run_dir) == RunState.RUNNING]
         else:
-            interrupted = [spec for spec in self.runs if spec.run_dir == self.current
-                           and spec.run_dir not in self.finished and _begun_here(spec.run_dir)]
+            interrupted = [
+                spec
+                for spec in self.runs
+                if spec.run_dir == self.current and spec.run_dir not in self.finished and _begun_here(spec.run_dir)
+            ]
         progressed = bool(interrupted) or len(self.finished) > self.finished_before
         timed_out = self.timed_out()
         self.idle_attempts = 0 if progressed else self.idle_attempts + timed_out
         self.finished_before = len(self.finished)
         if self.idle_attempts >= self.max_stalled:
-            print(f"seqjobs: {self.idle_attempts} attempts in a row were stopped before any run began; "
-                  "not requeued again: give the job more --time", file=sys.stderr, flush=True)
+            print(
+                f"seqjobs: {self.idle_attempts} attempts in a row were stopped before any run began; "
+                "not requeued again: give the job more --time",
+                file=sys.stderr,
+                flush=True,
+            )
             return None
         left = [spec for spec in self.runs if spec.run_dir not in self.finished]
         for current in interrupted:
@@ -220,15 +240,36 @@ class RunJob(submitit.helpers.Checkpointable):
             if state is not None and state.stalled_attempts >= self.max_stalled:
                 run.fail(
                     current.task,
-                    f"no epoch committed in {state.stalled_attempts} attempts in a row (time limit or preemption "
-                    "before the first epoch ended); give the job more --time, or make epochs shorter",
-                    "Stalled", "", {"attempt": state.attempt},
+                    error=f"no epoch committed in {state.stalled_attempts} attempts in a row (time limit or "
+                    "preemption before the first epoch ended); give the job more --time, or make epochs shorter",
+                    error_type="Stalled",
+                    trace="",
+                    extra={"attempt": state.attempt},
                 )
                 left.remove(current)
         if not left:
             return None
         self.runs = left
+        self.requeued = True
         return submitit.helpers.DelayedSubmission(self, *args, **kwargs)
+
+    def _exit_requeued(self, err: Exception) -> NoReturn:
+        """End an attempt whose requeue was decided, though the handler's exit came back as ``err``.
+
+        submitit's handler requeues the job (the checkpoint is pickled; on
+        SLURM ``scontrol requeue`` has run), then raises ``SystemExit``
+        wherever the main thread was. A C extension initialising at that
+        moment turns it into an ``ImportError`` (pybind11 does), which the
+        task reports as its failure (:func:`seqtasks.runner.execute` leaves
+        such a run requeued, not failed). The job must still end as requeued:
+        with the exit code on which the local controller starts it again.
+        """
+        print(
+            f"seqjobs: the job was requeued; its exit came back as {type(err).__name__}: {err}",
+            file=sys.stderr,
+            flush=True,
+        )
+        raise SystemExit(LOCAL_REQUEUE_RETURN_CODE) from err
 
     def timed_out(self) -> bool:
         """Is this attempt being stopped by its time limit, rather than preempted?
@@ -245,7 +286,6 @@ class RunJob(submitit.helpers.Checkpointable):
         started = started_at(os.getpid())
         early = max(TIME_LIMIT_EARLY_S, TIME_LIMIT_EARLY_SHARE * self.limit_signal_s)
         return started is None or time.time() - started >= self.limit_signal_s - early
-
 
 
 def slurm_gpus() -> list[str]:
@@ -265,7 +305,11 @@ def _begun_here(run_dir: str) -> bool:
         state = RunDir(run_dir).state_record()
     except Damaged:
         return False
-    return state is not None and state.state == "running" and (state.host, state.pid) == (socket.gethostname(), os.getpid())
+    return (
+        state is not None
+        and state.state == RunState.RUNNING
+        and (state.host, state.pid) == (socket.gethostname(), os.getpid())
+    )
 
 
 def _recorded_state(run_dir: str) -> str | None:
@@ -278,14 +322,17 @@ def _recorded_state(run_dir: str) -> str | None:
 
 
 def write_job_record(
-    run_dir: Path, job: submitit.Job[Any], options: dict[str, Any], submitted_at: str,
+    run_dir: Path,
+    job: submitit.Job[Any],
+    options: dict[str, Any],
+    submitted_at: str,
 ) -> dict[str, Any]:
     """Record in the run folder which job runs it, where its logs are, and how it was submitted.
 
     A local job's id is its controller's pid; the controller's start time
     goes with it (``options.controller_started``), so that a later process
     given the same pid is never taken for the job
-    (:func:`jobs.monitor.status.local_job_alive`).
+    (:func:`jobs.scheduler.local.local_job_alive`).
     """
     if options["executor"] == "local":
         options = {**options, "controller_started": started_at(int(job.job_id))}
@@ -294,7 +341,9 @@ def write_job_record(
 
 
 def record_jobs(
-    placed: list[tuple[list[RunSpec], submitit.Job[Any]]], options: dict[str, Any], submitted_at: str,
+    placed: list[tuple[list[RunSpec], submitit.Job[Any]]],
+    options: dict[str, Any],
+    submitted_at: str,
 ) -> dict[str, str]:
     """:func:`write_job_record` for every run of every job; returns ``{run_dir: job_id}``.
 
@@ -303,4 +352,3 @@ def record_jobs(
     pairs = [(spec, job) for runs, job in placed for spec in runs]
     each(lambda pair: write_job_record(Path(pair[0].run_dir), pair[1], options, submitted_at), pairs)
     return {spec.run_dir: str(job.job_id) for spec, job in pairs}
-

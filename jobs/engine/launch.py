@@ -28,9 +28,8 @@ from jobs.monitor.status import statuses
 from seqtasks.config import to_dict
 from seqtasks.errors import UserError
 from seqtasks.rundir import Claimed, Damaged, RunDir, SweepDir, owner_alive
+from seqtasks.rundir.states import ACTIVE, RunState
 from seqtasks.runner import is_done
-
-ACTIVE = ("pending", "running", "requeued")
 
 
 @dataclass
@@ -46,14 +45,16 @@ class Launch:
         return len({job_id.split("_")[0] for job_id in self.jobs.values()})
 
 
-def launch(task: str, runs: list[tuple[Path, Any]], opts: ExecutorOptions, log_root: Path, snapshot: bool = True) -> Launch:
+def launch(
+    task: str, runs: list[tuple[Path, Any]], opts: ExecutorOptions, log_root: Path, snapshot: bool = True
+) -> Launch:
     """Submit every run of ``runs`` (folder, config) that is not completed or active.
 
     ``snapshot``: new runs import a code snapshot taken now (else the installed code; ``--no-snapshot``).
     Call under the sweep's lock when the runs belong to a sweep.
     """
     check_runs(task, runs)
-    return _launch_checked(task, runs, opts, log_root, snapshot)
+    return _launch_checked(task, runs, opts, log_root, snapshot=snapshot)
 
 
 def check_runs(task: str, runs: list[tuple[Path, Any]]) -> None:
@@ -63,20 +64,24 @@ def check_runs(task: str, runs: list[tuple[Path, Any]]) -> None:
 
 
 def _launch_checked(
-    task: str, runs: list[tuple[Path, Any]], opts: ExecutorOptions, log_root: Path, snapshot: bool = True,
+    task: str,
+    runs: list[tuple[Path, Any]],
+    opts: ExecutorOptions,
+    log_root: Path,
+    snapshot: bool = True,
 ) -> Launch:
     """:func:`launch` of runs :func:`check_runs` has passed."""
     states = run_states([folder for folder, _ in runs])
     completed, active, todo = [], [], []
     for folder, config in runs:
         state = states.get(str(folder))
-        if state == "completed" and is_done(RunDir(folder), config):
+        if state == RunState.COMPLETED and is_done(RunDir(folder), config):
             completed.append(str(folder))
         elif state in ACTIVE:
             active.append(str(folder))
         else:
             todo.append((folder, config))
-    code = for_new_runs(opts.resolved_executor(), log_root, snapshot, [folder for folder, _ in todo])
+    code = for_new_runs(opts.resolved_executor(), log_root, wanted=snapshot, folders=[folder for folder, _ in todo])
     fresh = each(lambda run: _initialise(RunDir(run[0]), task, run[1], code), todo)  # many runs: see jobs.engine.fanout
     created = [folder for (folder, _), new in zip(todo, fresh) if new]
     try:
@@ -89,19 +94,27 @@ def _launch_checked(
 
 
 def launch_sweep(
-    task: str, sweep_dir: Path, runs: list[tuple[str, Any]], opts: ExecutorOptions,
-    base: Any, sweep_options: dict[str, Any],
+    task: str,
+    sweep_dir: Path,
+    runs: list[tuple[str, Any]],
+    opts: ExecutorOptions,
+    base: Any,
+    sweep_options: dict[str, Any],
 ) -> Launch:
     """:func:`launch` for a sweep, under its lock, recording the runs and jobs in ``sweep.json``."""
     sweep = SweepDir(sweep_dir)
     with sweep.locked():
         sweep.check_adding(task, halving=False)
-        return launch_recorded(sweep, task, runs, opts, to_dict(base), sweep_options)
+        return launch_recorded(sweep, task, runs, opts, base=to_dict(base), sweep_options=sweep_options)
 
 
 def launch_recorded(
-    sweep: SweepDir, task: str, runs: list[tuple[str, Any]], opts: ExecutorOptions,
-    base: dict[str, Any], sweep_options: dict[str, Any],
+    sweep: SweepDir,
+    task: str,
+    runs: list[tuple[str, Any]],
+    opts: ExecutorOptions,
+    base: dict[str, Any],
+    sweep_options: dict[str, Any],
 ) -> Launch:
     """:func:`launch` of runs of ``sweep`` (by folder name), each named in ``sweep.json`` first (call under its lock).
 
@@ -113,8 +126,10 @@ def launch_recorded(
     folders = [(sweep.path / name, config) for name, config in runs]
     check_runs(task, folders)
     with sweep.restored_if_refused():
-        sweep.record(task, {name: to_dict(c) for name, c in runs}, {}, base, sweep_options, {})
-        done = _launch_checked(task, folders, opts, sweep.path, not sweep_options.get("no_snapshot"))
+        sweep.record(
+            task, {name: to_dict(c) for name, c in runs}, jobs={}, base=base, sweep_options=sweep_options, executor={}
+        )
+        done = _launch_checked(task, folders, opts, sweep.path, snapshot=not sweep_options.get("no_snapshot"))
     executor = {**opts.to_dict(), "executor": opts.resolved_executor()}
     sweep.record_jobs({Path(k).name: v for k, v in done.jobs.items()}, executor)
     return done
@@ -128,14 +143,14 @@ def run_states(folders: list[Path]) -> dict[str, str]:
     out = {row.path: row.state for root in roots for row in statuses(root) if row.path in wanted}
     for folder in existing:
         if out.get(str(folder)) not in ACTIVE and _owned(RunDir(folder)):
-            out[str(folder)] = "running"
+            out[str(folder)] = RunState.RUNNING
     return out
 
 
 def _owned(run: RunDir) -> bool:
     """Is the folder claimed by a process that is, or may be, alive? (read only)"""
     try:
-        return owner_alive(run) is not False
+        return owner_alive(run.claim_record()) is not False
     except Damaged:
         return True  # a torn claim: its writer may still be finishing it
 

@@ -10,7 +10,7 @@ reading of how a task ended (:meth:`RequeueingController.asked_requeue`).
 
 It is started by :class:`jobs.engine.executors.DetachedLocalExecutor`, and
 ``status`` recognises a live local job by this module's name in its
-command line (:func:`jobs.monitor.status.local_job_alive`).
+command line (:func:`jobs.scheduler.local.local_job_alive`).
 """
 
 from __future__ import annotations
@@ -67,7 +67,9 @@ class RequeueingController(Controller):
         if exit_code is None or exit_code == 0:
             return False
         paths = JobPaths(self.folder, self.pid, task)
-        return _written_since(paths.submitted_pickle, started_ns) and not _written_since(paths.result_pickle, started_ns)
+        return _written_since(paths.submitted_pickle, started_ns) and not _written_since(
+            paths.result_pickle, started_ns
+        )
 
 
 def _written_since(path: Path, since_ns: int) -> bool:

@@ -50,7 +50,8 @@ class ExecutorOptions:
 
     executor: Literal["auto", "slurm", "local", "debug"] = setting(
         "Where jobs run; auto (the default) is slurm where sbatch exists, else local; debug runs in this process.",
-        default="auto", slurm=None,
+        default="auto",
+        slurm=None,
     )
     partition: Optional[str] = setting("SLURM partition.")
     gpus_per_node: Optional[int] = setting("GPUs per node.", minimum=0)
@@ -63,8 +64,9 @@ class ExecutorOptions:
     constraint: Optional[str] = setting("Node features required.")
     exclude: Optional[str] = setting("Nodes to avoid.")
     array_parallelism: Optional[int] = setting("Most runs at once (local default: cores / cpus-per-task).")
-    signal_delay: Optional[int] = setting("Seconds before the time limit at which the job checkpoints.",
-                                          slurm="signal_delay_s")
+    signal_delay: Optional[int] = setting(
+        "Seconds before the time limit at which the job checkpoints.", slurm="signal_delay_s"
+    )
     runs_per_task: Optional[int] = setting(
         "SLURM: runs per array task, run one after another in one process (default 1); "
         "local workers already run many runs each.",
@@ -208,12 +210,14 @@ def _profile_table(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise UserError(f"profile file {path} is not a regular file; point {PROFILE_ENV} at a TOML file, or remove it")
     try:
-        table = tomllib.loads(path.read_text(encoding="utf-8"))
+        table: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
         check_nesting(table, path)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise UserError(f"cannot read profile file {path}: {err}") from None
     except RecursionError:
-        raise UserError(f"cannot read profile file {path}: nests deeper than the {MAX_NESTING} levels it can have") from None
+        raise UserError(
+            f"cannot read profile file {path}: nests deeper than the {MAX_NESTING} levels it can have"
+        ) from None
     except Damaged as err:
         raise UserError(f"cannot read profile file {err.path}: {err.reason}") from None
     return table
@@ -222,7 +226,7 @@ def _profile_table(path: Path) -> dict[str, Any]:
 def _profile_settings(table: Any, where: str, name: str) -> dict[str, Any]:
     """A profile's table, every key a known setting and every value parsed as the command line's would be."""
     if not isinstance(table, dict):
-        raise UserError(f"{where} must be a table, e.g. {name} = {{partition = \"gpu\"}}")
+        raise UserError(f'{where} must be a table, e.g. {name} = {{partition = "gpu"}}')
     unknown = sorted(set(table) - set(FIELDS))
     if unknown:
         raise UserError(f"{where} has unknown setting(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}")
@@ -248,5 +252,7 @@ def build(given: dict[str, Any], profile: Optional[str]) -> ExecutorOptions:
     values.update({k: parse_setting(k, v) for k, v in given.items() if v is not None})
     opts = ExecutorOptions(**values)
     if opts.resolved_executor() == "slurm" and not shutil.which("sbatch"):
-        raise UserError("--executor slurm: sbatch is not on this machine's PATH; use --executor local, or run on a SLURM login node")
+        raise UserError(
+            "--executor slurm: sbatch is not on this machine's PATH; use --executor local, or run on a SLURM login node"
+        )
     return opts

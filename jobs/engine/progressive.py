@@ -28,13 +28,13 @@ from typing import Any, Callable, Iterator, Optional
 
 import submitit
 
-from jobs.engine.arrays import slurm_max_array_size, submit_arrays
+from jobs import scheduler
+from jobs.engine.arrays import submit_arrays
 from jobs.engine.executors import make_executor, time_limit_signal_s
 from jobs.engine.jobfn import RunJob, RunSpec, record_jobs, run_cancelled
 from jobs.engine.options import ExecutorOptions
 from jobs.engine.snapshot import Snapshot
-from jobs.monitor import scheduler
-from jobs.monitor.scheduler import SubmitLimit
+from jobs.scheduler import SubmitLimit
 from seqtasks.errors import UserError
 from seqtasks.rundir import Damaged, RunDir, SweepDir, now_iso
 from seqtasks.rundir.sweepdir import MANIFEST
@@ -80,7 +80,10 @@ def submit_limit(opts: ExecutorOptions) -> SubmitLimit | None:
 
 
 def submit_slurm(
-    groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: Path, options: dict[str, Any],
+    groups: list[list[RunSpec]],
+    opts: ExecutorOptions,
+    log_root: Path,
+    options: dict[str, Any],
     code: Snapshot | None = None,
 ) -> Placed:
     """Submit each group of runs as one array task, as many as the limits allow now, the rest by a follow-up job.
@@ -95,7 +98,8 @@ def submit_slurm(
     rest = groups[now:]
     if rest:
         bases = sorted({scheduler.array_base(str(job.job_id)) for _, job in placed})
-        follow_up = _submit_next_step(NextStep(rest, opts, log_root, options, code), opts, log_root, bases, code)
+        step = NextStep(rest, opts, log_root, options=options, code=code)
+        follow_up = _submit_next_step(step, opts, log_root, after=bases, code=code)
         placed.append(([spec for group in rest for spec in group], follow_up))
     return placed
 
@@ -116,21 +120,40 @@ def _submit_tasks(groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: 
         if dependency:
             executor.update_parameters(dependency=dependency)
         with executor.batch():  # the ids are set when the batch is submitted, on leaving the block
-            return [executor.submit(RunJob(group, len(group) == 1, opts.max_stalled, limit)) for group in chunk]
+            return [
+                executor.submit(
+                    RunJob(group, raise_errors=len(group) == 1, max_stalled=opts.max_stalled, limit_signal_s=limit)
+                )
+                for group in chunk
+            ]
 
-    return submit_arrays(groups, slurm_max_array_size(), bool(opts.array_parallelism), submit_array)
+    return submit_arrays(
+        groups,
+        max_array=scheduler.slurm_max_array_size(),
+        chained=bool(opts.array_parallelism),
+        submit_array=submit_array,
+    )
 
 
 def _submit_next_step(
-    step: NextStep, opts: ExecutorOptions, log_root: Path, after: list[str], code: Snapshot | None,
+    step: NextStep,
+    opts: ExecutorOptions,
+    log_root: Path,
+    after: list[str],
+    code: Snapshot | None,
 ) -> submitit.Job[Any]:
     """The follow-up job that submits the next share."""
-    return submit_follow_up(step, opts, log_root, after, "seqjobs-next", code=code)
+    return submit_follow_up(step, opts, log_root, after=after, name="seqjobs-next", code=code)
 
 
 def submit_follow_up(
-    step: Callable[[], Any], opts: ExecutorOptions, log_root: Path, after: list[str], name: str,
-    partition: Optional[str] = None, code: Snapshot | None = None,
+    step: Callable[[], Any],
+    opts: ExecutorOptions,
+    log_root: Path,
+    after: list[str],
+    name: str,
+    partition: Optional[str] = None,
+    code: Snapshot | None = None,
 ) -> submitit.Job[Any]:
     """A small job that acts on a sweep once jobs have ended: one core, no GPU, little memory, a short limit.
 
@@ -142,8 +165,14 @@ def submit_follow_up(
     """
     slurm = opts.resolved_executor() == "slurm"
     small = dataclasses.replace(
-        opts, gpus_per_node=None, gres=None, cpus_per_task=1, mem=NEXT_STEP_MEM, array_parallelism=None,
-        time=NEXT_STEP_MINUTES if slurm else None, partition=partition or opts.partition,
+        opts,
+        gpus_per_node=None,
+        gres=None,
+        cpus_per_task=1,
+        mem=NEXT_STEP_MEM,
+        array_parallelism=None,
+        time=NEXT_STEP_MINUTES if slurm else None,
+        partition=partition or opts.partition,
     )
     executor = make_executor(small, log_root / ".submitit", code)
     if slurm and after:
@@ -164,7 +193,11 @@ class NextStep:
     """
 
     def __init__(
-        self, groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: Path, options: dict[str, Any],
+        self,
+        groups: list[list[RunSpec]],
+        opts: ExecutorOptions,
+        log_root: Path,
+        options: dict[str, Any],
         code: Snapshot | None,
     ) -> None:
         self.groups = groups
@@ -178,7 +211,7 @@ class NextStep:
         groups = [kept for kept in ([s for s in group if waiting_for(s, me)] for group in self.groups) if kept]
         submitted_at = now_iso()
         with as_from_login_node():
-            placed = submit_slurm(groups, self.opts, self.log_root, self.options, self.code)
+            placed = submit_slurm(groups, self.opts, self.log_root, options=self.options, code=self.code)
             jobs = record_jobs(placed, self.options, submitted_at)
         self._note_in_manifest(jobs)
         return len(jobs)
@@ -191,7 +224,9 @@ class NextStep:
         top = sweep.path.resolve()
         with sweep.locked():
             try:
-                sweep.record_jobs({Path(run).name: job for run, job in jobs.items() if Path(run).resolve().parent == top})
+                sweep.record_jobs(
+                    {Path(run).name: job for run, job in jobs.items() if Path(run).resolve().parent == top}
+                )
             except Damaged:
                 pass  # the run folders are the truth; `seqjobs sweep` names a damaged manifest
 

@@ -26,18 +26,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from jobs import scheduler
 from jobs.engine import halving
-from jobs.engine.launch import ACTIVE, launch_recorded, run_states
+from jobs.engine.launch import launch_recorded, run_states
 from jobs.engine.options import ExecutorOptions
 from jobs.engine.progressive import as_from_login_node, own_job_id, submit_follow_up
 from jobs.engine.snapshot import code_now, recorded_code
-from jobs.monitor import scheduler
-from jobs.monitor.status import local_job_alive
+from jobs.scheduler.local import local_job_alive
 from seqtasks.config import from_dict, to_dict
 from seqtasks.errors import UserError
 from seqtasks.processes import started_at
 from seqtasks.rundir import Damaged, RunDir, SweepDir, now_iso
 from seqtasks.rundir.records import HalvingRecord, Manifest, RungRecord
+from seqtasks.rundir.states import ACTIVE, RunState
 from seqtasks.rundir.sweepdir import halving_of
 from seqtasks.tasks import get_task
 
@@ -66,8 +67,13 @@ class Step:
 
 
 def start(
-    task: str, sweep_dir: Path, runs: list[tuple[str, Any]], opts: ExecutorOptions, base: Any,
-    sweep_options: dict[str, Any], plan: HalvingRecord,
+    task: str,
+    sweep_dir: Path,
+    runs: list[tuple[str, Any]],
+    opts: ExecutorOptions,
+    base: Any,
+    sweep_options: dict[str, Any],
+    plan: HalvingRecord,
 ) -> Step:
     """The sweep command: record the plan (first time) and :func:`advance` the sweep, under its lock.
 
@@ -87,8 +93,9 @@ def start(
             raise UserError(f"{sweep_dir} is a grid sweep; give the halving sweep another --name")
         if record is None:
             plan.rungs = [RungRecord(rung=0, epochs=plan.epochs[0], runs=names)]
-            sweep.record(task, {name: to_dict(config) for name, config in runs}, {}, to_dict(base), sweep_options, {},
-                         plan)
+            sweep.record(
+                task, {name: to_dict(config) for name, config in runs}, {}, to_dict(base), sweep_options, {}, plan
+            )
         else:
             _check_same(record, plan, names, sweep_dir)
         return advance(sweep, opts, me=None)
@@ -111,8 +118,10 @@ def _check_same(record: HalvingRecord, plan: HalvingRecord, names: list[str], sw
                 f"not {getattr(plan, name)}; give the same options to continue it, or another --name"
             )
     if sorted(record.rungs[0].runs) != sorted(names):
-        raise UserError(f"{sweep_dir} is a halving sweep of other runs; give the same --grid/--seeds to continue it, "
-                        "or another --name")
+        raise UserError(
+            f"{sweep_dir} is a halving sweep of other runs; give the same --grid/--seeds to continue it, "
+            "or another --name"
+        )
 
 
 def advance(sweep: SweepDir, opts: ExecutorOptions, me: Optional[str], go_on: bool = True) -> Step:
@@ -140,13 +149,14 @@ def advance(sweep: SweepDir, opts: ExecutorOptions, me: Optional[str], go_on: bo
             sweep.record_halving(record)
         paths = {name: sweep.path / name for name in rung.runs}
         states = run_states(list(paths.values()))
-        step.cancelled = [name for name, path in paths.items() if states.get(str(path)) == "cancelled"]
+        step.cancelled = [name for name, path in paths.items() if states.get(str(path)) == RunState.CANCELLED]
         if step.cancelled and not (go_on and me is None):
             return step
         waiting = [name for name, path in paths.items() if states.get(str(path)) in ACTIVE]
-        step.unknown = [name for name, path in paths.items() if states.get(str(path)) == "unknown"]
-        step.unfinished = [name for name, path in paths.items()
-                           if _unfinished(path, states.get(str(path)), rung.epochs)]
+        step.unknown = [name for name, path in paths.items() if states.get(str(path)) == RunState.UNKNOWN]
+        step.unfinished = [
+            name for name, path in paths.items() if _unfinished(path, states.get(str(path)), rung.epochs)
+        ]
         changed = bool(step.unfinished) and me is None
         if changed:  # the command resubmits them (their jobs go into the rung); a promotion job never does (no loop)
             step.submitted.update(_submit_runs(sweep, manifest, rung, params, opts, step.unfinished))
@@ -170,7 +180,11 @@ def advance(sweep: SweepDir, opts: ExecutorOptions, me: Optional[str], go_on: bo
 
 
 def _submit_rung(
-    sweep: SweepDir, manifest: Manifest, rung: RungRecord, params: dict[str, dict[str, Any]], opts: ExecutorOptions,
+    sweep: SweepDir,
+    manifest: Manifest,
+    rung: RungRecord,
+    params: dict[str, dict[str, Any]],
+    opts: ExecutorOptions,
 ) -> dict[str, str]:
     """Submit the rung's runs to its epochs (those not done or active already); note the jobs in the rung."""
     jobs = _submit_runs(sweep, manifest, rung, params, opts, rung.runs)
@@ -179,12 +193,18 @@ def _submit_rung(
 
 
 def _submit_runs(
-    sweep: SweepDir, manifest: Manifest, rung: RungRecord, params: dict[str, dict[str, Any]], opts: ExecutorOptions,
+    sweep: SweepDir,
+    manifest: Manifest,
+    rung: RungRecord,
+    params: dict[str, dict[str, Any]],
+    opts: ExecutorOptions,
     names: list[str],
 ) -> dict[str, str]:
     """Submit ``names`` (runs of ``rung``) to the rung's epochs, those not done or active; the rung notes the jobs."""
     cls = get_task(manifest.task).config_cls
-    runs = [(name, dataclasses.replace(from_dict(cls, params[name]), epochs=rung.epochs)) for name in names]
+    runs: list[tuple[str, Any]] = [
+        (name, dataclasses.replace(from_dict(cls, params[name]), epochs=rung.epochs)) for name in names
+    ]
     done = launch_recorded(sweep, manifest.task, runs, opts, manifest.base, manifest.sweep_options)
     rung.job_ids = sorted({scheduler.array_base(job) for job in _job_ids([sweep.path / n for n in rung.runs])})
     return done.jobs
@@ -200,18 +220,18 @@ def _unfinished(path: Path, state: Optional[str], epochs: int) -> bool:
     next rung), and the sweep command resubmits it, which goes on. Not failed
     runs: those ended, and rank last.
     """
-    if state in ("stuck", "missing", "cancelled") or state is None:
+    if state in (RunState.STUCK, RunState.MISSING, RunState.CANCELLED) or state is None:
         return True
-    return state == "completed" and not _reached(RunDir(path), epochs)
+    return state == RunState.COMPLETED and not _reached(RunDir(path), epochs)
 
 
 def _reached(run: RunDir, epochs: int) -> bool:
     """Has the run completed the rung's ``epochs`` (or stopped early, so that it would not train on)?"""
     try:
-        result = run.result() or {}
+        result = run.result()
     except Damaged:
         return False
-    return result.get("epochs_requested") == epochs or result.get("early_stopped") is True
+    return result is not None and (result.epochs_requested == epochs or result.figures.get("early_stopped") is True)
 
 
 def _job_ids(paths: list[Path]) -> list[str]:
@@ -228,7 +248,10 @@ def _job_ids(paths: list[Path]) -> list[str]:
 
 
 def _decide(
-    record: HalvingRecord, rung: RungRecord, params: dict[str, dict[str, Any]], states: dict[str, Optional[str]],
+    record: HalvingRecord,
+    rung: RungRecord,
+    params: dict[str, dict[str, Any]],
+    states: dict[str, Optional[str]],
     sweep_path: Path,
 ) -> None:
     """Rank the ended rung, record the decision, and add the next rung (or end the sweep)."""
@@ -249,7 +272,7 @@ def _decide(
 def _score(path: Path, state: Optional[str], record: HalvingRecord, epochs: int) -> float | None:
     """The run's ranking figure at ``epochs``; ``None`` when it did not complete them."""
     run = RunDir(path)
-    if state != "completed" or not _reached(run, epochs):
+    if state != RunState.COMPLETED or not _reached(run, epochs):
         return None
     try:
         return halving.run_score(run.metrics_rows(), record.metric, record.higher_is_better, epochs)
@@ -268,7 +291,11 @@ def _alive(job: Optional[dict[str, Any]], me: Optional[str]) -> bool:
 
 
 def _submit_promotion(
-    sweep: SweepDir, manifest: Manifest, opts: ExecutorOptions, record: HalvingRecord, waiting: list[Path],
+    sweep: SweepDir,
+    manifest: Manifest,
+    opts: ExecutorOptions,
+    record: HalvingRecord,
+    waiting: list[Path],
 ) -> dict[str, Any]:
     """The promotion job behind the ``waiting`` runs' jobs; what the rung records of it.
 
@@ -282,10 +309,14 @@ def _submit_promotion(
         config = RunDir(waiting[0]).config_record()
     except Damaged:
         config = None
-    code = recorded_code(config.snapshot if config else None, waiting[0],
-                         lambda: code_now(kind, sweep.path, not manifest.sweep_options.get("no_snapshot")))
-    job = submit_follow_up(Promote(sweep.path, opts), opts, sweep.path, after, PROMOTE_JOB, record.promote_partition,
-                           code)
+    code = recorded_code(
+        config.snapshot if config else None,
+        waiting[0],
+        lambda: code_now(kind, sweep.path, not manifest.sweep_options.get("no_snapshot")),
+    )
+    job = submit_follow_up(
+        Promote(sweep.path, opts), opts, sweep.path, after, PROMOTE_JOB, record.promote_partition, code
+    )
     out: dict[str, Any] = {"job_id": str(job.job_id), "executor": kind, "after": after, "submitted_at": now_iso()}
     if kind == "local":
         out["started"] = started_at(int(job.job_id))

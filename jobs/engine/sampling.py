@@ -63,6 +63,8 @@ EXAMPLES = {
 #: the distributions a field of each type can be sampled from, the one its examples use first (other types: choice)
 KINDS_FOR: dict[Any, tuple[str, ...]] = {float: ("loguniform", "uniform", "int", "choice"), int: ("int", "choice")}
 ALIASES = {"randint": "int"}
+#: the largest bound ``int(a,b)`` takes: numpy draws 64-bit integers
+INT_DRAW_MAX = 2**63 - 1
 SPELLING = "uniform(a,b), loguniform(a,b), int(a,b) or choice(v1,v2,...)"
 #: how many draws one trial may take to find values no earlier trial has, before the space counts as used up
 MAX_REDRAWS = 10_000
@@ -86,7 +88,7 @@ class Distribution:
     def points(self) -> int | None:
         """How many different values it can give; ``None`` for a continuous range."""
         if self.kind == "int":
-            return self.args[1] - self.args[0] + 1
+            return int(self.args[1]) - int(self.args[0]) + 1
         return len(self.args) if self.kind == "choice" else None
 
     def draw(self, rng: Any, cls: type) -> Any:
@@ -110,7 +112,7 @@ def example(cls: type, name: str | None = None, kind: str | None = None) -> str:
     field), of ``kind`` where that suits the field (else what does): a
     message about a mistake ends with something that works.
     """
-    sampleable = {n: f.type for n, f in fields(cls).items() if n != "seed" and _sampleable(f.type)}
+    sampleable: dict[str, Any] = {n: f.type for n, f in fields(cls).items() if n != "seed" and _sampleable(f.type)}
     if name not in sampleable:
         name = next((n for n, tp in sampleable.items() if tp is float), next(iter(sampleable)))
     tp = sampleable[name]
@@ -132,32 +134,41 @@ def parse_sample(item: str, cls: type) -> Distribution:
     raw_name, sep, spec = item.partition("=")
     found = _DIST.match(spec) if sep and raw_name.strip() else None
     if found is None:
-        raise UserError(f"--sample '{item}' must look like NAME=DIST, DIST one of {SPELLING}; "
-                        f"e.g. {example(cls, field_name(raw_name.strip()))}")
+        raise UserError(
+            f"--sample '{item}' must look like NAME=DIST, DIST one of {SPELLING}; "
+            f"e.g. {example(cls, field_name(raw_name.strip()))}"
+        )
     shown_name, kind = raw_name.strip(), found.group(1).lower()
     kind = ALIASES.get(kind, kind)
     if kind not in EXAMPLES:
-        raise UserError(f"--sample '{item}': unknown distribution '{found.group(1)}'; use {SPELLING}, "
-                        f"e.g. {example(cls, field_name(shown_name))}")
+        raise UserError(
+            f"--sample '{item}': unknown distribution '{found.group(1)}'; use {SPELLING}, "
+            f"e.g. {example(cls, field_name(shown_name))}"
+        )
     name = field_name(shown_name)
     flds = fields(cls)
     if name not in flds:
         known = ", ".join(cli_name(n) for n in flds)
-        raise UserError(f"--sample '{item}': unknown parameter '{shown_name}' for this task; known: {known}; "
-                        f"e.g. {example(cls)}")
+        raise UserError(
+            f"--sample '{item}': unknown parameter '{shown_name}' for this task; known: {known}; e.g. {example(cls)}"
+        )
     fail = _failing(item, example(cls, name, kind))
     if name == "seed":
         raise UserError(f"--sample '{item}': the seed is not sampled; repeat every trial over seeds with --seeds N")
     tp = flds[name].type
     if not _sampleable(tp):
-        raise UserError(f"--sample '{item}': --{shown_name} takes a list of values and cannot be sampled; "
-                        f"vary it with --grid {shown_name}=...")
+        raise UserError(
+            f"--sample '{item}': --{shown_name} takes a list of values and cannot be sampled; "
+            f"vary it with --grid {shown_name}=..."
+        )
     suited = KINDS_FOR.get(tp, ("choice",))
     if kind not in suited:
         allowed = choices(tp)
         what = f"one of {'|'.join(allowed)}" if allowed else f"of type {type_label(tp)}"
-        fail(f"--{shown_name} is {what}, which {kind} cannot draw; use {' or '.join(f'{k}(...)' for k in suited)}",
-             example(cls, name))
+        fail(
+            f"--{shown_name} is {what}, which {kind} cannot draw; use {' or '.join(f'{k}(...)' for k in suited)}",
+            example(cls, name),
+        )
     values = [v.strip() for v in found.group(2).split(",") if v.strip()]
     if kind == "choice":
         args = tuple(_typed(cls, name, v, fail) for v in values)
@@ -196,9 +207,12 @@ def _bound(cls: type, name: str, kind: str, raw: str, fail: Fail) -> Any:
     if kind != "int":
         return float(_typed(cls, name, raw, fail))
     try:
-        return number(int, raw)
+        value = number(int, raw)
     except ValueError:
         fail(f"int takes whole-number bounds, written without '_' (got '{raw}')")
+    if abs(value) > INT_DRAW_MAX:
+        fail(f"int draws 64-bit integers: its bounds lie within -{INT_DRAW_MAX} and {INT_DRAW_MAX} (got '{raw}')")
+    return value
 
 
 def parse_samples(items: list[str], cls: type, base: Any, varied: set[str]) -> list[Distribution]:
@@ -214,16 +228,20 @@ def parse_samples(items: list[str], cls: type, base: Any, varied: set[str]) -> l
         dist = parse_sample(item, cls)
         flag = cli_name(dist.name)
         if dist.name in out:
-            raise UserError(f"--sample: parameter '{flag}' is given twice; give one distribution, e.g. "
-                            f"{example(cls, dist.name, dist.kind)}")
+            raise UserError(
+                f"--sample: parameter '{flag}' is given twice; give one distribution, e.g. "
+                f"{example(cls, dist.name, dist.kind)}"
+            )
         if dist.name in varied:
             raise UserError(f"--sample '{item}': '{flag}' is also given in --grid or --zip; vary it one way only")
         for value in dist.args if dist.kind == "choice" else dist.args[:2]:
             try:
                 validate(dataclasses.replace(base, **{dist.name: parse_value(cls, dist.name, value)}))
             except UserError as err:
-                raise UserError(f"--sample '{item}': {value} is not a value --{flag} accepts ({err}); "
-                                f"keep the range inside what --{flag} accepts") from None
+                raise UserError(
+                    f"--sample '{item}': {value} is not a value --{flag} accepts ({err}); "
+                    f"keep the range inside what --{flag} accepts"
+                ) from None
         out[dist.name] = dist
     return list(out.values())
 
@@ -240,20 +258,26 @@ def draw_trials(space: list[Distribution], trials: int, seed: int, cls: type) ->
     sizes = [dist.points() for dist in space]
     if all(size is not None for size in sizes) and trials > math.prod(sizes):  # type: ignore[arg-type]
         size = math.prod(sizes)  # type: ignore[arg-type]
-        raise UserError(f"--trials {trials} is more than the {size} different points of the --sample space; "
-                        f"ask --trials {size} or fewer (or use --grid for a space this small)")
+        raise UserError(
+            f"--trials {trials} is more than the {size} different points of the --sample space; "
+            f"ask --trials {size} or fewer (or use --grid for a space this small)"
+        )
     seen: set[tuple[Any, ...]] = set()
     out = []
     for trial in range(1, trials + 1):
-        rngs = [np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(trial, _key(d.name)))))
-                for d in space]
+        rngs = [
+            np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(trial, _key(d.name)))))
+            for d in space
+        ]
         for _ in range(MAX_REDRAWS):
             values = tuple(dist.draw(rng, cls) for dist, rng in zip(space, rngs))
             if values not in seen:
                 break
         else:
-            raise UserError(f"trial {trial} found no values that an earlier trial did not draw; "
-                            "ask fewer --trials or widen the --sample ranges")
+            raise UserError(
+                f"trial {trial} found no values that an earlier trial did not draw; "
+                "ask fewer --trials or widen the --sample ranges"
+            )
         seen.add(values)
         out.append({dist.name: value for dist, value in zip(space, values)})
     return out
@@ -286,12 +310,16 @@ def sampler_seed(given: int | None, sweep_dir: Path, space: list[Distribution]) 
     seed, spelled = recorded.get("sampler_seed"), recorded.get("sample")
     if isinstance(seed, int) and isinstance(spelled, list):
         if given is not None and given != seed:
-            raise UserError(f"{sweep_dir} was sampled with --sampler-seed {seed}; give that seed (or none) to "
-                            "continue it, or choose another --name for a new search")
+            raise UserError(
+                f"{sweep_dir} was sampled with --sampler-seed {seed}; give that seed (or none) to "
+                "continue it, or choose another --name for a new search"
+            )
         if sorted(spelled) != sorted(map(str, space)):
             was = " ".join(f"--sample '{s}'" for s in spelled)
-            raise UserError(f"{sweep_dir} was sampled from {was}; give the same --sample options to continue it, "
-                            "or choose another --name for a new search")
+            raise UserError(
+                f"{sweep_dir} was sampled from {was}; give the same --sample options to continue it, "
+                "or choose another --name for a new search"
+            )
         return seed
     return given if given is not None else int.from_bytes(os.urandom(4), "big")
 
@@ -323,8 +351,10 @@ def sample_runs(
         raise UserError(f"--sample needs --trials N, how many draws to make, e.g. --sample '{space[0]}' --trials 20")
     check_range("--trials", trials, 1, MAX_RUNS)
     if trials * len(grid_runs) > MAX_RUNS:
-        raise UserError(f"the sweep has {trials * len(grid_runs)} runs ({trials} trials x {len(grid_runs)}), "
-                        f"more than {MAX_RUNS}; split it into several sweeps")
+        raise UserError(
+            f"the sweep has {trials * len(grid_runs)} runs ({trials} trials x {len(grid_runs)}), "
+            f"more than {MAX_RUNS}; split it into several sweeps"
+        )
     seed = sampler_seed(seed, sweep_dir, space)
     runs = []
     plain = run_name({})
@@ -336,7 +366,8 @@ def sample_runs(
                 validate(sampled)
             except UserError as err:
                 shown = ", ".join(f"{cli_name(k)}={v}" for k, v in values.items())
-                raise UserError(f"--sample: {prefix} drew {shown}, which the config refuses ({err}); "
-                                "narrow the --sample ranges") from None
+                raise UserError(
+                    f"--sample: {prefix} drew {shown}, which the config refuses ({err}); narrow the --sample ranges"
+                ) from None
             runs.append((prefix if name == plain else f"{prefix}_{name}", sampled))
     return runs, {"sample": [str(dist) for dist in space], "trials": trials, "sampler_seed": seed}

@@ -74,14 +74,21 @@ class Snapshot:
     def environment(self, base: Mapping[str, str]) -> dict[str, str]:
         """``base`` with the snapshot ahead of everything else on the import path (see the module doc)."""
         rest = base.get("PYTHONPATH")
-        return {**base, "PYTHONPATH": str(self.path) + (os.pathsep + rest if rest else ""),
-                "PYTHONSAFEPATH": "1", RUNNING_ENV: str(self.path)}
+        return {
+            **base,
+            "PYTHONPATH": str(self.path) + (os.pathsep + rest if rest else ""),
+            "PYTHONSAFEPATH": "1",
+            RUNNING_ENV: str(self.path),
+        }
 
     def setup_lines(self) -> list[str]:
         """The same environment as lines of a job script (SLURM: a requeue runs the same script, so the same code)."""
         quoted = shlex.quote(str(self.path))
-        return [f"export PYTHONPATH={quoted}${{PYTHONPATH:+:$PYTHONPATH}}", "export PYTHONSAFEPATH=1",
-                f"export {RUNNING_ENV}={quoted}"]
+        return [
+            f"export PYTHONPATH={quoted}${{PYTHONPATH:+:$PYTHONPATH}}",
+            "export PYTHONSAFEPATH=1",
+            f"export {RUNNING_ENV}={quoted}",
+        ]
 
 
 def store_for(folder: Path) -> Path:
@@ -173,17 +180,25 @@ def _build(target: Path, ident: str, contents: list[tuple[str, bytes]]) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{ident}.", suffix=".tmp", dir=target.parent))
     except OSError as err:
-        raise UserError(f"cannot make the code snapshot in {target.parent}: {err.strerror}; "
-                        f"point {STORE_ENV} at a writable folder on the runs' file system") from None
+        raise UserError(
+            f"cannot make the code snapshot in {target.parent}: {err.strerror}; "
+            f"point {STORE_ENV} at a writable folder on the runs' file system"
+        ) from None
     try:
         for rel, data in contents:
             path = tmp / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         commit, dirty = git_state()
-        manifest = {"id": ident, "packages": sorted({rel.split("/")[0] for rel, _ in contents}),
-                    "files": len(contents), "source": {k: str(v) for k, v in package_dirs().items()},
-                    "git_commit": commit, "git_dirty": dirty, "python": sys.version.split()[0]}
+        manifest = {
+            "id": ident,
+            "packages": sorted({rel.split("/")[0] for rel, _ in contents}),
+            "files": len(contents),
+            "source": {k: str(v) for k, v in package_dirs().items()},
+            "git_commit": commit,
+            "git_dirty": dirty,
+            "python": sys.version.split()[0],
+        }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         tmp.chmod(0o755)  # mkdtemp's folder is private; jobs of the same user on other nodes read it alike
         os.rename(tmp, target)
@@ -191,8 +206,10 @@ def _build(target: Path, ident: str, contents: list[tuple[str, bytes]]) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
         if target.is_dir():  # another maker's rename beat ours: theirs holds the same files
             return
-        raise UserError(f"cannot make the code snapshot {target}: {err.strerror}; "
-                        f"point {STORE_ENV} at a writable folder on the runs' file system") from None
+        raise UserError(
+            f"cannot make the code snapshot {target}: {err.strerror}; "
+            f"point {STORE_ENV} at a writable folder on the runs' file system"
+        ) from None
 
 
 def check_not_shadowed() -> None:
@@ -201,8 +218,10 @@ def check_not_shadowed() -> None:
         return
     shadowing = [name for name in CODE_PACKAGES if (Path.cwd() / name / "__init__.py").is_file()]
     if shadowing:
-        raise UserError(f"on Python 3.10 a job started here would import ./{shadowing[0]} instead of its code snapshot; "
-                        "submit from another folder (cd runs/ ...) or use Python >= 3.11")
+        raise UserError(
+            f"on Python 3.10 a job started here would import ./{shadowing[0]} instead of its code snapshot; "
+            "submit from another folder (cd runs/ ...) or use Python >= 3.11"
+        )
 
 
 def code_now(kind: str, log_root: Path, wanted: bool) -> Snapshot | None:
@@ -227,7 +246,9 @@ def for_new_runs(kind: str, log_root: Path, wanted: bool, folders: list[Path]) -
 
 
 def recorded_code(
-    record: dict[str, Any] | None, run_dir: Path, now: Callable[[], Snapshot | None],
+    record: dict[str, Any] | None,
+    run_dir: Path,
+    now: Callable[[], Snapshot | None],
 ) -> Snapshot | None:
     """The code a new attempt of a run must import: its recorded snapshot, or ``None`` for the installed code.
 
@@ -248,8 +269,10 @@ def recorded_snapshot(record: dict[str, Any] | None, run_dir: Path) -> Snapshot 
         return None
     path = Path(str(record.get("path")))
     if not (path / MANIFEST).is_file():
-        raise UserError(f"{run_dir}: its code snapshot {record['id']} is gone ({path}); a resume would run other code: "
-                        f"start the run over with `rm -r {run_dir}` and the same submit or sweep command")
+        raise UserError(
+            f"{run_dir}: its code snapshot {record['id']} is gone ({path}); a resume would run other code: "
+            f"start the run over with `rm -r {run_dir}` and the same submit or sweep command"
+        )
     return Snapshot(str(record["id"]), path)
 
 
@@ -257,6 +280,8 @@ def check_same_code(record: dict[str, Any] | None, run_dir: Path) -> None:
     """Refuse to continue, in this process, a run whose snapshot holds other code than this process runs."""
     if record is None or record.get("id") is None or current_code_id() == record["id"]:
         return
-    raise UserError(f"{run_dir} was made by code snapshot {record['id']} and the code here differs: continuing it "
-                    f"here would mix two versions in one result; `seqjobs resubmit {run_dir}` runs it on its snapshot, "
-                    "or choose another --out")
+    raise UserError(
+        f"{run_dir} was made by code snapshot {record['id']} and the code here differs: continuing it "
+        f"here would mix two versions in one result; `seqjobs resubmit {run_dir}` runs it on its snapshot, "
+        "or choose another --out"
+    )

@@ -24,14 +24,14 @@ from typing import Any
 import submitit
 from submitit.core.utils import FailedJobError, FailedSubmissionError
 
+from jobs import scheduler
 from jobs.engine.arrays import chunks
 from jobs.engine.executors import LOCAL_DEFAULT_MINUTES, make_executor, time_limit_signal_s
 from jobs.engine.jobfn import RunJob, RunSpec, record_jobs
 from jobs.engine.options import ExecutorOptions
 from jobs.engine.progressive import submit_slurm
 from jobs.engine.snapshot import Snapshot, recorded_code, store_for, take
-from jobs.monitor import scheduler
-from jobs.monitor.scheduler import TimeLimit
+from jobs.scheduler import TimeLimit
 from seqtasks.errors import UserError
 from seqtasks.rundir import Damaged, RunDir, now_iso
 
@@ -72,7 +72,9 @@ def submit_runs(specs: list[RunSpec], opts: ExecutorOptions, log_root: Path) -> 
     except (FailedJobError, FailedSubmissionError) as err:
         lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
         reason = lines[-1] if lines else type(err).__name__
-        raise UserError(f"the scheduler refused the submission: {reason}; check the executor options (or --profile)") from None
+        raise UserError(
+            f"the scheduler refused the submission: {reason}; check the executor options (or --profile)"
+        ) from None
     return record_jobs(placed, options, submitted_at)
 
 
@@ -93,7 +95,11 @@ def code_groups(specs: list[RunSpec], log_root: Path) -> list[tuple[Snapshot | N
 
 
 def _submit(
-    specs: list[RunSpec], opts: ExecutorOptions, log_root: Path, options: dict[str, Any], code: Snapshot | None,
+    specs: list[RunSpec],
+    opts: ExecutorOptions,
+    log_root: Path,
+    options: dict[str, Any],
+    code: Snapshot | None,
 ) -> list[tuple[list[RunSpec], submitit.Job[Any]]]:
     """Submit; ``opts.time`` is already the limit to use; the jobs import ``code``. Returns each job with its runs."""
     kind = opts.resolved_executor()

@@ -50,7 +50,9 @@ def expand(
             raise UserError("vary the seed with either --seeds N or --grid seed=..., not both")
     lengths = {len(v) for v in zipped.values()}
     if len(lengths) > 1:
-        raise UserError(f"--zip lists must have equal lengths (got {', '.join(f'{cli_name(k)}: {len(v)}' for k, v in zipped.items())})")
+        raise UserError(
+            f"--zip lists must have equal lengths (got {', '.join(f'{cli_name(k)}: {len(v)}' for k, v in zipped.items())})"
+        )
     if seeds < 1:
         raise UserError(f"--seeds must be >= 1 (got {seeds})")
     size = math.prod(len(v) for v in grid.values()) * (lengths.pop() if lengths else 1) * seeds

@@ -1,7 +1,7 @@
 """Reading what runs are doing, without changing anything.
 
-:mod:`~jobs.monitor.scheduler` (sacct, squeue, scontrol, sinfo),
-:mod:`~jobs.monitor.status` (the state of every run, from its folder first),
+:mod:`~jobs.monitor.status` (the state of every run, from its folder first,
+then what :mod:`jobs.scheduler` says of its job),
 :mod:`~jobs.monitor.waiting` (polling until runs end) and
 :mod:`~jobs.monitor.collect` (completed runs as tables). Nothing here imports
 the engine, the CLI or TensorFlow.

@@ -25,20 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jobs.monitor.reading import RunFiles
 from jobs.monitor.rungs import RungMark
-from jobs.monitor.status import RunFiles, RunStatus, no_collector_passes, survey
+from jobs.monitor.status import RunStatus, no_collector_passes, survey
 from seqtasks import atomic
-from seqtasks.config import with_defaults
+from seqtasks.config import fields_by_name, with_defaults
+from seqtasks.rundir.states import RunState
 from seqtasks.tasks import TASKS
 
 if TYPE_CHECKING:
     import pandas as pd
-
-#: result.json keys that are not figures (host and job_id come from the provenance columns)
-SKIP_RESULT = {
-    "status", "task", "run_dir", "traceback", "attempt", "ended_at", "epochs_requested", "error", "error_type", "host",
-    "job_id",
-}
 
 
 @dataclass
@@ -58,10 +54,10 @@ def run_row(f: RunFiles) -> dict[str, Any]:
     """The table row of a completed run: parameters, figures, provenance."""
     spec = TASKS.get(f.task)
     config = with_defaults(spec.config_cls, f.config) if spec else f.config
-    result = f.result or {}
+    figures = f.result.figures if f.result is not None else {}
     row: dict[str, Any] = {"run": f.path.name, "sweep": f.path.parent.name, "task": f.task}
     row.update({k: _flat(v) for k, v in config.items()})
-    row.update({k: v for k, v in result.items() if k not in SKIP_RESULT and not isinstance(v, (dict, list))})
+    row.update({k: v for k, v in figures.items() if not isinstance(v, (dict, list))})
     return row
 
 
@@ -78,10 +74,10 @@ def _provenance(f: RunFiles) -> dict[str, Any]:
     assert record is not None, "collect reads every run with its config"
     data = record.data or {}
     out: dict[str, Any] = {
-        "state": "completed",
-        "job_id": (f.job or {}).get("job_id", ""),
-        "executor": (f.job or {}).get("executor", "run"),
-        "host": (f.result or {}).get("host") or (f.state or {}).get("host") or record.host,
+        "state": RunState.COMPLETED.value,
+        "job_id": f.job.job_id if f.job is not None else "",
+        "executor": f.job.executor if f.job is not None else "run",
+        "host": _host(f) or record.host,
         "git_commit": record.git_commit,
         "git_dirty": record.git_dirty,
         "seqjobs_version": record.seqjobs_version,
@@ -91,6 +87,13 @@ def _provenance(f: RunFiles) -> dict[str, Any]:
     }
     out.update({f"version_{k}": v for k, v in record.libraries.items()})
     return out
+
+
+def _host(f: RunFiles) -> str | None:
+    """The host the run ended on: its result's, else its state's."""
+    if f.result is not None and f.result.host:
+        return f.result.host
+    return f.state.host if f.state is not None else None
 
 
 @no_collector_passes()  # the rows of 10,000 runs too: see there
@@ -116,7 +119,7 @@ def collect(paths: list[Path], per_epoch: bool = True, background_index: bool = 
                     continue
                 seen.add(key)
             states.append(run.status)
-            if run.status.state != "completed" or run.files is None:
+            if run.status.state != RunState.COMPLETED or run.files is None:
                 continue
             row = {**run_row(run.files), **_halving(run.rung), **_provenance(run.files)}
             rows.append(row)
@@ -137,8 +140,10 @@ def not_a_number(metrics: list[dict[str, str]]) -> str:
     if not bad:
         return ""
     columns = sorted({name for _, names in bad for name in names})
-    return (f"metrics.csv has NaN in {', '.join(columns)} at epoch {', '.join(epoch for epoch, _ in bad)} "
-            "(a diverged epoch: its rows are kept)")
+    return (
+        f"metrics.csv has NaN in {', '.join(columns)} at epoch {', '.join(epoch for epoch, _ in bad)} "
+        "(a diverged epoch: its rows are kept)"
+    )
 
 
 def _epoch_rows(f: RunFiles, row: dict[str, Any]) -> list[dict[str, Any]]:
@@ -166,7 +171,8 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
         if spec is None or spec.main_metric not in group:
             continue
         params = [
-            name for name in spec.config_cls.__dataclass_fields__
+            name
+            for name in fields_by_name(spec.config_cls)
             if name != "seed" and name in group and group[name].astype(str).nunique() > 1
         ]
         apart = [name for name in spec.ranked_apart if name in params]
@@ -206,9 +212,12 @@ class Outputs:
     def beside(cls, out: Path, per_epoch: bool) -> Outputs:
         """``out`` and the files named after it."""
         parquet = importlib.util.find_spec("pyarrow") is not None
-        return cls(out, out.with_name(out.stem + ".summary.csv"),
-                   out.with_name(out.stem + ".epochs.csv") if per_epoch else None,
-                   out.with_suffix(".parquet") if parquet and out.suffix != ".parquet" else None)
+        return cls(
+            out,
+            out.with_name(out.stem + ".summary.csv"),
+            out.with_name(out.stem + ".epochs.csv") if per_epoch else None,
+            out.with_suffix(".parquet") if parquet and out.suffix != ".parquet" else None,
+        )
 
     def paths(self) -> list[Path]:
         """Every file, in the order they are written."""

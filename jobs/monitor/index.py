@@ -19,6 +19,13 @@ The index lives in the user's cache folder, not in the sweep: a view of a
 colleague's folder must not trust a file that folder brings along, and a
 read-only command writes nothing into the folders it reads. Anything wrong
 with the index (unreadable, another format, another path) makes it empty.
+
+Each entry is named fields (:class:`Entry`), each checked as it is taken
+like a run's own records. An index of another format -- one written by an
+older seqjobs, whose entries were positional lists, or by a newer one -- is
+not migrated but discarded and written anew: it is a cache, rebuilt by the
+very read the view would do without it, and code to convert it would be
+kept forever for the saving of one look.
 """
 
 from __future__ import annotations
@@ -27,19 +34,20 @@ import hashlib
 import json
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Optional
 
+from jobs.monitor.rows import RunStatus
 from seqtasks import atomic
 from seqtasks.cachedir import cache_home
 from seqtasks.rundir import safe
+from seqtasks.rundir.records import ConfigRecord, JobInResult, ResultRecord, dump, load
 
 #: smaller sweeps are read in well under a second: no index for them
 MIN_RUNS = 500
 #: index files kept in the cache folder (the oldest are removed)
 KEEP = 32
-#: bump when what an entry holds changes
-FORMAT = 1
 #: an entry is a run's status and three small records: about 2 KB; an index larger than this per run is not ours
 MAX_BYTES_PER_RUN = 16 << 10
 #: the files whose signatures decide whether an entry still holds
@@ -49,6 +57,85 @@ SIGNED = ("result.json", "job.json", "config.json")
 #: so that comparing it with its JSON copy is one list comparison
 Signature = list[Any]
 _MISSING = [None] * 4
+
+
+@dataclass
+class IndexFile:
+    """The index file: the folder it indexes, and an :class:`Entry` (as JSON) by run path relative to it."""
+
+    #: bump when what an entry holds changes
+    FORMAT: ClassVar[int] = 2
+
+    root: str
+    runs: dict[str, Any]
+
+
+@dataclass
+class EndedFiles:
+    """What ``collect`` tabulates of an ended run: its records as :func:`~jobs.monitor.reading.read_ended` read them."""
+
+    task: str
+    result: ResultRecord
+    config: ConfigRecord
+    job: Optional[JobInResult] = None
+    epochs: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON: each record as its own file holds it."""
+        return {
+            "task": self.task,
+            "result": self.result.to_dict(),
+            "config": dump(self.config),
+            "job": None if self.job is None else dump(self.job),
+            "epochs": self.epochs,
+        }
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> EndedFiles:
+        """:class:`ValueError` when anything in ``obj`` is not what :meth:`to_dict` writes."""
+        task, result, config, job, epochs = (obj.get(k) for k in ("task", "result", "config", "job", "epochs"))
+        if not (
+            isinstance(task, str)
+            and isinstance(result, dict)
+            and isinstance(config, dict)
+            and isinstance(job, (dict, type(None)))
+            and isinstance(epochs, int)
+        ):
+            raise ValueError("not an ended run's files")
+        return cls(
+            task=task,
+            result=ResultRecord.from_dict(result),
+            config=load(ConfigRecord, config),
+            job=None if job is None else load(JobInResult, job),
+            epochs=epochs,
+        )
+
+
+@dataclass
+class Entry:
+    """One ended run as a view read it: its status row, and for ``collect`` its files (``None`` for ``status``)."""
+
+    status: RunStatus
+    files: Optional[EndedFiles] = None
+
+    def to_dict(self, sig: Signature) -> dict[str, Any]:
+        """As JSON, valid while the run's files keep ``sig``.
+
+        The status row is a shallow copy (``vars``): only written out, and ``asdict`` deep-copies, ten times slower.
+        """
+        return {
+            "signature": sig,
+            "status": vars(self.status),
+            "files": None if self.files is None else self.files.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> Entry:
+        """:class:`ValueError` when ``obj`` is not what :meth:`to_dict` writes."""
+        status, files = obj.get("status"), obj.get("files")
+        if not isinstance(status, dict) or not isinstance(files, (dict, type(None))):
+            raise ValueError("not an index entry")
+        return cls(status=load(RunStatus, status), files=None if files is None else EndedFiles.from_dict(files))
 
 
 def signature(run: str) -> Signature | None:
@@ -75,7 +162,7 @@ class EndedIndex:
         self.root = os.path.realpath(root)
         self.file = file
         self.limit = max(runs, MIN_RUNS) * MAX_BYTES_PER_RUN
-        self.entries: dict[str, list[Any]] = self._load()
+        self.entries: dict[str, Any] = self._load()
         self.changed = False
 
     @classmethod
@@ -86,31 +173,34 @@ class EndedIndex:
         key = hashlib.sha256(os.fsencode(os.path.realpath(root))).hexdigest()[:32]
         return cls(root, cache_home("SEQJOBS_CACHE_DIR") / "index" / f"{key}-{view}.json", runs)
 
-    def _load(self) -> dict[str, list[Any]]:
-        """The entries of the index file; none when it is missing, damaged or too big for the runs it indexes."""
+    def _load(self) -> dict[str, Any]:
+        """The entries (as JSON) of the index file; none when it is missing, damaged, of another format,
+        or too big for the runs it indexes."""
         try:
             data = safe.read_bytes(self.file, limit=self.limit)
             obj = json.loads(data) if data is not None else None
+            if not isinstance(obj, dict) or obj.get("format") != IndexFile.FORMAT:
+                return {}
+            index = load(IndexFile, obj)
         except (safe.Damaged, ValueError, RecursionError):
             return {}
-        if not isinstance(obj, dict) or obj.get("format") != FORMAT or obj.get("root") != self.root:
-            return {}
-        runs = obj.get("runs")
-        return runs if isinstance(runs, dict) else {}
+        return index.runs if index.root == self.root else {}
 
-    def lookup(self, key: str, sig: Signature | None) -> list[Any] | None:
-        """The value kept for ``key`` if its files still have signature ``sig``."""
-        entry = self.entries.get(key)
-        if sig is None or not isinstance(entry, list) or len(entry) != 2:
+    def lookup(self, key: str, sig: Signature | None) -> Entry | None:
+        """The entry kept for ``key`` if its files still have signature ``sig`` (and it is whole)."""
+        kept = self.entries.get(key)
+        if sig is None or not isinstance(kept, dict) or kept.get("signature") != sig:
             return None
-        kept, value = entry
-        return value if kept == sig and isinstance(value, list) else None
+        try:
+            return Entry.from_dict(kept)
+        except ValueError:
+            return None
 
-    def remember(self, key: str, sig: Signature | None, value: list[Any]) -> None:
-        """Keep ``value`` for ``key``, valid while the files keep ``sig`` (taken *before* they were read)."""
+    def remember(self, key: str, sig: Signature | None, entry: Entry) -> None:
+        """Keep ``entry`` for ``key``, valid while the files keep ``sig`` (taken *before* they were read)."""
         if sig is None:
             return
-        self.entries[key] = [sig, value]
+        self.entries[key] = entry.to_dict(sig)
         self.changed = True
 
     def forget_except(self, keys: set[str]) -> None:
@@ -135,7 +225,7 @@ class EndedIndex:
         if who == "caller":
             return
         try:
-            data = json.dumps({"format": FORMAT, "root": self.root, "runs": self.entries}, separators=(",", ":"))
+            data = json.dumps(dump(IndexFile(root=self.root, runs=self.entries)), separators=(",", ":"))
             self.file.parent.mkdir(parents=True, exist_ok=True)
             atomic.write_bytes(self.file, data.encode(), durable=False)  # a lost index is only read again
             _prune(self.file.parent)

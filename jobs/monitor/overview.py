@@ -17,17 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from jobs.monitor.status import STATES, RunStatus
+from jobs.monitor.rungs import Outcome
+from jobs.monitor.status import RunStatus
 from jobs.text import count
+from seqtasks.rundir.states import AT_WORK, SHOWN, TROUBLE, RunState
 
 #: up to this many runs, every run is listed
 SMALL = 20
 #: at most this many group lines; more grid points than this are shown as their sweep
 MAX_GROUPS = 20
-#: states that want action: every such run is listed
-TROUBLE = ("failed", "stuck", "unreadable", "unknown", "missing")
-#: states of runs at work: the first few are listed, the rest counted
-ACTIVE = ("running", "requeued")
+#: runs at work (:data:`~seqtasks.rundir.states.AT_WORK`) listed; every run in trouble is
 MAX_ACTIVE_ROWS = 10
 
 
@@ -85,27 +84,31 @@ def rung_line(rows: list[RunStatus]) -> str:
             rung, _, outcome = row.rung.partition(" ")
             by_outcome = counts.setdefault(int(rung), {})
             by_outcome[outcome] = by_outcome.get(outcome, 0) + 1
-    return "; ".join(f"rung {rung}: " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts[rung].items()))
-                     for rung in sorted(counts))
+    return "; ".join(
+        f"rung {rung}: " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts[rung].items()))
+        for rung in sorted(counts)
+    )
 
 
 def halving_advice(rows: list[RunStatus]) -> str:
     """What to do about runs stuck in a rung not decided yet (``""``: none): its promotion job will not rank them."""
-    stuck = sum(1 for row in rows if row.state == "stuck" and row.rung.endswith(" training"))
+    stuck = sum(1 for row in rows if row.state == RunState.STUCK and row.rung.endswith(f" {Outcome.TRAINING.value}"))
     if not stuck:
         return ""
-    return (f"{count(stuck, 'run')} of an undecided rung stopped unfinished: run the same `seqjobs sweep` command "
-            "again; it resubmits them and the rung is decided once they end")
+    return (
+        f"{count(stuck, 'run')} of an undecided rung stopped unfinished: run the same `seqjobs sweep` command "
+        "again; it resubmits them and the rung is decided once they end"
+    )
 
 
 def states_present(groups_: Iterable[Group]) -> list[str]:
-    """The states any group has, in the order of :data:`STATES`: the columns of the group table."""
+    """The states any group has, in the order of the summary line: the columns of the group table."""
     seen = {state for g in groups_ for state in g.counts}
-    return [state for state in STATES if state in seen]
+    return [state for state in SHOWN if state in seen]
 
 
 def to_look_at(rows: list[RunStatus]) -> tuple[list[RunStatus], int]:
     """The runs to list (every one in trouble, the first few at work) and how many at work are left out."""
     trouble = [r for r in rows if r.state in TROUBLE]
-    active = [r for r in rows if r.state in ACTIVE]
+    active = [r for r in rows if r.state in AT_WORK]
     return trouble + active[:MAX_ACTIVE_ROWS], max(0, len(active) - MAX_ACTIVE_ROWS)

@@ -8,10 +8,26 @@ promotion steps write (:mod:`jobs.engine.promotion`); read only, for
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
 from jobs.monitor.sweeps import SweepRecord
+from seqtasks.rundir.states import RunState
+
+
+class Outcome(str, enum.Enum):
+    """What became of a run at its rung: a rung's own words, beside (not among) the run's states."""
+
+    TRAINING = "training"
+    #: its rung is not decided, and the run was cancelled (the run's state, said of the rung)
+    CANCELLED = RunState.CANCELLED.value
+    PROMOTED = "promoted"
+    STOPPED = "stopped"
+    FINAL = "final"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True)
@@ -26,13 +42,13 @@ class RungMark:
     """
 
     rung: int
-    outcome: str
+    outcome: Outcome
     stopped_at_epoch: Optional[int]
     failed: bool = False
 
     def label(self) -> str:
         """What ``status`` shows: ``1 promoted``, ``0 stopped (failed)``..."""
-        return f"{self.rung} {self.outcome}" + (" (failed)" if self.failed else "")
+        return f"{self.rung} {self.outcome.value}" + (" (failed)" if self.failed else "")
 
 
 def halving_marks(sweeps: Iterable[SweepRecord]) -> dict[str, RungMark]:
@@ -45,22 +61,27 @@ def halving_marks(sweeps: Iterable[SweepRecord]) -> dict[str, RungMark]:
         last_planned = len(record.epochs) - 1
         for rung in record.rungs:
             for run in rung.runs:
-                marks[str(sweep.folder / run)] = _mark(rung.rung, rung.epochs, rung.decided_at is not None,
-                                                       run in rung.promoted, run in rung.failed,
-                                                       rung.rung == last_planned)
+                marks[str(sweep.folder / run)] = _mark(
+                    rung.rung,
+                    rung.epochs,
+                    rung.decided_at is not None,
+                    run in rung.promoted,
+                    run in rung.failed,
+                    rung.rung == last_planned,
+                )
     return marks
 
 
 def settled(mark: RungMark, state: str) -> RungMark:
     """The mark of a run in ``state``: a cancelled run of an undecided rung is no longer ``training``."""
-    if mark.outcome == "training" and state == "cancelled":
-        return RungMark(mark.rung, "cancelled", None)
+    if mark.outcome is Outcome.TRAINING and state == RunState.CANCELLED:
+        return RungMark(mark.rung, Outcome.CANCELLED, None)
     return mark
 
 
 def _mark(rung: int, epochs: int, decided: bool, promoted: bool, failed: bool, last: bool) -> RungMark:
     if not decided:
-        return RungMark(rung, "training", None)
+        return RungMark(rung, Outcome.TRAINING, None)
     if promoted:
-        return RungMark(rung, "promoted", None)
-    return RungMark(rung, "final" if last and not failed else "stopped", epochs, failed)
+        return RungMark(rung, Outcome.PROMOTED, None)
+    return RungMark(rung, Outcome.FINAL if last and not failed else Outcome.STOPPED, epochs, failed)

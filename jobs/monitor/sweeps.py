@@ -21,6 +21,7 @@ from pathlib import Path
 
 from seqtasks.rundir import Damaged, SweepDir
 from seqtasks.rundir.records import HalvingRecord, Manifest
+from seqtasks.rundir.states import RunState
 from seqtasks.rundir.sweepdir import MANIFEST, halving_of
 
 #: the error of a run ``sweep.json`` lists whose folder is not there (and the fix)
@@ -78,7 +79,7 @@ def absent(record: SweepRecord, on_disk: set[str]) -> list[tuple[Path, str, str]
     except Damaged as err:
         record.problem = record.problem or err
         return []
-    out = []
+    out: list[tuple[Path, str, str]] = []
     for name in names:
         path = record.folder / name
         if os.fspath(path) in on_disk:
@@ -86,15 +87,20 @@ def absent(record: SweepRecord, on_disk: set[str]) -> list[tuple[Path, str, str]
         try:
             mode = os.lstat(path).st_mode
         except FileNotFoundError:
-            out.append((path, "missing", NO_FOLDER))
+            out.append((path, RunState.MISSING, NO_FOLDER))
             continue
         except OSError as err:
-            out.append((path, "unreadable", f"cannot be read ({err.strerror})"))
+            out.append((path, RunState.UNREADABLE, f"cannot be read ({err.strerror})"))
             continue
         if stat.S_ISDIR(mode):
-            out.append((path, "missing", NO_FOLDER))
+            out.append((path, RunState.MISSING, NO_FOLDER))
         else:
-            kind = ("a symbolic link" if stat.S_ISLNK(mode) else "a file" if stat.S_ISREG(mode)
-                    else "a special file (FIFO, socket or device)")
-            out.append((path, "unreadable", f"is {kind} where sweep.json lists a run folder"))
+            kind = (
+                "a symbolic link"
+                if stat.S_ISLNK(mode)
+                else "a file"
+                if stat.S_ISREG(mode)
+                else "a special file (FIFO, socket or device)"
+            )
+            out.append((path, RunState.UNREADABLE, f"is {kind} where sweep.json lists a run folder"))
     return out

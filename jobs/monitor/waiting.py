@@ -17,12 +17,13 @@ from typing import Callable
 
 import typer
 
-from jobs.monitor.status import TERMINAL, RunStatus, statuses, summary, warnings
+from jobs.monitor.status import RunStatus, statuses, summary, warnings
 from jobs.text import say, shown
+from seqtasks.rundir.states import ENDED, RunState
 
 #: polls a run may stay in an UNSETTLED state before it counts as settled
 PATIENCE = 15
-UNSETTLED = ("unknown", "missing", "stuck", "unreadable")
+UNSETTLED = (RunState.UNKNOWN, RunState.MISSING, RunState.STUCK, RunState.UNREADABLE)
 #: seconds between polls of ``--wait``
 WAIT_INTERVAL = 1.0
 
@@ -40,7 +41,7 @@ class Settling:
     def settled(self, rows: list[RunStatus]) -> int:
         """Record this poll; return how many runs have settled."""
         self.polls = {r.path: self.polls.get(r.path, 0) + 1 for r in rows if r.state in UNSETTLED}
-        return sum(r.state in TERMINAL or self.polls.get(r.path, 0) >= self.patience for r in rows)
+        return sum(r.state in ENDED or self.polls.get(r.path, 0) >= self.patience for r in rows)
 
 
 def poll(root: Path, interval: float, show: Show) -> list[RunStatus]:
@@ -74,12 +75,19 @@ def wait_for(root: Path, interval: float | None = None) -> list[RunStatus]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
-        TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TextColumn("{task.fields[detail]}", markup=False), transient=False,
+        TextColumn("{task.description}", style="bold", markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[detail]}", markup=False),
+        transient=False,
     ) as bar:
         task = bar.add_task(shown(Path(root).name), total=None, detail="")
-        return poll(root, interval, lambda rows, settled: bar.update(
-            task, total=len(rows), completed=settled, detail=summary(rows)))
+        return poll(
+            root,
+            interval,
+            lambda rows, settled: bar.update(task, total=len(rows), completed=settled, detail=summary(rows)),
+        )
 
 
 def report_end(root: Path) -> None:
@@ -93,7 +101,7 @@ def report_end(root: Path) -> None:
         say(line, err=True)
     say(summary(rows))
     for r in rows:
-        if r.state not in ("completed", "unreadable"):
+        if r.state not in (RunState.COMPLETED, RunState.UNREADABLE):
             say(f"  {r.state} {r.run}" + (f": {r.error}" if r.error else ""), err=True)
-    if not rows or any(r.state != "completed" for r in rows):
+    if not rows or any(r.state != RunState.COMPLETED for r in rows):
         raise typer.Exit(1)

@@ -14,7 +14,8 @@ from typing import Callable
 import pandas as pd
 
 from jobs.monitor.collect import summarise
-from jobs.monitor.status import problem, summary
+from jobs.monitor.reading import problem
+from jobs.monitor.status import summary
 from jobs.report import data as rd
 from jobs.report import markdown as md
 from jobs.report import plots
@@ -23,6 +24,7 @@ from seqtasks import atomic
 from seqtasks.config import cli_name
 from seqtasks.errors import UserError
 from seqtasks.rundir import Damaged
+from seqtasks.rundir.states import RunState
 from seqtasks.tasks import TASKS
 
 PAGE = "report.md"
@@ -35,8 +37,19 @@ def header(data: rd.ReportData) -> list[str]:
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     sources = md.escape(", ".join(map(str, data.paths)))
     missing = data.not_completed()
-    warning = f" {count(len(missing), 'run')} {'is' if len(missing) == 1 else 'are'} not in the plots: see *Runs not in this report* below." if missing else ""
-    return [f"# Report: {names}", "", f"Generated {stamp} from {sources}.", "", f"**{summary(data.states)}.**{warning}", ""]
+    warning = (
+        f" {count(len(missing), 'run')} {'is' if len(missing) == 1 else 'are'} not in the plots: see *Runs not in this report* below."
+        if missing
+        else ""
+    )
+    return [
+        f"# Report: {names}",
+        "",
+        f"Generated {stamp} from {sources}.",
+        "",
+        f"**{summary(data.states)}.**{warning}",
+        "",
+    ]
 
 
 def left_out(data: rd.ReportData) -> list[str]:
@@ -44,7 +57,7 @@ def left_out(data: rd.ReportData) -> list[str]:
     rows = data.not_completed()
     if not rows:
         return []
-    failed = sum(r.state == "failed" for r in rows)
+    failed = sum(r.state == RunState.FAILED for r in rows)
     lines = [f"## Runs not in this report ({len(rows)}: {failed} failed)", ""]
     lines.append("| run folder | task | state | error | log |")
     lines.append("|---|---|---|---|---|")
@@ -71,8 +84,13 @@ def markov_section(data: rd.ReportData, out: Path) -> list[str]:
     if "level" not in line_params:
         line_params = ["level", *line_params]
     plots.metric_against(
-        runs, "order", "heldout_bits_per_symbol", line_params, path=out / "markov_bits_by_order.png",
-        title="Markov chains: held-out bits per symbol", xlabel="order k (previous symbols used)",
+        runs,
+        "order",
+        "heldout_bits_per_symbol",
+        line_params,
+        path=out / "markov_bits_by_order.png",
+        title="Markov chains: held-out bits per symbol",
+        xlabel="order k (previous symbols used)",
         ylabel="held-out bits per symbol\n(per character or per word)",
     )
     caption = "Held-out bits per symbol against order; lower is better (char and word levels count different symbols)."
@@ -83,26 +101,44 @@ def imdb_section(data: rd.ReportData, out: Path) -> list[str]:
     """Learning curves, then test accuracy over embedding size x depth (heatmap and lines)."""
     runs, epochs = data.task("imdb"), data.task_epochs("imdb")
     lines = ["## IMDB sentiment (Embedding + LSTM)", ""] + curves_block(
-        "imdb", runs, epochs, "Sentiment LSTM: learning curves",
-        [("loss (binary cross-entropy, nats)", [("loss", "training"), ("val_loss", "validation")]),
-         ("accuracy (fraction)", [("accuracy", "training"), ("val_accuracy", "validation")])],
+        "imdb",
+        runs,
+        epochs,
+        "Sentiment LSTM: learning curves",
+        [
+            ("loss (binary cross-entropy, nats)", [("loss", "training"), ("val_loss", "validation")]),
+            ("accuracy (fraction)", [("accuracy", "training"), ("val_accuracy", "validation")]),
+        ],
         out,
     )
     others = rd.varied(runs, "imdb", exclude=("embedding_dim", "layers"))
     averaged = "".join(f"{cli_name(p)}, " for p in others) + "seeds"
     plots.heatmap(
-        runs, "layers", "embedding_dim", "test_accuracy", path=out / "imdb_accuracy_heatmap.png",
+        runs,
+        "layers",
+        "embedding_dim",
+        "test_accuracy",
+        path=out / "imdb_accuracy_heatmap.png",
         title=f"Mean test accuracy by embedding size and depth\n(averaged over {averaged})",
-        xlabel="embedding size (--embedding-dim)", ylabel="depth (--layers, stacked LSTMs)",
+        xlabel="embedding size (--embedding-dim)",
+        ylabel="depth (--layers, stacked LSTMs)",
         label="mean test accuracy (fraction)",
     )
     plots.metric_against(
-        runs, "embedding_dim", "test_accuracy", ["layers", *others], path=out / "imdb_accuracy_by_embedding.png",
-        title="Test accuracy against embedding size", xlabel="embedding size (vector length, log2 scale)",
-        ylabel="test accuracy (fraction)", log2=True,
+        runs,
+        "embedding_dim",
+        "test_accuracy",
+        ["layers", *others],
+        path=out / "imdb_accuracy_by_embedding.png",
+        title="Test accuracy against embedding size",
+        xlabel="embedding size (vector length, log2 scale)",
+        ylabel="test accuracy (fraction)",
+        log2=True,
     )
     return lines + [
-        md.image("imdb_accuracy_heatmap.png", f"Mean test accuracy over embedding size x depth (averaged over {averaged})."),
+        md.image(
+            "imdb_accuracy_heatmap.png", f"Mean test accuracy over embedding size x depth (averaged over {averaged})."
+        ),
         "",
         md.image("imdb_accuracy_by_embedding.png", "Test accuracy against embedding size, one line per depth."),
         "",
@@ -113,15 +149,22 @@ def charlm_section(data: rd.ReportData, out: Path) -> list[str]:
     """Learning curves, validation bits per character against the Markov chains, then samples."""
     runs, epochs = data.task("charlm"), data.task_epochs("charlm")
     lines = ["## Character-level LSTM", ""] + curves_block(
-        "charlm", runs, epochs, "char-LSTM: learning curves",
+        "charlm",
+        runs,
+        epochs,
+        "char-LSTM: learning curves",
         [("loss (cross-entropy, nats per character)", [("loss", "training"), ("val_loss", "validation")])],
         out,
     )
     if "val_bits_per_char" in epochs:
         refs = rd.markov_references(data.runs, runs)
         plots.bits_with_references(epochs, rd.varied(runs, "charlm"), refs, out / "charlm_val_bits.png")
-        note = "the best order of each Markov chain of the same text as a horizontal line" if not refs.empty else (
-            "give a char-level `markov` sweep of the same text among the paths to draw Markov chains for comparison"
+        note = (
+            "the best order of each Markov chain of the same text as a horizontal line"
+            if not refs.empty
+            else (
+                "give a char-level `markov` sweep of the same text among the paths to draw Markov chains for comparison"
+            )
         )
         lines += [md.image("charlm_val_bits.png", f"Validation bits per character by epoch; {note}."), ""]
     return lines + samples_block(runs)
@@ -136,9 +179,16 @@ def halving_section(data: rd.ReportData, task: str, out: Path) -> list[str]:
     metric, higher = TASKS[task].val_metrics[0]
     name = f"{task}_halving.png"
     plots.halving_curves(epochs, rd.varied(epochs, task, exclude=("epochs",)), metric, higher, out / name)
-    return [f"### {task}: successive halving", "",
-            md.image(name, f"Validation {metric} by epoch, one line per configuration (mean over seeds), ending "
-                           "where halving stopped it; dotted lines: the rungs."), ""]
+    return [
+        f"### {task}: successive halving",
+        "",
+        md.image(
+            name,
+            f"Validation {metric} by epoch, one line per configuration (mean over seeds), ending "
+            "where halving stopped it; dotted lines: the rungs.",
+        ),
+        "",
+    ]
 
 
 def curves_block(
@@ -167,13 +217,20 @@ def samples_block(runs: pd.DataFrame) -> list[str]:
         try:
             records = rd.samples(run["path"])
         except Damaged as err:
-            lines += [f"Samples of run {md.escape(run['run'])} not shown: {md.escape(problem(err, Path(run['path'])))}.", ""]
+            lines += [
+                f"Samples of run {md.escape(run['run'])} not shown: {md.escape(problem(err, Path(run['path'])))}.",
+                "",
+            ]
             continue
         if not records:
             continue
         shown += 1
-        lines += [f"#### {md.escape(rd.label(params, tuple(run[p] for p in params)))} (run {md.escape(run['run'])})", "",
-                  md.samples_table(records), ""]
+        lines += [
+            f"#### {md.escape(rd.label(params, tuple(run[p] for p in params)))} (run {md.escape(run['run'])})",
+            "",
+            md.samples_table(records),
+            "",
+        ]
     return lines if shown else lines + ["No samples.jsonl in these runs.", ""]
 
 

@@ -18,10 +18,12 @@ from typing import Any
 import pandas as pd
 
 from jobs.monitor.collect import collect
-from jobs.monitor.status import RunStatus, find_runs
+from jobs.monitor.finding import find_runs
+from jobs.monitor.status import RunStatus
 from seqtasks.config import cli_name, fields
 from seqtasks.errors import UserError
 from seqtasks.rundir import safe
+from seqtasks.rundir.states import RunState
 from seqtasks.tasks import TASKS
 
 
@@ -51,7 +53,7 @@ class ReportData:
 
     def not_completed(self) -> list[RunStatus]:
         """Runs left out of the plots: failed, running, cancelled, missing..."""
-        return [s for s in self.states if s.state != "completed"]
+        return [s for s in self.states if s.state != RunState.COMPLETED]
 
 
 def load(paths: list[Path]) -> ReportData:
@@ -77,7 +79,8 @@ def typed(frame: pd.DataFrame, task: str) -> pd.DataFrame:
 def varied(frame: pd.DataFrame, task: str, exclude: tuple[str, ...] = ()) -> list[str]:
     """Config parameters (seed and ``exclude`` aside) that take more than one value in ``frame``."""
     return [
-        name for name in fields(TASKS[task].config_cls)
+        name
+        for name in fields(TASKS[task].config_cls)
         if name != "seed" and name not in exclude and name in frame and frame[name].astype(str).nunique() > 1
     ]
 
@@ -135,7 +138,8 @@ def markov_references(runs: pd.DataFrame, charlm: pd.DataFrame) -> pd.DataFrame:
     variants = varied(chosen, "markov", exclude=("order",))
     means = (
         chosen.assign(bits=pd.to_numeric(chosen["heldout_bits_per_symbol"], errors="coerce"))
-        .groupby(["data_name", *variants, "order"], as_index=False)["bits"].mean()
+        .groupby(["data_name", *variants, "order"], as_index=False)["bits"]
+        .mean()
         .dropna(subset=["bits"])
     )
     best = means.loc[means.groupby(["data_name", *variants])["bits"].idxmin()]
@@ -167,8 +171,12 @@ def _sample(record: Any) -> bool:
     if not isinstance(record, dict) or not {"epoch", "temperature", "text"} <= record.keys():
         return False
     epoch, temperature = record["epoch"], record["temperature"]
-    return (isinstance(epoch, int) and not isinstance(epoch, bool)
-            and isinstance(temperature, (int, float)) and not isinstance(temperature, bool))
+    return (
+        isinstance(epoch, int)
+        and not isinstance(epoch, bool)
+        and isinstance(temperature, (int, float))
+        and not isinstance(temperature, bool)
+    )
 
 
 def pick_epochs(epochs: list[int]) -> list[int]:

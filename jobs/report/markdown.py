@@ -61,9 +61,7 @@ def samples_table(records: list[dict[str, Any]]) -> str:
     head = "| temperature | " + " | ".join(f"epoch {e}" for e in epochs) + " |"
     rule = "|---:|" + "|".join("---" for _ in epochs) + "|"
     seed_row = "| seed text | " + " | ".join(generated(seeds[e]) for e in epochs) + " |"
-    body = [
-        f"| {t} | " + " | ".join(generated(text.get((e, t), "")) for e in epochs) + " |" for t in temperatures
-    ]
+    body = [f"| {t} | " + " | ".join(generated(text.get((e, t), "")) for e in epochs) + " |" for t in temperatures]
     return "\n".join([head, rule, seed_row, *body])
 
 

@@ -10,6 +10,7 @@ parameter combination are drawn as a mean line with a shaded min-max band.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,11 @@ matplotlib.use("Agg")  # savefig must never look for a display
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import FixedLocator, NullLocator  # noqa: E402
+from matplotlib.ticker import FixedLocator, MaxNLocator, NullLocator  # noqa: E402
 
 from jobs.report.data import groups, show, spread  # noqa: E402
 from seqtasks import atomic  # noqa: E402
@@ -30,8 +32,12 @@ from seqtasks import atomic  # noqa: E402
 DPI = 110
 BAND = "shaded: min-max over seeds"
 Panel = tuple[str, list[tuple[str, str]]]  # (y-axis label, [(metric column, "training"/"validation")])
-STYLES = {"training": "-", "validation": "--"}
-REFERENCE_STYLES = [":", "--", "-.", (0, (3, 1, 1, 1, 1, 1))]
+#: a line style as matplotlib takes it: a name, or (offset, dash pattern)
+LineStyle = Any
+#: an RGBA colour
+Colour = tuple[float, float, float, float]
+STYLES: dict[str, LineStyle] = {"training": "-", "validation": "--"}
+REFERENCE_STYLES: list[LineStyle] = [":", "--", "-.", (0, (3, 1, 1, 1, 1, 1))]
 #: a figure's legend names every group (configuration) only up to this many
 MAX_LEGEND = 12
 #: a legend right of the plots takes its width from its longest label; longer ones go below
@@ -45,20 +51,20 @@ def save(fig: Figure, path: Path) -> Path:
     return atomic.write_bytes(path, buf.getvalue())
 
 
-def colours(n: int) -> list[tuple[float, ...]]:
+def colours(n: int) -> list[Colour]:
     """Distinct colours: tab10 for up to ten groups, an even sweep of viridis beyond."""
     cmap = matplotlib.colormaps["tab10" if n <= 10 else "viridis"]
     return [cmap(i) for i in range(n)] if n <= 10 else [cmap(x) for x in np.linspace(0, 0.95, n)]
 
 
-def band(ax: Axes, table: pd.DataFrame, colour: tuple[float, ...], style: object = "-", label: str | None = None) -> None:
+def band(ax: Axes, table: pd.DataFrame, colour: Colour, style: LineStyle = "-", label: str | None = None) -> None:
     """Mean line, with the min-max band where there is more than one seed."""
     ax.plot(table.index, table["mean"], linestyle=style, color=colour, marker="o", markersize=3, label=label)
     if (table["count"] > 1).any():
         ax.fill_between(table.index, table["min"], table["max"], color=colour, alpha=0.2, linewidth=0)
 
 
-def legend(fig: Figure, handles: list[Line2D], keys: list[Line2D] | None = None) -> None:
+def legend(fig: Figure, handles: Sequence[Artist], keys: Sequence[Artist] = ()) -> None:
     """One legend right of the plots: the groups' ``handles``, then ``keys`` (line styles).
 
     It goes below the plots when a label is longer than :data:`MAX_SIDE_LABEL`
@@ -68,18 +74,17 @@ def legend(fig: Figure, handles: list[Line2D], keys: list[Line2D] | None = None)
     makes a group of every configuration, and 27 long names right of the plot
     left the axes no width at all.
     """
-    keys = keys or []
-    longest = max((len(h.get_label()) for h in handles + keys), default=0)
+    longest = max((len(str(h.get_label())) for h in [*handles, *keys]), default=0)
     if len(handles) <= MAX_LEGEND and longest <= MAX_SIDE_LABEL:
-        fig.legend(handles=handles + keys, loc="outside right upper", fontsize="small")
+        fig.legend(handles=[*handles, *keys], loc="outside right upper", fontsize="small")
         return
-    shown = handles
+    shown = list(handles)
     if len(handles) > MAX_LEGEND:
         more = len(handles) - (MAX_LEGEND - 1)
         note = Line2D([], [], color="none", label=f"... and {more} more (see the summary table)")
-        shown = handles[: MAX_LEGEND - 1] + [note]
+        shown = [*handles[: MAX_LEGEND - 1], note]
     fig.set_figheight(fig.get_figheight() + 0.17 * (len(shown) + len(keys)))
-    fig.legend(handles=shown + keys, loc="outside lower center", fontsize="x-small")
+    fig.legend(handles=[*shown, *keys], loc="outside lower center", fontsize="x-small")
 
 
 def learning_curves(epochs: pd.DataFrame, params: list[str], panels: list[Panel], title: str, path: Path) -> Path:
@@ -95,7 +100,7 @@ def learning_curves(epochs: pd.DataFrame, params: list[str], panels: list[Panel]
                     band(ax, spread(rows, "epoch", metric), colour, STYLES[kind])
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     handles = [Line2D([], [], color=c, label=name) for (name, _), c in zip(parts, palette)]
     legend(fig, handles, [Line2D([], [], color="black", linestyle=s, label=k) for k, s in STYLES.items()])
@@ -123,7 +128,7 @@ def bits_with_references(epochs: pd.DataFrame, params: list[str], refs: pd.DataF
         keys.append(Line2D([], [], color=greys[i], linestyle=style, label=text))
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation bits per character")
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     legend(fig, handles, keys)
     note = "grey lines: char-level Markov chains (best order), held-out bits on the same text"
@@ -134,8 +139,16 @@ def bits_with_references(epochs: pd.DataFrame, params: list[str], refs: pd.DataF
 
 
 def metric_against(
-    runs: pd.DataFrame, x: str, y: str, lines: list[str], *,
-    title: str, xlabel: str, ylabel: str, path: Path, log2: bool = False,
+    runs: pd.DataFrame,
+    x: str,
+    y: str,
+    lines: list[str],
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    path: Path,
+    log2: bool = False,
 ) -> Path:
     """Final figure ``y`` against parameter ``x``, one line per combination of ``lines``."""
     fig = Figure(figsize=(8, 4.5), layout="constrained")
@@ -159,7 +172,16 @@ def metric_against(
 
 
 def heatmap(
-    runs: pd.DataFrame, rows: str, cols: str, value: str, *, title: str, xlabel: str, ylabel: str, label: str, path: Path
+    runs: pd.DataFrame,
+    rows: str,
+    cols: str,
+    value: str,
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    label: str,
+    path: Path,
 ) -> Path:
     """Mean of ``value`` over a ``rows`` x ``cols`` grid, each cell annotated with its mean and run count."""
     frame = runs.assign(**{value: pd.to_numeric(runs[value], errors="coerce")})
@@ -173,8 +195,15 @@ def heatmap(
         if np.isnan(mean):
             continue
         light = hi == lo or (mean - lo) / (hi - lo) < 0.6  # white text on viridis' dark end
-        ax.text(j, i, f"{mean:.3f}\nn={int(counts.iat[i, j])}", ha="center", va="center",
-                color="white" if light else "black", fontsize="small")
+        ax.text(
+            j,
+            i,
+            f"{mean:.3f}\nn={int(counts.iat[i, j])}",
+            ha="center",
+            va="center",
+            color="white" if light else "black",
+            fontsize="small",
+        )
     ax.set_xticks(range(means.shape[1]), [show(c) for c in means.columns])
     ax.set_yticks(range(means.shape[0]), [show(r) for r in means.index])
     ax.set_xlabel(xlabel)
@@ -192,8 +221,16 @@ def halving_legend(ends: list[tuple[str, Any, bool]]) -> list[Line2D]:
     handles = [Line2D([], [], color=colour, marker="*", label=name) for name, colour, final in ends if final]
     stopped = sum(1 for _, _, final in ends if not final)
     if stopped:
-        handles.append(Line2D([], [], color="grey", marker="x", linestyle="",
-                              label=f"{stopped} other configurations, stopped earlier (x)"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="grey",
+                marker="x",
+                linestyle="",
+                label=f"{stopped} other configurations, stopped earlier (x)",
+            )
+        )
     return handles
 
 
@@ -221,9 +258,10 @@ def halving_curves(epochs: pd.DataFrame, params: list[str], metric: str, higher:
         ax.axvline(rung, color="grey", linestyle=":", linewidth=1)
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"{metric} ({'higher' if higher else 'lower'} is better)")
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     fig.legend(handles=halving_legend(ends), loc="outside lower center", ncols=2, fontsize="small")  # long names
-    fig.suptitle(f"Successive halving: validation {metric} by epoch, one line per configuration\n({BAND})",
-                 fontsize="medium")
+    fig.suptitle(
+        f"Successive halving: validation {metric} by epoch, one line per configuration\n({BAND})", fontsize="medium"
+    )
     return save(fig, path)

@@ -104,8 +104,9 @@ class CharData:
     targets: Targets = "last"
 
     @classmethod
-    def from_text(cls, text: str, maxlen: int, step: int, val_fraction: float, name: str = "the text",
-                  targets: Targets = "last") -> "CharData":
+    def from_text(
+        cls, text: str, maxlen: int, step: int, val_fraction: float, name: str = "the text", targets: Targets = "last"
+    ) -> "CharData":
         """Encode ``text``; a :class:`UserError` when it is too short for ``maxlen``."""
         vocab = Vocab.of(text)
         n_train = int(len(text) * (1.0 - val_fraction))
@@ -142,7 +143,9 @@ class CharData:
         starts = tf.range(0, self.n_train - self.maxlen, self.step, dtype=tf.int32)
 
         def one_epoch(epoch: Any) -> Any:
-            order = tf.random.experimental.stateless_shuffle(starts, seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+            order = tf.random.experimental.stateless_shuffle(
+                starts, seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+            )
             return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
 
         epochs_ds = tf.data.Dataset.range(first_epoch, epochs)

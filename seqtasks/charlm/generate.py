@@ -75,7 +75,9 @@ def load_vocab(path: Path) -> Vocab:
     except Damaged as err:
         raise UserError(f"{err}; train the run on, or copy it again") from None
     except (ValueError, KeyError, TypeError) as err:
-        raise UserError(f"{path} is damaged ({type(err).__name__}: {err}); train the run on, or copy it again") from None
+        raise UserError(
+            f"{path} is damaged ({type(err).__name__}: {err}); train the run on, or copy it again"
+        ) from None
     if not vocab.chars:
         raise UserError(f"{path} is damaged (no characters); train the run on, or copy it again")
     return vocab

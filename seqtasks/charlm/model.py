@@ -23,8 +23,18 @@ from __future__ import annotations
 from typing import Any
 
 
-def build_model(vocab_size: int, maxlen: int, units: int, layers: int, lr: float, *, dropout: float = 0.0,
-                recurrent_dropout: float = 0.0, clipnorm: float | None = None, targets: str = "last") -> Any:
+def build_model(
+    vocab_size: int,
+    maxlen: int,
+    units: int,
+    layers: int,
+    lr: float,
+    *,
+    dropout: float = 0.0,
+    recurrent_dropout: float = 0.0,
+    clipnorm: float | None = None,
+    targets: str = "last",
+) -> Any:
     """A compiled ``keras.Model``: codes ``(batch, maxlen)`` -> next-character probabilities ``(batch, V)``.
 
     With ``targets="all"``: probabilities at every position, ``(batch, maxlen, V)``.
@@ -34,8 +44,13 @@ def build_model(vocab_size: int, maxlen: int, units: int, layers: int, lr: float
     codes = keras.Input(shape=(maxlen,), dtype="int32", name="codes")
     x = keras.layers.CategoryEncoding(vocab_size, output_mode="one_hot", name="one_hot")(codes)
     for i in range(layers):  # layers > 1: the tutorial's "add another LSTM layer" exercise
-        x = keras.layers.LSTM(units, dropout=dropout, recurrent_dropout=recurrent_dropout,
-                              return_sequences=i < layers - 1 or targets == "all", name=f"lstm_{i + 1}")(x)
+        x = keras.layers.LSTM(
+            units,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            return_sequences=i < layers - 1 or targets == "all",
+            name=f"lstm_{i + 1}",
+        )(x)
     x = keras.layers.Dense(vocab_size, name="dense")(x)
     probs = keras.layers.Activation("softmax", dtype="float32", name="softmax")(x)  # float32 under mixed precision too
 
@@ -44,6 +59,7 @@ def build_model(vocab_size: int, maxlen: int, units: int, layers: int, lr: float
         optimizer=keras.optimizers.RMSprop(learning_rate=lr, clipnorm=clipnorm),
         # integer targets: no one-hot y either
         loss=keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
-        if targets == "all" else "sparse_categorical_crossentropy",
+        if targets == "all"
+        else "sparse_categorical_crossentropy",
     )
     return model

@@ -29,12 +29,15 @@ def load_data(config: CharLMConfig) -> tuple[Corpus, CharData]:
     """The corpus (cut to ``--max-chars``) as codes, split into training and held-out text."""
     corpus = load_text(config.corpus, keep_case=config.keep_case)
     text = corpus.text[: config.max_chars] if config.max_chars else corpus.text
-    return corpus, CharData.from_text(text, config.maxlen, config.step, config.val_fraction, corpus.name, config.targets)
+    return corpus, CharData.from_text(
+        text, config.maxlen, config.step, config.val_fraction, corpus.name, config.targets
+    )
 
 
 def check_same_data(run_dir: RunDir, corpus: Corpus) -> None:
     """Refuse to resume a folder whose corpus file has changed since it was started."""
-    old = (run_dir.config() or {}).get("data") or {}
+    record = run_dir.config_record()
+    old = (record.data if record is not None else None) or {}
     if old.get("sha256") not in (None, corpus.sha256):
         raise UserError(
             f"{run_dir.path} was trained on a different version of {corpus.name} "
@@ -51,9 +54,17 @@ def run(config: CharLMConfig, run_dir: RunDir) -> dict[str, Any]:
 
     tfsetup.setup(config.seed, config.mixed_precision)
     model, progress = checkpoint.restore(run_dir)
-    model = model or build_model(len(data.vocab), config.maxlen, config.units, config.layers, config.lr,
-                                 dropout=config.dropout, recurrent_dropout=config.recurrent_dropout,
-                                 clipnorm=training_options.clipnorm(config), targets=config.targets)
+    model = model or build_model(
+        len(data.vocab),
+        config.maxlen,
+        config.units,
+        config.layers,
+        config.lr,
+        dropout=config.dropout,
+        recurrent_dropout=config.recurrent_dropout,
+        clipnorm=training_options.clipnorm(config),
+        targets=config.targets,
+    )
     sampler = Sampler(model, config.sampler)
     end = EpochEnd(run_dir, model, data, sampler, config, progress)
     compile_s = 0.0

@@ -132,12 +132,16 @@ def _check_place(home: Path, dataset: Dataset) -> None:
     """Refuse, before anything is written, a cache inside a run or sweep folder, or an entry a rename would destroy."""
     owner = owning_folder(home)
     if owner is not None:
-        raise UserError(f"the data cache {home} lies inside the run or sweep folder {owner}, which holds only its "
-                        f"own records; set SEQJOBS_DATA to a folder outside it")
+        raise UserError(
+            f"the data cache {home} lies inside the run or sweep folder {owner}, which holds only its "
+            f"own records; set SEQJOBS_DATA to a folder outside it"
+        )
     kind = special_kind(home / dataset.stored)
     if kind is not None:
-        raise UserError(f"{home / dataset.stored} in the data cache is {kind}, not a data set; "
-                        f"remove it, or set SEQJOBS_DATA to another folder")
+        raise UserError(
+            f"{home / dataset.stored} in the data cache is {kind}, not a data set; "
+            f"remove it, or set SEQJOBS_DATA to another folder"
+        )
 
 
 @contextmanager
@@ -212,7 +216,7 @@ def _bring(dataset: Dataset, src: Path, workdir: Path) -> Path:
 
 def _assemble(dataset: Dataset, delivered: Path, workdir: Path, label: str) -> tuple[Path, list[str]]:
     """Verify what was delivered and turn it into the cache entry; return it and what was checked."""
-    checks = []
+    checks: list[str] = []
     if delivered.is_file():
         for checksum in dataset.checksums:
             if checksum.file is None:
@@ -265,9 +269,7 @@ def _extract_tar(tarball: Path, dest: Path, label: str) -> None:
         raise VerifyError(f"{label} is not a readable .tar.gz ({err})") from None
 
 
-def _install(
-    home: Path, dataset: Dataset, entry: Path, workdir: Path, checks: list[str], origin: str
-) -> Path:
+def _install(home: Path, dataset: Dataset, entry: Path, workdir: Path, checks: list[str], origin: str) -> Path:
     """Rename the verified entry into place, then write the record that makes it count."""
     target = home / dataset.stored
     marker = _marker(home, dataset.name)

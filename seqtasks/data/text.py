@@ -82,6 +82,5 @@ def resolve_corpus(corpus: str) -> tuple[Path, str]:
     if path.is_dir():
         raise UserError(f"corpus {corpus} is a folder; give one of: {texts}, or the path of a UTF-8 text file")
     raise UserError(
-        f"unknown corpus {corpus!r}: neither a text data set ({texts}) nor an existing file; "
-        f"see: seqjobs data list"
+        f"unknown corpus {corpus!r}: neither a text data set ({texts}) nor an existing file; see: seqjobs data list"
     )

@@ -41,9 +41,7 @@ def check_checksum(path: Path, checksum: Checksum, label: str) -> str:
             raise VerifyError(f"{label} is {size} bytes, expected {checksum.size}")
     actual = digest_file(path, checksum.algorithm)
     if actual != checksum.hexdigest:
-        raise VerifyError(
-            f"{label} has {checksum.algorithm} {actual}, expected {checksum.hexdigest}"
-        )
+        raise VerifyError(f"{label} has {checksum.algorithm} {actual}, expected {checksum.hexdigest}")
     return actual
 
 

@@ -42,5 +42,8 @@ class EpochCommit(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         seconds = time.perf_counter() - self.started
         self.seconds.append(seconds)
-        row = {"epoch": epoch + 1, **{k: round(float(logs[k]), 6) for k in ("loss", "accuracy", "val_loss", "val_accuracy")}}
+        row = {
+            "epoch": epoch + 1,
+            **{k: round(float(logs[k]), 6) for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
+        }
         checkpoint.commit(self.run_dir, self.model, self.progress, {**row, "seconds": round(seconds, 3)}, MONITOR, logs)

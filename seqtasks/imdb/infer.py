@@ -59,7 +59,7 @@ def open_run(path: Path) -> TrainedRun:
     except Exception as err:  # whatever Keras raises for a damaged file, the user's fix is the same
         reason = f"{type(err).__name__}: {str(err).strip()[:200]}"
         raise UserError(f"cannot load {model_file} ({reason}); train the run on, or copy it again") from None
-    return TrainedRun(path, config, record.get("data") or {}, vocab, model)
+    return TrainedRun(path, config, record.data or {}, vocab, model)
 
 
 def load_vocab(path: Path) -> Vocabulary:
@@ -74,7 +74,9 @@ def load_vocab(path: Path) -> Vocabulary:
     except Damaged as err:
         raise UserError(f"{err}; train the run on, or copy it again") from None
     except (ValueError, KeyError, TypeError, AttributeError) as err:
-        raise UserError(f"{path} is damaged ({type(err).__name__}: {err}); train the run on, or copy it again") from None
+        raise UserError(
+            f"{path} is damaged ({type(err).__name__}: {err}); train the run on, or copy it again"
+        ) from None
     return vocab
 
 

@@ -104,8 +104,7 @@ def resolve(dataset: str) -> Source:
         _readable(path)
         return Source(path.stem, "table", path)
     raise UserError(
-        f"--dataset {dataset!r} is neither a known data set ({', '.join(labelled)}) "
-        "nor an existing file or folder"
+        f"--dataset {dataset!r} is neither a known data set ({', '.join(labelled)}) nor an existing file or folder"
     )
 
 
@@ -319,7 +318,11 @@ def load(source: Source, config: ImdbConfig) -> Encoded:
     if not x_train or not x_test:
         raise UserError(f"data set {source.name} has no reviews to train or test on")
     return Encoded(
-        x_train[:n], y_train[:n].astype(np.float32), x_test[:n], y_test[:n].astype(np.float32), vocab.top(config.top_words)
+        x_train[:n],
+        y_train[:n].astype(np.float32),
+        x_test[:n],
+        y_test[:n].astype(np.float32),
+        vocab.top(config.top_words),
     )
 
 

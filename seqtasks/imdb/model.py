@@ -53,7 +53,9 @@ class LastWord(layers.Layer):
         last = ops.maximum(lengths - 1, 0)[:, None, None]
         return ops.take_along_axis(outputs, last, axis=1)[:, 0, :]
 
-    def compute_output_shape(self, outputs_shape: tuple[int | None, ...], word_ids_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+    def compute_output_shape(
+        self, outputs_shape: tuple[int | None, ...], word_ids_shape: tuple[int | None, ...]
+    ) -> tuple[int | None, ...]:
         return (outputs_shape[0], outputs_shape[2])
 
 
@@ -98,8 +100,13 @@ def lstm_features(config: ImdbConfig, inputs: Any) -> Any:
     for i in range(config.layers):
         last = i == config.layers - 1
         every_step = config.bucket or not last  # bucketing picks each review's own last step below
-        x = layers.LSTM(config.units, dropout=config.dropout, recurrent_dropout=config.recurrent_dropout,
-                        return_sequences=every_step, name=f"lstm_{i + 1}")(x)
+        x = layers.LSTM(
+            config.units,
+            dropout=config.dropout,
+            recurrent_dropout=config.recurrent_dropout,
+            return_sequences=every_step,
+            name=f"lstm_{i + 1}",
+        )(x)
     if config.bucket:
         x = LastWord(name="last_word")(x, inputs)
     return x
@@ -110,8 +117,12 @@ def bilstm_features(config: ImdbConfig, inputs: Any) -> Any:
     x = layers.Embedding(config.top_words, config.embedding_dim, mask_zero=config.bucket, name="embedding")(inputs)
     for i in range(config.layers):
         every_step = i < config.layers - 1
-        lstm = layers.LSTM(config.units, dropout=config.dropout, recurrent_dropout=config.recurrent_dropout,
-                           return_sequences=every_step)
+        lstm = layers.LSTM(
+            config.units,
+            dropout=config.dropout,
+            recurrent_dropout=config.recurrent_dropout,
+            return_sequences=every_step,
+        )
         x = layers.Bidirectional(lstm, name=f"bilstm_{i + 1}")(x)
     return x
 
@@ -119,8 +130,9 @@ def bilstm_features(config: ImdbConfig, inputs: Any) -> Any:
 def bow_features(config: ImdbConfig, inputs: Any) -> Any:
     """fastText: the average embedding of the review's words and hashed bigrams, padding left out."""
     ids = HashedBigrams(config.top_words, config.bigram_buckets, name="bigrams")(inputs)
-    vectors = layers.Embedding(config.top_words + config.bigram_buckets, config.embedding_dim, mask_zero=True,
-                               name="embedding")(ids)
+    vectors = layers.Embedding(
+        config.top_words + config.bigram_buckets, config.embedding_dim, mask_zero=True, name="embedding"
+    )(ids)
     return layers.GlobalAveragePooling1D(name="average")(vectors)
 
 

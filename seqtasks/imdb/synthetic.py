@@ -39,7 +39,9 @@ def reviews(n: int, median_len: float, seed: int, signal: float = 0.05) -> tuple
         marked = rng.random(length) < signal
         # mostly words of the review's own sentiment, some of the other: not trivially separable
         own = np.where(rng.random(marked.sum()) < 0.8, label, 1 - label)
-        words[marked] = [("good" if s else "bad") + str(k) for s, k in zip(own, rng.integers(0, LABEL_WORDS, marked.sum()))]
+        words[marked] = [
+            ("good" if s else "bad") + str(k) for s, k in zip(own, rng.integers(0, LABEL_WORDS, marked.sum()))
+        ]
         texts.append(" ".join(words))
     return texts, labels
 

@@ -59,9 +59,7 @@ class Vocabulary:
     def encode(self, tokens: Sequence[str]) -> np.ndarray:
         """``[START, rank + INDEX_FROM, ...]``; words never seen become OOV."""
         index = self.word_index
-        return np.array(
-            [START] + [index[w] + INDEX_FROM if w in index else OOV for w in tokens], dtype=np.int32
-        )
+        return np.array([START] + [index[w] + INDEX_FROM if w in index else OOV for w in tokens], dtype=np.int32)
 
     def encode_texts(self, texts: Iterable[str]) -> list[np.ndarray]:
         """Tokenize and encode each text."""
@@ -74,7 +72,10 @@ class Vocabulary:
     @classmethod
     def from_json(cls, record: dict[str, object]) -> "Vocabulary":
         """Inverse of :meth:`to_json`."""
-        return cls(dict(record["word_index"]), bool(record["punctuation"]))  # type: ignore[arg-type]
+        word_index = record["word_index"]
+        if not isinstance(word_index, dict):
+            raise ValueError(f"'word_index' is {type(word_index).__name__}, not a dict")
+        return cls(dict(word_index), bool(record["punctuation"]))
 
 
 def restrict(seqs: list[np.ndarray], num_words: int, skip_top: int) -> list[np.ndarray]:

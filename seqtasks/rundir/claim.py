@@ -30,7 +30,7 @@ from typing import Callable, Iterator, Optional
 
 from seqtasks import atomic
 from seqtasks.errors import UserError
-from seqtasks.processes import gone, process_start
+from seqtasks.processes import alive, process_start
 from seqtasks.rundir.records import ClaimRecord, dump, load
 from seqtasks.rundir.safe import Damaged, read_object
 from seqtasks.rundir.time import now_iso
@@ -52,15 +52,20 @@ class Claimed(UserError):
     """The folder is owned by a process that is (or may be) alive."""
 
 
-def owner_alive(record: ClaimRecord, job_alive: JobAlive | None = None) -> bool | None:
-    """True: the owner runs; False: provably gone; None: cannot tell from here."""
+def owner_alive(record: ClaimRecord | None, job_alive: JobAlive | None = None) -> bool | None:
+    """Is the owner of a claim (``record``; ``None``: there is none) alive now?
+
+    True: it runs; False: there is no owner, or it is provably gone; None:
+    cannot tell from here (another host, and no scheduler to ask).
+    """
+    if record is None:
+        return False
     if record.host == socket.gethostname():
-        return not gone(record.host, record.pid, record.pid_start)
+        return alive(record.pid, record.pid_start)
     if record.job_id and record.job_id == current_job_id():
         return False  # a requeued attempt of this same job: the old attempt was stopped by the scheduler
     if record.job_id and job_alive is not None:
-        alive = job_alive(record.job_id)
-        return None if alive is None else alive
+        return job_alive(record.job_id)
     return None
 
 
@@ -96,8 +101,12 @@ class OwnerFile:
         deadline = time.monotonic() + wait_s
         pid = os.getpid()
         record = ClaimRecord(
-            host=socket.gethostname(), pid=pid, token=os.urandom(8).hex(), claimed_at=now_iso(),
-            pid_start=process_start(pid), job_id=current_job_id(),
+            host=socket.gethostname(),
+            pid=pid,
+            token=os.urandom(8).hex(),
+            claimed_at=now_iso(),
+            pid_start=process_start(pid),
+            job_id=current_job_id(),
         )
         while True:
             if self._create(record):
@@ -180,11 +189,11 @@ class OwnerFile:
             if not self.path.exists():
                 return None
             return self._take_over(None)
-        alive = owner_alive(owner, job_alive)
-        if alive is False and not (owner.host == socket.gethostname() and self._flock_held()):
+        running = owner_alive(owner, job_alive)
+        if running is False and not (owner.host == socket.gethostname() and self._flock_held()):
             return self._take_over(owner)
         who = f"host {owner.host}, pid {owner.pid}" + (f", job {owner.job_id}" if owner.job_id else "")
-        if alive is None:
+        if running is None:
             return (
                 f"{self.what} is claimed by {who} since {owner.claimed_at}, which cannot be checked from here; "
                 f"if that process is gone, delete {self.path} and try again"

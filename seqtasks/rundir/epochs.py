@@ -26,14 +26,14 @@ import json
 import math
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import ClassVar, Optional
 
 from seqtasks import atomic
 from seqtasks.errors import UserError
 from seqtasks.rundir.folder import RunDir
-from seqtasks.rundir.records import load
+from seqtasks.rundir.records import dump, load
 from seqtasks.rundir.safe import Damaged, read_object
 
 BEST = "best.keras"
@@ -57,6 +57,8 @@ class Progress:
     went on uninterrupted. ``None`` (a commit without it): the generators
     start from the run's seed, as for a new model.
     """
+
+    FORMAT: ClassVar[int] = 2
 
     epoch: int = 0
     best_epoch: int = 0
@@ -102,14 +104,18 @@ def rollback(run: RunDir) -> Progress:
     if done:
         latest, best = model_path(run, done), model_path(run, progress.best_epoch)
         if not (latest.is_file() and best.is_file()):
-            raise UserError(f"{run.path}: checkpoint files of the last commit are missing; start again with another --out")
+            raise UserError(
+                f"{run.path}: checkpoint files of the last commit are missing; start again with another --out"
+            )
         atomic.write_bytes(run.file(BEST), best.read_bytes())
     else:
         atomic.remove(run.file(BEST))  # only an uncommitted first epoch can have written it
     try:
         run.truncate_metrics(done)
         if len(run.metrics_rows()) != done:
-            raise UserError(f"{run.file('metrics.csv')} has fewer rows than the {done} committed epochs; start again with another --out")
+            raise UserError(
+                f"{run.file('metrics.csv')} has fewer rows than the {done} committed epochs; start again with another --out"
+            )
     except Damaged as err:
         raise UserError(f"{err}; the run cannot resume: start again with another --out") from None
     _cut_samples(run, done)
@@ -133,8 +139,15 @@ def _cut_samples(run: RunDir, epoch: int) -> None:
             atomic.remove(old)
 
 
-def commit(run: RunDir, progress: Progress, row: dict[str, object], val_loss: float, save: SaveModel,
-           improved: bool, rng: RandomState) -> None:
+def commit(
+    run: RunDir,
+    progress: Progress,
+    row: dict[str, object],
+    val_loss: float,
+    save: SaveModel,
+    improved: bool,
+    rng: RandomState,
+) -> None:
     """Steps 2-6 above for the epoch after ``progress.epoch``; updates ``progress`` in place.
 
     ``improved``: the epoch is the best so far by the task's own validation
@@ -156,7 +169,7 @@ def commit(run: RunDir, progress: Progress, row: dict[str, object], val_loss: fl
         progress.best_epoch, progress.best_val_loss = done, val_loss if math.isfinite(val_loss) else sys.float_info.max
         atomic.write_bytes(run.file(BEST), path.read_bytes())
     progress.epoch, progress.rng = done, rng
-    atomic.write_json(run.checkpoints / COMMIT, asdict(progress))  # the commit
+    atomic.write_json(run.checkpoints / COMMIT, dump(progress))  # the commit
     run.note_committed(done)
     for old in run.checkpoints.glob("epoch-*.keras"):
         if old not in (path, model_path(run, progress.best_epoch)):

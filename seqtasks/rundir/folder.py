@@ -32,12 +32,13 @@ from seqtasks.rundir.records import (
     ConfigRecord,
     JobInResult,
     JobRecord,
+    ResultRecord,
     StateRecord,
-    check_result,
     dump,
     load,
 )
 from seqtasks.rundir.safe import Damaged, read_object, read_table
+from seqtasks.rundir.states import ENDED, IllegalTransition, RunState, check_transition
 from seqtasks.rundir.time import now_iso
 from seqtasks.version import git_state, library_versions, package_version
 
@@ -103,54 +104,44 @@ class RunDir:
         return read_object(os.path.join(self._where, name), self._where)
 
     def _record(self, name: str, cls: type) -> Any:
+        """The record ``cls`` of file ``name``, in the current format whatever format it was written in."""
         obj = self._read(name)
         if obj is None:
             return None
         try:
-            return load(cls, obj)
-        except ValueError as err:
+            return cls.from_dict(obj) if cls is ResultRecord else load(cls, obj)
+        except ValueError as err:  # a damaged file, or one of a newer format (NewerFormat)
             raise Damaged(self.file(name), str(err)) from None
 
     def config_record(self) -> ConfigRecord | None:
         """``config.json``; ``None`` when missing."""
-        return self._record(CONFIG, ConfigRecord)
+        record: ConfigRecord | None = self._record(CONFIG, ConfigRecord)
+        return record
 
     def state_record(self) -> StateRecord | None:
         """``state.json``; ``None`` when missing."""
-        return self._record(STATE, StateRecord)
+        record: StateRecord | None = self._record(STATE, StateRecord)
+        return record
 
     def job_record(self) -> JobRecord | None:
         """``job.json``; ``None`` when the run was never submitted."""
-        return self._record(JOB, JobRecord)
+        record: JobRecord | None = self._record(JOB, JobRecord)
+        return record
 
     def claim_record(self) -> ClaimRecord | None:
         """``claim.json``: the process that owns the run now, if any."""
-        return self._record(CLAIM, ClaimRecord)
+        record: ClaimRecord | None = self._record(CLAIM, ClaimRecord)
+        return record
 
-    def config(self) -> dict[str, Any] | None:
-        """``config.json`` as a dict (checked); ``None`` when missing."""
-        record = self.config_record()
-        return None if record is None else dump(record)
-
-    def state(self) -> dict[str, Any] | None:
-        """``state.json`` as a dict (checked); ``None`` when missing."""
-        record = self.state_record()
-        return None if record is None else dump(record)
-
-    def job(self) -> dict[str, Any] | None:
-        """``job.json`` as a dict (checked); ``None`` when missing."""
-        record = self.job_record()
-        return None if record is None else dump(record)
-
-    def result(self, main_metric: str | None = None) -> dict[str, Any] | None:
-        """``result.json`` (checked: status, and the main figure of a completed run); ``None`` when missing."""
-        obj = self._read(RESULT)
-        if obj is None:
-            return None
-        try:
-            return check_result(obj, main_metric)
-        except ValueError as err:
-            raise Damaged(self.file(RESULT), str(err)) from None
+    def result(self, main_metric: str | None = None) -> ResultRecord | None:
+        """``result.json`` (checked: status, and ``main_metric`` of a completed run); ``None`` when missing."""
+        record: ResultRecord | None = self._record(RESULT, ResultRecord)
+        if record is not None:
+            try:
+                record.check_main(main_metric)
+            except ValueError as err:
+                raise Damaged(self.file(RESULT), str(err)) from None
+        return record
 
     def metrics_rows(self) -> list[dict[str, str]]:
         """Rows of ``metrics.csv`` (empty when absent); :class:`Damaged` unless one header and numbers."""
@@ -170,8 +161,9 @@ class RunDir:
         except Damaged as err:
             raise UserError(f"{err}; this folder is not a usable run, choose another --out") from None
         if old is None:
-            if self.path.is_dir() and any(p.name not in OURS_BEFORE_CONFIG and not atomic.is_temporary(p.name)
-                                          for p in self.path.iterdir()):
+            if self.path.is_dir() and any(
+                p.name not in OURS_BEFORE_CONFIG and not atomic.is_temporary(p.name) for p in self.path.iterdir()
+            ):
                 raise UserError(
                     f"{self.path} is not empty and is not a seqjobs run (no {CONFIG}); "
                     "choose a new or empty folder for --out"
@@ -182,8 +174,11 @@ class RunDir:
             raise UserError(f"{self.path} holds a '{old.task}' run, not '{task}'; choose another --out")
         skip = resumable_fields(type(config))
         before = with_defaults(type(config), old.config)
-        diff = [f"{cli_name(k)}: {before.get(k)!r} -> {v!r}" for k, v in params.items()
-                if k not in skip and before.get(k) != v]
+        diff = [
+            f"{cli_name(k)}: {before.get(k)!r} -> {v!r}"
+            for k, v in params.items()
+            if k not in skip and before.get(k) != v
+        ]
         if diff:
             raise UserError(
                 f"{self.path} was made with a different config ({'; '.join(diff)}); "
@@ -214,9 +209,18 @@ class RunDir:
         self.create()
         commit, dirty = git_state()
         record = ConfigRecord(
-            task=task, config=params, created_at=now_iso(), seed=params.get("seed"), data=None,
-            seqjobs_version=package_version(), git_commit=commit, git_dirty=dirty, host=socket.gethostname(),
-            python=platform.python_version(), libraries=dict(library_versions()), snapshot=snapshot,
+            task=task,
+            config=params,
+            created_at=now_iso(),
+            seed=params.get("seed"),
+            data=None,
+            seqjobs_version=package_version(),
+            git_commit=commit,
+            git_dirty=dirty,
+            host=socket.gethostname(),
+            python=platform.python_version(),
+            libraries=dict(library_versions()),
+            snapshot=snapshot,
         )
         atomic.write_json(self.file(CONFIG), dump(record))
 
@@ -256,8 +260,10 @@ class RunDir:
         data = {"name": name, "sha256": sha256, **extra}
         before = (record.data or {}).get("sha256")
         if before not in (None, sha256):  # a resume, or `seqjobs rerun`, must read the data the run was made with
-            raise UserError(f"{self.path} was made with {name} of sha256 {before[:12]}..., the data now has "
-                            f"{sha256[:12]}...; restore the data it was made with, or use another --out")
+            raise UserError(
+                f"{self.path} was made with {name} of sha256 {before[:12]}..., the data now has "
+                f"{sha256[:12]}...; restore the data it was made with, or use another --out"
+            )
         if record.data != data:
             record.data = data
             atomic.write_json(self.file(CONFIG), dump(record))
@@ -290,18 +296,27 @@ class RunDir:
         The old result's outcome moves into ``state.json`` (``error``) so a
         failure's reason survives the retry that replaces it.
         """
-        old = self.state_record() or StateRecord(state="running")
+        before = self.state_record()
+        old = before or StateRecord(state=RunState.RUNNING)
         previous = self.result()
         state = StateRecord(
-            state="running", attempt=old.attempt + 1, host=socket.gethostname(), pid=os.getpid(),
-            job_id=current_job_id(), started_at=now_iso(), start_epoch=committed_epochs,
-            epochs_committed=committed_epochs, stalled_attempts=old.stalled_attempts, requeues=old.requeues,
+            state=RunState.RUNNING,
+            attempt=old.attempt + 1,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            job_id=current_job_id(),
+            started_at=now_iso(),
+            start_epoch=committed_epochs,
+            epochs_committed=committed_epochs,
+            stalled_attempts=old.stalled_attempts,
+            requeues=old.requeues,
             history=old.history,
             cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"),
-            error=f"attempt {previous.get('attempt')} {previous['status']}: {previous.get('error')}"
-            if previous and previous["status"] == "failed" else None,
+            error=f"attempt {previous.attempt} {previous.status}: {previous.error}"
+            if previous and previous.status == RunState.FAILED
+            else None,
         )
-        atomic.write_json(self.file(STATE), dump(state))
+        self._write_state(state, None if before is None else before.state, new_attempt=True)
         if previous is not None:
             atomic.remove(self.file(RESULT))
         return state
@@ -312,9 +327,9 @@ class RunDir:
         if state is not None and state.epochs_committed != epochs:
             state.epochs_committed = epochs
             state.stalled_attempts = 0
-            atomic.write_json(self.file(STATE), dump(state))
+            self._write_state(state, state.state)
 
-    def complete(self, task: str, figures: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    def complete(self, task: str, figures: dict[str, Any], extra: dict[str, Any]) -> ResultRecord:
         """Write ``result.json`` (completed) and the final state; checks it agrees with the last commit."""
         from seqtasks.rundir.epochs import committed
 
@@ -327,27 +342,35 @@ class RunDir:
                     f"{self.path}: the last commit has {progress.epoch} epochs, metrics.csv {rows} rows, "
                     f"the result {done}: refusing to write an inconsistent result"
                 )
-        result = {"status": "completed", "task": task, **_finite(figures), **extra}
-        return self._end(result)
+        return self._end({"status": RunState.COMPLETED, "task": task, **_finite(figures), **extra})
 
-    def fail(self, task: str, error: str, error_type: str, trace: str, extra: dict[str, Any]) -> dict[str, Any]:
+    def fail(self, task: str, error: str, error_type: str, trace: str, extra: dict[str, Any]) -> ResultRecord:
         """Write ``result.json`` (failed, with the error's line) and the final state."""
-        return self._end({"status": "failed", "task": task, "error": error, "error_type": error_type,
-                          "traceback": trace, **extra})
+        return self._end(
+            {
+                "status": RunState.FAILED,
+                "task": task,
+                "error": error,
+                "error_type": error_type,
+                "traceback": trace,
+                **extra,
+            }
+        )
 
-    def _end(self, result: dict[str, Any]) -> dict[str, Any]:
-        state = self.state_record() or StateRecord(state=result["status"])
+    def _end(self, flat: dict[str, Any]) -> ResultRecord:
+        """Write ``flat`` (the result as the task and runner say it, figures among the rest) and the final state."""
+        before = self.state_record()
+        state = before or StateRecord(state=flat["status"])
+        result = ResultRecord.from_dict(flat)
         # where and by which job it ended: with these an ended run is read from result.json alone (status at scale)
-        result = {**result, "host": state.host or socket.gethostname(), "job_id": state.job_id}
-        job = self._job_as_it_ends()
-        if job is not None:
-            result["job"] = job
-        atomic.write_json(self.file(RESULT), result)
-        if state.state == "running":
-            state.close_attempt(result["status"], now_iso())
-        state.state, state.ended_at = result["status"], now_iso()
-        state.error = result.get("error")
-        atomic.write_json(self.file(STATE), dump(state))
+        result.host, result.job_id = state.host or socket.gethostname(), state.job_id
+        result.job = self._job_as_it_ends()
+        atomic.write_json(self.file(RESULT), result.to_dict())
+        if state.state == RunState.RUNNING:
+            state.close_attempt(result.status, now_iso())
+        state.state, state.ended_at = result.status, now_iso()
+        state.error = result.error
+        self._write_state(state, None if before is None else before.state)
         return result
 
     def _job_as_it_ends(self) -> dict[str, Any] | None:
@@ -367,10 +390,10 @@ class RunDir:
             return None
         return {"signature": before, **{name: getattr(job, name) for name in JOB_IN_RESULT}}
 
-    def job_in_result(self, result: dict[str, Any]) -> dict[str, Any] | None:
+    def job_in_result(self, result: ResultRecord) -> JobInResult | None:
         """The copy of ``job.json`` in ``result`` if ``job.json`` is still the file copied (else ``None``: read it)."""
-        copy = result.get("job")
-        if not isinstance(copy, dict) or copy.get("signature") is None:
+        copy = result.job
+        if copy is None or copy.get("signature") is None:
             return None
         try:
             if job_signature(self._where) != copy["signature"]:
@@ -378,18 +401,20 @@ class RunDir:
         except OSError:
             return None
         try:
-            record = load(JobInResult, {name: copy[name] for name in JOB_IN_RESULT if name in copy})
+            return load(JobInResult, {name: copy[name] for name in JOB_IN_RESULT if name in copy})
         except ValueError as err:
             raise Damaged(self.file(RESULT), f"its 'job' {err}") from None
-        return dump(record)
 
-    def settle(self) -> dict[str, Any]:
+    def settle(self) -> ResultRecord:
         """The stored result of an ended run, with ``state.json`` made to agree (a kill can fall between the two)."""
-        result = self.result() or {}
+        result = self.result()
+        if result is None:
+            raise Damaged(self.file(RESULT), "is missing, though the run was found done")
         state = self.state_record()
-        if state is not None and state.state != result.get("status"):
-            state.state, state.ended_at = result["status"], result.get("ended_at") or now_iso()
-            atomic.write_json(self.file(STATE), dump(state))
+        if state is not None and state.state != result.status:
+            before = state.state
+            state.state, state.ended_at = result.status, result.ended_at or now_iso()
+            self._write_state(state, before)
         return result
 
     def mark_requeued(self, stalled: bool = True) -> StateRecord | None:
@@ -401,34 +426,40 @@ class RunDir:
         run cannot requeue forever. Returns the new state; ``None`` for a run
         that ended.
         """
-        state = self.state_record() or StateRecord(state="requeued")
-        if state.state in ("completed", "failed", "cancelled"):
+        before = self.state_record()
+        state = before or StateRecord(state=RunState.REQUEUED)
+        if state.state in ENDED:
             return None
-        progressed = state.state == "running" and state.epochs_committed > state.start_epoch
-        if state.state == "running":
-            state.close_attempt("requeued", now_iso())
-        state.state, state.ended_at = "requeued", now_iso()
+        progressed = state.state == RunState.RUNNING and state.epochs_committed > state.start_epoch
+        if state.state == RunState.RUNNING:
+            state.close_attempt(RunState.REQUEUED, now_iso())
+        state.state, state.ended_at = RunState.REQUEUED, now_iso()
         state.requeues += 1
         state.stalled_attempts = 0 if progressed else state.stalled_attempts + stalled
-        atomic.write_json(self.file(STATE), dump(state))
+        self._write_state(state, None if before is None else before.state)
         return state
 
     def mark_cancelled(self) -> None:
         """``seqjobs cancel``: the run stops here; its elapsed time stops too."""
         state = self.state_record()
         if state is None:  # never started: the mark is all there is to write
-            state = StateRecord(state="cancelled", ended_at=now_iso())
-            atomic.write_json(self.file(STATE), dump(state))
+            self._write_state(StateRecord(state=RunState.CANCELLED, ended_at=now_iso()), None)
             return
-        if state.state in ("completed", "failed", "cancelled"):
+        if state.state in ENDED:
             return
-        if state.state == "running":
-            state.close_attempt("cancelled", now_iso())
-        state.state, state.ended_at = "cancelled", now_iso()
-        atomic.write_json(self.file(STATE), dump(state))
+        before = state.state
+        if state.state == RunState.RUNNING:
+            state.close_attempt(RunState.CANCELLED, now_iso())
+        state.state, state.ended_at = RunState.CANCELLED, now_iso()
+        self._write_state(state, before)
 
     def record_job(
-        self, job_id: str, executor: str, options: dict[str, Any], paths: dict[str, str], submitted_at: str,
+        self,
+        job_id: str,
+        executor: str,
+        options: dict[str, Any],
+        paths: dict[str, str],
+        submitted_at: str,
     ) -> JobRecord:
         """``job.json``: which job runs this run, its logs and the settings it was submitted with.
 
@@ -438,16 +469,34 @@ class RunDir:
         submission superseded from one it produced by comparing the two.
         """
         record = JobRecord(
-            job_id=str(job_id), executor=executor, submitted_at=submitted_at, options=options,
-            host=socket.gethostname(), time_limit_min=options.get("time_limit_min"),
-            time_limit_source=options.get("time_limit_source"), **paths,
+            job_id=str(job_id),
+            executor=executor,
+            submitted_at=submitted_at,
+            options=options,
+            host=socket.gethostname(),
+            time_limit_min=options.get("time_limit_min"),
+            time_limit_source=options.get("time_limit_source"),
+            **paths,
         )
         atomic.write_json(self.file(JOB), dump(record))
         state = self.state_record()
-        if state is not None and state.state == "cancelled":  # resubmitted: the cancel is history
-            state.state = "requeued"
-            atomic.write_json(self.file(STATE), dump(state))
+        if state is not None and state.state == RunState.CANCELLED:  # resubmitted: the cancel is history
+            state.state = RunState.REQUEUED
+            self._write_state(state, RunState.CANCELLED)
         return record
+
+    def _write_state(self, state: StateRecord, before: str | None, new_attempt: bool = False) -> None:
+        """Write ``state.json``, moving the run from ``before`` (``None``: there was none) to ``state``.
+
+        Every state change goes through here, so a change no rule allows
+        (:func:`~seqtasks.rundir.states.check_transition`: an ended run made
+        running again without a new attempt) is refused before the file changes.
+        """
+        try:
+            check_transition(before, state.state, new_attempt)
+        except IllegalTransition as err:
+            raise IllegalTransition(f"{self.file(STATE)}: {err}") from None
+        atomic.write_json(self.file(STATE), dump(state))
 
     # -- task artifacts ---------------------------------------------------------------------------
     def write_text(self, name: str, text: str) -> Path:
@@ -497,11 +546,3 @@ def _csv_text(fields: list[str], rows: list[dict[str, Any]], header: bool = True
 def disk_full(err: BaseException) -> bool:
     """Is ``err`` the file system refusing to store more (full disk, quota)?"""
     return isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)
-
-
-def owner_alive(run: RunDir, job_alive: JobAlive | None = None) -> bool | None:
-    """Is the run owned by a live process now? True / False (no owner, or a dead one) / None (can't tell)."""
-    from seqtasks.rundir.claim import owner_alive as alive
-
-    record = run.claim_record()
-    return False if record is None else alive(record, job_alive)

@@ -1,10 +1,18 @@
 """The typed records of run and sweep folders, checked field by field when read.
 
-Each JSON file of a run folder has one record class here. ``load`` turns a
-dict read from disk into the record, or raises :class:`ValueError` naming the
-field that has the wrong type, so a hand-edited or damaged file is reported
-as such instead of failing later with a ``KeyError`` deep in a reader.
-Unknown keys are kept out of the record (files from newer versions still read).
+Each JSON file of a run folder has one record class here, and every file is
+read one way: :func:`load` turns the dict read from disk into its record, or
+raises :class:`ValueError` naming the field that has the wrong type, so a
+hand-edited or damaged file is reported as such instead of failing later with
+a ``KeyError`` deep in a reader; :func:`dump` is the dict a writer writes.
+
+Each file's record carries its ``format`` (the class's ``FORMAT``), written
+by :func:`dump`. :func:`load` first brings an older file up to it
+(:func:`_migrate`, the one place that knows the formats of the past) and
+refuses a file of a newer format, which this code would misread, with
+:class:`NewerFormat`. Unknown keys of the current format are kept out of the
+record (a newer seqjobs may add a field without a new format, as long as it
+is one an older reader can do without).
 """
 
 from __future__ import annotations
@@ -12,14 +20,24 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, ClassVar, Optional, TypeVar
+
+from seqtasks.rundir.states import RECORDED, WITH_RESULT, RunState
 
 R = TypeVar("R")
 
-#: ``state`` values of ``state.json``
-RUN_STATES = ("running", "requeued", "completed", "failed", "cancelled")
+#: the format of a file written before records carried one (no ``format`` key): every record's first
+LEGACY_FORMAT = 1
+
+
+class NewerFormat(ValueError):
+    """A file written by a newer seqjobs, in a format this one does not know: read, it would be misread."""
+
+    def __init__(self, found: int) -> None:
+        super().__init__(f"written by a newer seqjobs (format {found}); upgrade seqjobs")
 
 
 def _check(value: Any, tp: Any) -> bool:
@@ -31,7 +49,7 @@ def _check(value: Any, tp: Any) -> bool:
 def _checker(tp: Any) -> Callable[[Any], bool]:
     """The test for type ``tp``, built once per type: ``status`` checks every field of thousands of records."""
     origin = typing.get_origin(tp)
-    if origin is typing.Union:
+    if origin in (typing.Union, types.UnionType):
         parts = [_checker(arg) for arg in typing.get_args(tp)]
         return lambda value: any(part(value) for part in parts)
     if tp is type(None):
@@ -57,16 +75,47 @@ def _fields_of(cls: type) -> tuple[_Field, ...]:
     """A record class's fields with their resolved types and tests, once per class."""
     hints = typing.get_type_hints(cls)
     return tuple(
-        _Field(f.name, f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
-               hints[f.name], _checker(hints[f.name]))
+        _Field(
+            f.name,
+            f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+            hints[f.name],
+            _checker(hints[f.name]),
+        )
         for f in dataclasses.fields(cls)
     )
 
 
+def _migrate(cls: type, obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj``, a file of record ``cls`` in whatever format it was written, in ``cls``'s current format.
+
+    Format 1 is a file written before records carried their format (no
+    ``format`` key); format 2 has the same fields and carries its number, so
+    bringing a 1 up to 2 changes nothing. A later format that renames or
+    reshapes a field converts it here, one format at a time, so that every
+    reader sees the current record only. A newer format than ``cls.FORMAT``
+    is refused (:class:`NewerFormat`).
+    """
+    found = obj.get("format", LEGACY_FORMAT)
+    if not _check(found, int) or found < LEGACY_FORMAT:
+        raise ValueError(f"'format' is {found!r:.60}, not a format number")
+    if found > cls.FORMAT:  # type: ignore[attr-defined]
+        raise NewerFormat(found)
+    return obj
+
+
 def load(cls: type[R], obj: dict[str, Any]) -> R:
-    """``cls`` built from ``obj``; :class:`ValueError` when a field is missing or of the wrong type."""
+    """``cls`` built from ``obj`` (a file's record in any format up to the current one, :func:`_migrate`).
+
+    :class:`ValueError` when a field is missing or of the wrong type;
+    :class:`NewerFormat` for a file of a newer format. A record nested in
+    another (a halving rung, the job in a result) has no format of its own:
+    its file's decides.
+    """
+    kind: Any = cls  # a class is hashable, whatever mypy makes of type[R]
+    if _versioned(kind):
+        obj = _migrate(kind, obj)
     values = {}
-    for f in _fields_of(cls):
+    for f in _fields_of(kind):
         if f.name not in obj:
             if f.required:
                 raise ValueError(f"has no '{f.name}'")
@@ -84,14 +133,28 @@ def _label(tp: Any) -> str:
     return getattr(typing.get_origin(inner) or inner, "__name__", str(inner))
 
 
+@functools.cache
+def _versioned(cls: type) -> bool:
+    """Is ``cls`` the record of a whole file (it has a ``FORMAT``), not one nested in another?"""
+    return isinstance(getattr(cls, "FORMAT", None), int)
+
+
 def dump(record: Any) -> dict[str, Any]:
-    """A record as a JSON-ready dict (its lists and dicts shared, not copied: records are made to be read or written)."""
-    return {f.name: getattr(record, f.name) for f in _fields_of(type(record))}
+    """A record as a JSON-ready dict, with its file's current ``format``.
+
+    Its lists and dicts are shared, not copied: records are made to be read or written.
+    """
+    kind: Any = type(record)
+    out = {"format": kind.FORMAT} if _versioned(kind) else {}
+    out.update((f.name, getattr(record, f.name)) for f in _fields_of(kind))
+    return out
 
 
 @dataclass
 class ConfigRecord:
     """``config.json``: what the run is, fixed when the folder is created (``epochs`` may grow)."""
+
+    FORMAT: ClassVar[int] = 2
 
     task: str
     config: dict[str, Any]
@@ -112,6 +175,8 @@ class ConfigRecord:
 class ClaimRecord:
     """``claim.json``: the one process that may write the run now."""
 
+    FORMAT: ClassVar[int] = 2
+
     host: str
     pid: int
     token: str
@@ -123,6 +188,8 @@ class ClaimRecord:
 @dataclass
 class StateRecord:
     """``state.json``: where the run stands, what its attempts achieved."""
+
+    FORMAT: ClassVar[int] = 2
 
     state: str
     attempt: int = 0
@@ -144,31 +211,22 @@ class StateRecord:
 
     def close_attempt(self, outcome: str, ended_at: str) -> None:
         """Record how the current attempt ended (requeued, completed, failed, cancelled)."""
-        self.history.append({
-            "attempt": self.attempt, "host": self.host, "job_id": self.job_id, "started_at": self.started_at,
-            "ended_at": ended_at, "start_epoch": self.start_epoch, "end_epoch": self.epochs_committed,
-            "outcome": outcome,
-        })
+        self.history.append(
+            {
+                "attempt": self.attempt,
+                "host": self.host,
+                "job_id": self.job_id,
+                "started_at": self.started_at,
+                "ended_at": ended_at,
+                "start_epoch": self.start_epoch,
+                "end_epoch": self.epochs_committed,
+                "outcome": outcome,
+            }
+        )
 
     def __post_init__(self) -> None:
-        if self.state not in RUN_STATES:
-            raise ValueError(f"'state' is {self.state!r}, not one of {', '.join(RUN_STATES)}")
-
-
-@dataclass
-class JobRecord:
-    """``job.json``: the job that runs (or ran) the run, and how it was submitted."""
-
-    job_id: str
-    executor: str
-    submitted_at: str
-    options: dict[str, Any] = field(default_factory=dict)
-    stdout: Optional[str] = None
-    stderr: Optional[str] = None
-    submitit_folder: Optional[str] = None
-    host: Optional[str] = None
-    time_limit_min: Optional[int] = None
-    time_limit_source: Optional[str] = None
+        if self.state not in RECORDED:
+            raise ValueError(f"'state' is {self.state!r}, not one of {', '.join(RECORDED)}")
 
 
 @dataclass
@@ -186,8 +244,91 @@ JOB_IN_RESULT = tuple(f.name for f in dataclasses.fields(JobInResult))
 
 
 @dataclass
+class JobRecord(JobInResult):
+    """``job.json``: the job that runs (or ran) the run, and how it was submitted."""
+
+    FORMAT: ClassVar[int] = 2
+
+    options: dict[str, Any] = field(default_factory=dict)
+    stdout: Optional[str] = None
+    submitit_folder: Optional[str] = None
+    host: Optional[str] = None
+    time_limit_min: Optional[int] = None
+    time_limit_source: Optional[str] = None
+
+
+@dataclass
+class ResultRecord:
+    """``result.json``: how the run ended, and the task's figures.
+
+    On disk the file is flat -- the figures beside the other keys, as a user
+    reading it expects -- and every key that is not one of these fields is a
+    figure (:meth:`from_dict`), in the order the task wrote them.
+    """
+
+    FORMAT: ClassVar[int] = 2
+
+    status: str
+    task: Optional[str] = None
+    #: the task's figures (``best_val_bits_per_char``, ``epochs_done``, ``duration_s``...): what ``collect`` tabulates
+    figures: dict[str, Any] = field(default_factory=dict)
+    error: Optional[str] = None
+    error_type: Optional[str] = None
+    traceback: Optional[str] = None
+    attempt: Optional[int] = None
+    epochs_requested: Optional[int] = None
+    ended_at: Optional[str] = None
+    run_dir: Optional[str] = None
+    #: where and by which job it ended (``None`` in a result written before they were kept)
+    host: Optional[str] = None
+    job_id: Optional[str] = None
+    #: the :class:`JobInResult` of ``job.json`` as it was when the run ended, with that file's ``signature``
+    job: Optional[dict[str, Any]] = None
+
+    def __post_init__(self) -> None:
+        if self.status not in WITH_RESULT:
+            raise ValueError(f"'status' is {self.status!r}, not {' or '.join(WITH_RESULT)}")
+        done = self.figures.get("epochs_done")
+        if done is not None and not _check(done, int):
+            raise ValueError(f"'epochs_done' is {done!r:.60}, not an int")
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> ResultRecord:
+        """The record of a ``result.json`` as read (any format up to the current); :class:`ValueError` if damaged."""
+        named = _named(ResultRecord)
+        flat = {k: v for k, v in obj.items() if k in named}
+        flat["figures"] = {k: v for k, v in obj.items() if k not in named}
+        return load(cls, flat)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``result.json`` as written: flat, the figures after ``status`` and ``task``."""
+        out = dump(self)
+        figures = out.pop("figures")
+        head = {k: out.pop(k) for k in ("format", "status", "task")}
+        return {**head, **figures, **{k: v for k, v in out.items() if v is not None or k in ("host", "job_id")}}
+
+    def check_main(self, main_metric: str | None) -> None:
+        """A completed run must carry its task's main figure as a finite number (:class:`ValueError` otherwise):
+        a table that silently lacks it would rank the run wrongly."""
+        if (
+            self.status == RunState.COMPLETED
+            and main_metric is not None
+            and not _check(self.figures.get(main_metric), float)
+        ):
+            raise ValueError(f"completed but '{main_metric}' is {self.figures.get(main_metric)!r}, not a finite number")
+
+
+@functools.cache
+def _named(cls: type) -> frozenset[str]:
+    """The keys of ``cls``'s file that are fields of its own (``result.json``: every other key is a figure)."""
+    return frozenset(f.name for f in _fields_of(cls)) - {"figures"} | {"format"}
+
+
+@dataclass
 class Manifest:
     """``sweep.json``: every run of a sweep, its parameters, every submission."""
+
+    FORMAT: ClassVar[int] = 2
 
     name: str
     task: str
@@ -244,18 +385,3 @@ class HalvingRecord:
     completed_at: Optional[str] = None
     #: the runs (one per seed) of the configuration ranked first after the last rung
     best: list[Any] = field(default_factory=list)
-
-
-def check_result(obj: dict[str, Any], main_metric: str | None) -> dict[str, Any]:
-    """``result.json`` is flat (any figures) but must say how the run ended, and a completed
-    run must carry its task's main figure as a finite number: a table that silently lacks
-    it would rank the run wrongly."""
-    status = obj.get("status")
-    if status not in ("completed", "failed"):
-        raise ValueError(f"'status' is {status!r}, not completed or failed")
-    if status == "completed" and main_metric is not None and not _check(obj.get(main_metric), float):
-        raise ValueError(f"completed but '{main_metric}' is {obj.get(main_metric)!r}, not a finite number")
-    for key in ("attempt", "epochs_done", "epochs_requested"):
-        if key in obj and not _check(obj[key], int):
-            raise ValueError(f"'{key}' is {obj[key]!r:.60}, not an int")
-    return obj

@@ -112,7 +112,9 @@ def read_text(path: Path | str, root: Path | str | None = None, limit: int = MAX
         raise Damaged(path, "is not UTF-8 text") from None
 
 
-def read_object(path: Path | str, root: Path | str | None = None, limit: int = MAX_RECORD_BYTES) -> dict[str, Any] | None:
+def read_object(
+    path: Path | str, root: Path | str | None = None, limit: int = MAX_RECORD_BYTES
+) -> dict[str, Any] | None:
     """A JSON object from ``path`` (``None`` when missing); :class:`Damaged` for anything else."""
     text = read_text(path, root, limit)
     if text is None:

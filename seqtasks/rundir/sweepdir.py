@@ -81,8 +81,10 @@ class SweepDir:
         if manifest.task != task:
             raise UserError(f"{where} is a '{manifest.task}' sweep, not '{task}'; choose another --name")
         if manifest.halving is not None and not halving:
-            raise UserError(f"{where} is a halving sweep; continue it with the same --halving options, "
-                            "or give this sweep another --name")
+            raise UserError(
+                f"{where} is a halving sweep; continue it with the same --halving options, "
+                "or give this sweep another --name"
+            )
         if manifest.halving is None and halving:
             raise UserError(f"{where} is a grid sweep; give the halving sweep another --name")
         return manifest
@@ -96,8 +98,10 @@ class SweepDir:
             if entry.name in OURS or atomic.is_temporary(entry.name):
                 continue
             if not (entry.is_dir(follow_symlinks=False) and os.path.exists(os.path.join(entry.path, RUN_CONFIG))):
-                raise UserError(f"{where} is not empty and is not a seqjobs sweep (no {MANIFEST}; it holds "
-                                f"'{entry.name}'); choose another --name")
+                raise UserError(
+                    f"{where} is not empty and is not a seqjobs sweep (no {MANIFEST}; it holds "
+                    f"'{entry.name}'); choose another --name"
+                )
 
     @contextlib.contextmanager
     def restored_if_refused(self) -> Iterator[None]:
@@ -224,7 +228,9 @@ def halving_of(manifest: Manifest, where: Path) -> HalvingRecord | None:
         return None
     try:
         record = load(HalvingRecord, manifest.halving)
-        record.rungs = [load(RungRecord, rung) if isinstance(rung, dict) else _not_a_rung(rung) for rung in record.rungs]
+        record.rungs = [
+            load(RungRecord, rung) if isinstance(rung, dict) else _not_a_rung(rung) for rung in record.rungs
+        ]
     except ValueError as err:
         raise Damaged(where, f"halving: {err}") from None
     return record

@@ -1,7 +1,7 @@
-"""Markov chains over characters or words, counted with numpy (the tutorial's first part).
+"""The Markov chain itself: transition counts, unsmoothed and Dirichlet-smoothed probabilities, sampling, storage.
 
 The tutorial counts transitions with a dictionary loop over the text; here the
-same counts come from integer keys (:mod:`seqtasks.ngrams`): each (context,
+same counts come from integer keys (:mod:`seqtasks.markov.ngrams`): each (context,
 next) window becomes one mixed-radix integer, counted with ``bincount`` (small
 key spaces) or ``unique`` (large ones). Counts are identical to the loop's --
 a test checks that -- and a 600k-character text fits in milliseconds.
@@ -11,7 +11,7 @@ distribution (the default), so unseen transitions, unseen contexts and unseen
 symbols all keep a finite cost; sampling then follows the tutorial and draws
 from the unsmoothed transition frequencies of the current context. With
 ``--smoothing-method kneser-ney`` the counts are smoothed by
-:mod:`seqtasks.kneser_ney` instead, for scoring and sampling alike.
+:mod:`seqtasks.markov.kneser_ney` instead, for scoring and sampling alike.
 """
 
 from __future__ import annotations
@@ -19,44 +19,13 @@ from __future__ import annotations
 import bisect
 import functools
 import io
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from seqtasks.data import load_text
 from seqtasks.errors import UserError
-from seqtasks.kneser_ney import KneserNey
-from seqtasks.markov_config import MarkovConfig
-from seqtasks.ngrams import Counts, windows
-from seqtasks.rundir import RunDir
-
-
-def tokens(text: str, level: str) -> np.ndarray:
-    """The text as an array of symbols: code points (char level) or words."""
-    if level == "char":
-        return np.frombuffer(text.encode("utf-32-le"), dtype="<u4").astype(np.int64)
-    return np.array(text.split())
-
-
-def vocabulary(items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct symbols and each item's index among them."""
-    if items.dtype.kind in "iu" and items.size:
-        present = np.bincount(items) > 0  # O(N); code points are small integers
-        symbols = np.flatnonzero(present)
-        table = np.cumsum(present) - 1
-        return symbols, table[items]
-    symbols, codes = np.unique(items, return_inverse=True)
-    return symbols, codes.reshape(-1)
-
-
-def encode_with(symbols: np.ndarray, items: np.ndarray) -> np.ndarray:
-    """Indices of ``items`` in sorted ``symbols``; unknown items get ``len(symbols)``."""
-    if items.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    idx = np.clip(np.searchsorted(symbols, items), 0, len(symbols) - 1)
-    return np.where(symbols[idx] == items, idx, len(symbols)).astype(np.int64)
+from seqtasks.markov.ngrams import Counts, windows
 
 
 @dataclass(eq=False)
@@ -213,7 +182,9 @@ class MarkovChain:
     def load(cls, path: Any) -> "MarkovChain":
         """Read a model written from :meth:`to_bytes`."""
         with np.load(path) as z:
-            return cls(**{k: (int(z[k]) if k == "order" else z[k]) for k in z.files})
+            arrays = {k: z[k] for k in z.files}
+        order = int(arrays.pop("order"))
+        return cls(order=order, **arrays)
 
 
 def _python_keys(rows: list[list[int]], base: int) -> list[int]:
@@ -225,83 +196,3 @@ def _python_keys(rows: list[list[int]], base: int) -> list[int]:
             k = k * base + s
         keys.append(k)
     return keys
-
-
-def render(symbols: np.ndarray, codes: list[int] | np.ndarray, level: str) -> str:
-    """Symbol indices back to text."""
-    syms = symbols[np.asarray(codes, dtype=np.int64)]
-    if level == "char":
-        return "".join(map(chr, syms.tolist()))
-    return " ".join(syms.tolist())
-
-
-def escape(symbol: str) -> str:
-    """Make whitespace symbols visible in one-per-line printouts."""
-    return symbol.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
-
-
-def _context(model: MarkovChain | KneserNey, text: str, level: str, what: str) -> np.ndarray:
-    """The last ``order`` symbols of ``text`` as indices; a clear error when impossible."""
-    items = tokens(text, level)
-    if len(items) < model.order:
-        raise UserError(f"{what} '{text}' has {len(items)} {level}s; order {model.order} needs {model.order}")
-    codes = encode_with(model.symbols, items[-model.order :])
-    if (codes == model.vocab_size).any():
-        raise UserError(f"{what} '{text}' contains {level}s that never occur in the training text")
-    return codes
-
-
-def run(config: MarkovConfig, run_dir: RunDir) -> dict[str, Any]:
-    """Fit, score, sample and save a Markov chain into ``run_dir``; return the final figures."""
-    corpus = load_text(config.corpus, keep_case=config.keep_case)
-    run_dir.record_data(corpus.name, corpus.sha256)
-    items = tokens(corpus.text, config.level)
-    n_train = int(len(items) * (1.0 - config.val_fraction))
-    if n_train <= config.order or n_train >= len(items):
-        raise UserError(
-            f"{corpus.name} has {len(items)} {config.level}s: too few for order {config.order} "
-            f"with --val-fraction {config.val_fraction}"
-        )
-    t0 = time.perf_counter()
-    symbols, train = vocabulary(items[:n_train])
-    chain = MarkovChain.fit(train, symbols, config.order)
-    model = KneserNey.from_chain(chain) if config.smoothing_method == "kneser-ney" else chain
-    fit_s = time.perf_counter() - t0
-    val = encode_with(symbols, items[n_train:])
-    history = train[-config.order :]
-    if isinstance(model, KneserNey):
-        bits = model.bits_per_symbol(history, val)
-    else:
-        bits = model.bits_per_symbol(history, val, config.smoothing)
-    run_dir.write_bytes("model.npz", chain.to_bytes())
-
-    if config.show:
-        context = _context(model, config.show, config.level, "--show context")
-        dist = model.distribution(context)
-        if not dist:
-            raise UserError(f"--show context '{config.show}' never occurs in the training text")
-        lines = [f"{escape(render(symbols, [s], config.level))}\t{p}" for s, p in dist]
-        run_dir.write_text("show.tsv", "\n".join(lines) + "\n")
-        print("\n".join(lines))
-
-    start = _context(model, config.start, config.level, "--start") if config.start else train[: config.order]
-    t1 = time.perf_counter()
-    drawn = model.sample(start, config.length, np.random.default_rng(config.seed))
-    sample_s = time.perf_counter() - t1
-    prefix = config.start if config.start else render(symbols, start, config.level)
-    joiner = "" if config.level == "char" or not drawn else " "
-    text = prefix + joiner + render(symbols, drawn, config.level)
-    run_dir.write_text("samples/sample.txt", text + "\n")
-    print(text)
-    return {
-        "heldout_bits_per_symbol": round(bits, 6),
-        "level": config.level,
-        "order": config.order,
-        "vocab_size": model.vocab_size,
-        "contexts": len(chain.contexts),
-        "transitions": len(chain.next),
-        "train_symbols": int(n_train),
-        "heldout_symbols": int(len(items) - n_train),
-        "fit_seconds": round(fit_s, 4),
-        "sample_seconds": round(sample_s, 4),
-    }

@@ -28,7 +28,9 @@ class MarkovConfig:
         "(interpolated modified Kneser-Ney; sampling and --show then use the smoothed distribution too).",
     )
     smoothing: float = option(
-        1.0, "Dirichlet pseudo-count of the back-off to unigram frequencies (keeps held-out bits finite; unused by kneser-ney)."
+        1.0,
+        "Dirichlet pseudo-count of the back-off to unigram frequencies "
+        "(keeps held-out bits finite; unused by kneser-ney).",
     )
     length: int = option(1000, "Number of symbols to sample.")
     start: str = option("", "Text to start sampling from (its last k symbols); default: the text's first k symbols.")

@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from seqtasks.ngrams import Counts, windows
+from seqtasks.markov.ngrams import Counts, windows
 
 if TYPE_CHECKING:
-    from seqtasks.markov import MarkovChain
+    from seqtasks.markov.chain import MarkovChain
 
 #: floats of cumulative distributions sampling keeps per chain (32 MB): a few hundred word contexts, every char one
 SAMPLE_CACHE_FLOATS = 1 << 22
@@ -59,7 +59,7 @@ def discounts(counts: np.ndarray) -> np.ndarray:
 
 
 def continuation(level: Counts) -> Counts:
-    """The level below ``level``: each of its n-grams without the first symbol, counted once per distinct first symbol."""
+    """The level below ``level``: its n-grams minus their first symbol, each counted once per distinct first symbol."""
     return Counts.of_rows(level.rows()[:, 1:], level.vocab_size)
 
 
