@@ -126,10 +126,10 @@ def _record_failure(run_dir: RunDir, task: str, err: BaseException, attempt: int
     try:
         run_dir.fail(
             task,
-            lines[-1] if lines else type(err).__name__,
-            type(err).__name__,
-            traceback.format_exc(limit=8),
-            {"attempt": attempt, "ended_at": now_iso()},
+            error=lines[-1] if lines else type(err).__name__,
+            error_type=type(err).__name__,
+            trace=traceback.format_exc(limit=8),
+            extra={"attempt": attempt, "ended_at": now_iso()},
         )
     except OSError:
         pass
