@@ -28,7 +28,7 @@ def package_version() -> str:
 
 
 #: the packages a job imports, and so what a code snapshot holds (``jobs.engine.snapshot``)
-CODE_PACKAGES = ("jobs", "seqtasks")
+CODE_PACKAGES = ("jobs", "seqtasks", "seqjobs")
 #: what a run executes: a change here makes a run differ from its commit; one in results/ or docs/ does not
 CODE_PATHS = (*CODE_PACKAGES, "pyproject.toml")
 #: the file a code snapshot describes itself in, beside its packages

@@ -127,3 +127,56 @@ def kill_after_first_commit(args: list[str], out: Path) -> int:
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     return json.loads(commit.read_text())["epoch"]
+
+
+#: the smallest char-LSTM the job tests train: an epoch of a few thousand windows takes about a second
+TINY_CHARLM = [
+    "--units",
+    "16",
+    "--maxlen",
+    "10",
+    "--sample-length",
+    "20",
+    "--temperatures",
+    "0.5",
+    "--batch-size",
+    "64",
+]
+
+
+def read_state(run: Path) -> dict:
+    """``state.json`` of a run as it is now, ``{}`` before it exists (or while a writer replaces it).
+
+    Tests poll it while the run's job writes it, so a missing file is an
+    answer, not an error.
+    """
+    try:
+        return json.loads((run / "state.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def epochs_of(run: Path) -> list[int]:
+    """The epochs ``metrics.csv`` holds, in its order (``[]`` before the first commit): each must appear once."""
+    path = run / "metrics.csv"
+    if not path.exists():
+        return []
+    return [int(line.split(",")[0]) for line in path.read_text().splitlines()[1:] if line]
+
+
+def status_rows(path: Path, cwd: Path) -> dict[str, dict]:
+    """``seqjobs status PATH --json`` from a new process, as a user would run it: run name -> its row."""
+    proc = seqjobs("status", str(path), "--json", cwd=cwd, check=True, timeout=120)
+    return {row["run"]: row for row in json_lines(proc.stdout)}
+
+
+def preempt_cpu_jobs() -> str:
+    """Submit a job wanting every core to the test cluster's ``urgent`` partition, which requeues the jobs of
+    ``cpu`` (slurm/): the preemption a real cluster's higher-priority job makes. Returns its job id."""
+    cores = subprocess.run(
+        ["sinfo", "-h", "-N", "-o", "%c"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.split()[0]
+    urgent = ["sbatch", "--parsable", "-p", "urgent", "-c", cores, "--mem", "500M", "-o", "/dev/null"]
+    return subprocess.run(
+        [*urgent, "--wrap", "sleep 4"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.strip()

@@ -8,13 +8,16 @@ are tested directly.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from jobs.bench.harness import Row, Stat, Target
-from tests.helpers import assert_one_line_error, seqjobs
+from tests.helpers import REPO, assert_one_line_error, seqjobs
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +123,55 @@ def test_markov_baseline_counts_match_the_task(small_text: Path) -> None:
     assert as_tutorial_counts(fit_chain(text)) == counts
     values, probs = probabilities["a"]
     assert sum(probs) == pytest.approx(1.0) and len(values) == len(counts["a"])
+
+
+# -- the adaptive group (seqjobs bench --only adaptive) -----------------------------------------------
+
+
+def test_the_adaptive_workload_is_fixed_by_its_seed_and_ranks_against_the_truth() -> None:
+    from jobs.bench.adaptive_workload import Workload
+
+    one, again = Workload(40, 9, 1.0, 5.0), Workload(40, 9, 1.0, 5.0)
+    assert [one.duration(c, 3) for c in range(40)] == [again.duration(c, 3) for c in range(40)]
+    assert one.rank(one.true_order[0]) == 1 and one.preempted == one.true_order[0]
+    assert sorted(one.true_order) == list(range(40))
+
+
+@pytest.mark.slow
+def test_tiny_adaptive_ways_each_pick_and_report_their_figures(tmp_path: Path) -> None:
+    """Every way of workload (a) and both scales of (b), tiny, with Optuna when installed (Ray is slow to start:
+    it runs only in the benchmark itself); no figure is judged, each is only checked to be there and sane."""
+    from jobs.bench import adaptive
+
+    tiny = adaptive.AdaptiveSizes(configs=9, slots=3, epoch_s=0.01, scales=((27, 3), (54, 6)))
+    anchors = ("optuna",) if importlib.util.find_spec("optuna") else ()
+    rows, markdown = adaptive.measure(tiny, tmp_path, anchors)
+    assert [r.item for r in rows] == adaptive.item_keys()
+    for row in rows:
+        assert row.met in {"yes", "no", "n/a", "skipped"}, row
+        assert row.skipped or (row.seqjobs is not None and row.seqjobs.median > 0), row
+    assert ("skipped" == rows[2].met) == (not anchors)
+    assert rows[6].met == "skipped" and "ray not run" in rows[6].skipped
+    assert "files read per decision" in markdown
+    lines = [line for line in markdown.splitlines() if line.startswith("| async halving (seqjobs) |")]
+    assert len(lines) == 3  # (a) and both scales of (b)
+
+
+def test_the_simulation_drives_the_real_protocol_and_counts_its_reads(tmp_path: Path) -> None:
+    from jobs.bench.adaptive import scale_b
+    from seqtasks.rundir.ashadir import AshaDir
+
+    scale = scale_b(27, 3, 60.0, tmp_path / "b")
+    mine = scale.outcomes[0]
+    assert mine.way == "async halving (seqjobs)" and 1 <= mine.rank <= 27 and 0 < mine.busy <= 1
+    assert len(list(AshaDir(tmp_path / "b" / "sim").path.glob("rung-0/*.result.json"))) == 27
+    assert scale.reads.per_decision() > 0 and len(scale.reads.by_tenth()) <= 10
+
+
+def test_adaptive_runs_only_when_named_and_imports_no_anchor_otherwise() -> None:
+    from jobs.cli.bench import DEFAULT_GROUPS, GROUPS
+
+    assert "adaptive" in GROUPS and "adaptive" not in DEFAULT_GROUPS
+    code = "import sys, jobs.cli.bench, jobs.bench.run; print('optuna' in sys.modules or 'ray' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == "False"

@@ -46,3 +46,40 @@ def test_every_command_has_a_row_in_the_readmes_command_table() -> None:
     ]
     for name in COMMANDS:
         assert any(f"`seqjobs {name}" in row for row in rows), name
+
+
+#: the commands that do not train, as the README lists them: never TensorFlow (a login node may have none)
+READ_ONLY = [
+    ["status"],
+    ["collect", "-o", "table.csv"],
+    ["report", "-o", "report"],
+    ["logs"],
+    ["export", "tensorboard", "-o", "tb"],
+    ["cancel"],
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", READ_ONLY, ids=[c[0] for c in READ_ONLY])
+def test_a_command_that_does_not_train_never_imports_tensorflow(
+    command: list[str],
+    tmp_path,
+    moby_dick,  # noqa: ANN001
+) -> None:
+    from tests.helpers import completed_markov_run
+
+    run = completed_markov_run(tmp_path, moby_dick)
+    args = [*command[:2], str(run), *command[2:]] if command[0] == "export" else [command[0], str(run), *command[1:]]
+    probe = (
+        "import json, sys\n"
+        "from typer.testing import CliRunner\n"
+        "from jobs.cli import app\n"
+        "r = CliRunner().invoke(app, sys.argv[1:])\n"
+        "print(json.dumps([r.exit_code, r.output[-300:], sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, *args], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
+    code, output, heavy = json.loads(out.stdout.strip().splitlines()[-1])
+    assert code == 0, output  # it did its work (a completed run: cancel has nothing to stop, and says so)
+    assert heavy == [], f"seqjobs {' '.join(command)} imported {heavy}"

@@ -279,7 +279,7 @@ def test_a_local_halving_sweep_completes_resumes_only_new_epochs_and_continues_a
         run: r["rung"] for r in record["rungs"] for run in r["runs"]
     }
     status = seqjobs("status", str(sweep), cwd=tmp_path, check=True).stdout
-    assert "halving: rung 0: 2 stopped; rung 1: 1 stopped; rung 2: 1 final" in status, status
+    assert "halving: rung 0: 2 promoted, 2 stopped; rung 1: 1 promoted, 1 stopped; rung 2: 1 final" in status, status
     seqjobs("report", str(sweep), "-o", "report", cwd=tmp_path, check=True)
     assert "(imdb_halving.png)" in (tmp_path / "report/report.md").read_text()
     assert (tmp_path / "report/imdb_halving.png").read_bytes().startswith(b"\x89PNG")
@@ -324,9 +324,9 @@ def test_rung_marks_are_read_from_halving_manifests_only(tmp_path: Path) -> None
         grid.record("imdb", {"a": {"lr": 0.1}}, {}, {}, {}, {})
     marks = halving_marks(read_sweeps([str(halving.path), str(grid.path)]).values())
     assert marks == {
-        str(halving.path / "a"): RungMark(1, "training", None),
-        str(halving.path / "b"): RungMark(0, "stopped", 1),
-        str(halving.path / "c"): RungMark(0, "stopped", 1, failed=True),
+        str(halving.path / "a"): RungMark(1, "training", None, plan=(1, 2)),
+        str(halving.path / "b"): RungMark(0, "stopped", 1, plan=(1, 2)),
+        str(halving.path / "c"): RungMark(0, "stopped", 1, failed=True, plan=(1, 2)),
     }
     assert marks[str(halving.path / "c")].label() == "0 stopped (failed)"
 
@@ -497,7 +497,7 @@ def test_an_early_stopped_run_keeps_its_figure_at_the_next_rung(tmp_path: Path) 
         metric="val_accuracy", higher_is_better=True, min_epochs=2, max_epochs=8, eta=2, epochs=[2, 4, 8]
     )
     stopped, short = run("stopped", 2, True), run("short", 2, False)
-    assert promotion._score(stopped, "completed", record, 4) == 0.8
+    assert promotion.rung_score(stopped, "completed", record, 4) == 0.8
     assert not promotion._unfinished(stopped, "completed", 4)
-    assert promotion._score(short, "completed", record, 4) is None
+    assert promotion.rung_score(short, "completed", record, 4) is None
     assert promotion._unfinished(short, "completed", 4)

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from seqtasks.imdb.synthetic import write_csv
-from tests.helpers import REPO, wait_until
+from tests.helpers import REPO, preempt_cpu_jobs, read_state, wait_until
 from tests.test_halving import TINY_IMDB, epochs_in, halving_of
-from tests.test_slurm import preempt, read_state, sacct_field
+from tests.test_slurm import sacct_field
 
 pytestmark = pytest.mark.slurm
 
@@ -122,7 +122,7 @@ def test_a_halving_sweep_completes_with_a_rung_job_preempted(tmp_path: Path) -> 
         interval=0.2,
         what="a run of rung 0 to start",
     )
-    urgent = preempt()
+    urgent = preempt_cpu_jobs()
     wait_until(
         lambda: "PREEMPTED" in sacct_field(array, "State") or "REQUEUED" in " ".join(_all_states(array)),
         300,

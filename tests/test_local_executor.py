@@ -155,7 +155,7 @@ def test_cancelling_one_run_of_a_local_stripe_stops_only_that_run(tmp_path: Path
         "--sample-length",
         "10",
         "--zip",
-        "epochs=500,2",
+        "epochs=100000,2",  # the long run cannot end by itself before the cancel, however slow the machine
         "--executor",
         "local",
         "--array-parallelism",
@@ -168,7 +168,7 @@ def test_cancelling_one_run_of_a_local_stripe_stops_only_that_run(tmp_path: Path
         check=True,
     )
     sweep = tmp_path / "runs/two"
-    long_run, short_run = sweep / "epochs=500", sweep / "epochs=2"
+    long_run, short_run = sweep / "epochs=100000", sweep / "epochs=2"
     job = json.loads((long_run / "job.json").read_text())
     assert json.loads((short_run / "job.json").read_text())["job_id"] == job["job_id"]  # one worker, both runs
     assert isinstance(job["options"]["controller_started"], float)
@@ -184,7 +184,7 @@ def test_cancelling_one_run_of_a_local_stripe_stops_only_that_run(tmp_path: Path
     wait_until(lambda: not local_jobs.local_job_alive(job["job_id"]), 300, 0.3, "the local job to end")
 
     rows = {r["run"]: r for r in json_lines(seqjobs("status", str(sweep), "--json", cwd=tmp_path, check=True).stdout)}
-    assert rows["epochs=500"]["state"] == "cancelled"
+    assert rows["epochs=100000"]["state"] == "cancelled"
     assert rows["epochs=2"]["state"] == "completed"  # the worker went on with the next run of its stripe
     assert not (long_run / "result.json").exists() and not (long_run / "claim.json").exists()  # resumable, no failure
     assert json.loads((short_run / "result.json").read_text())["epochs_done"] == 2

@@ -100,7 +100,7 @@ def test_status_of_a_big_sweep_fits_a_screen_and_names_every_failed_run(big_swee
     stdout, _ = streams(result)
     assert result.exit_code == 0, stdout
     lines = stdout.splitlines()
-    assert lines[0] == "30 runs: 28 completed, 2 failed"
+    assert lines[0].startswith("30 runs: 28 completed, 2 failed; ") and lines[0].endswith(" CPU-h spent"), lines[0]
     assert all(f"{name} broke" in stdout for name in FAILED)
     assert "order=1 " in stdout and "order=2 " in stdout  # one line per grid point
     assert "order=1_seed=0" not in stdout  # completed runs are counted, not listed

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import seqjobs, wait_until
-from tests.test_slurm import preempt, read_state, sacct_field, states
+from tests.helpers import preempt_cpu_jobs, read_state, seqjobs, status_rows, wait_until
+from tests.test_slurm import sacct_field
 
 pytestmark = pytest.mark.slurm
 
@@ -55,7 +55,7 @@ def test_a_packed_task_runs_each_run_in_its_own_folder_and_keeps_going_past_a_fa
     sweep = tmp_path / "runs/pk"
     ids = job_ids(sweep)
     assert len(ids) == 6 and len(set(ids.values())) == 2, ids  # two tasks of one array
-    rows = states(sweep, tmp_path)
+    rows = status_rows(sweep, tmp_path)
     for name, row in rows.items():
         result = json.loads((sweep / name / "result.json").read_text())
         if "empty.txt" in name:
@@ -95,7 +95,7 @@ def test_runs_a_packed_task_has_not_reached_read_pending(tmp_path: Path, small_t
     seen: list[list[str]] = []
 
     def all_completed() -> bool:
-        seen.append(sorted(r["state"] for r in states(sweep, tmp_path).values()))
+        seen.append(sorted(r["state"] for r in status_rows(sweep, tmp_path).values()))
         assert set(seen[-1]) <= {"pending", "running", "completed"} and seen[-1].count("running") <= 1, seen
         return seen[-1] == ["completed"] * 3
 
@@ -129,7 +129,7 @@ def test_a_preempted_packed_task_resumes_its_unfinished_runs_only(tmp_path: Path
     runs = [tmp_path / f"runs/pre/order={n}" for n in (1, 2, 3)]
     wait_until(lambda: read_state(runs[1]).get("state") == "running", 300, interval=0.2, what="the second run to start")
     ended = (runs[0] / "result.json").read_text()
-    preempt()
+    preempt_cpu_jobs()
     wait_until(
         lambda: all(read_state(run).get("state") == "completed" for run in runs),
         300,
@@ -139,7 +139,7 @@ def test_a_preempted_packed_task_resumes_its_unfinished_runs_only(tmp_path: Path
     assert (runs[0] / "result.json").read_text() == ended and read_state(runs[0])["attempt"] == 1  # not run again
     attempts = [read_state(run)["attempt"] for run in runs[1:]]
     assert sorted(attempts) == [1, 2], attempts  # the run it was on (the second, or the third) ran again
-    assert {row["state"] for row in states(tmp_path / "runs/pre", tmp_path).values()} == {"completed"}
+    assert {row["state"] for row in status_rows(tmp_path / "runs/pre", tmp_path).values()} == {"completed"}
 
 
 def test_cancelling_runs_of_a_packed_task_stops_only_those_runs(tmp_path: Path, small_text: Path) -> None:
@@ -175,7 +175,7 @@ def test_cancelling_runs_of_a_packed_task_stops_only_those_runs(tmp_path: Path, 
         interval=0.2,
         what=lambda: f"the second run to complete (states: {[read_state(run) for run in runs.values()]})",
     )
-    rows = states(sweep, tmp_path)
+    rows = status_rows(sweep, tmp_path)
     assert {name: row["state"] for name, row in rows.items()} == {
         "order=1": "cancelled",
         "order=2": "completed",
@@ -220,7 +220,7 @@ def test_a_packed_task_on_two_gpus_runs_two_at_a_time_each_on_one_gpu(tmp_path: 
     assert seen[1]["started_at"] < seen[2]["ended_at"] and seen[2]["started_at"] < seen[1]["ended_at"], (
         seen
     )  # side by side
-    assert {row["state"] for row in states(sweep, tmp_path).values()} == {"completed"}
+    assert {row["state"] for row in status_rows(sweep, tmp_path).values()} == {"completed"}
 
 
 def test_a_preempted_task_on_two_gpus_resumes_the_runs_it_was_on(tmp_path: Path, small_text: Path) -> None:
@@ -255,7 +255,7 @@ def test_a_preempted_task_on_two_gpus_resumes_the_runs_it_was_on(tmp_path: Path,
         interval=0.2,
         what="both workers to start their first run",
     )
-    preempt()
+    preempt_cpu_jobs()
     wait_until(
         lambda: all(read_state(run).get("state") == "completed" for run in runs),
         600,
@@ -264,4 +264,4 @@ def test_a_preempted_task_on_two_gpus_resumes_the_runs_it_was_on(tmp_path: Path,
     )
     attempts = [read_state(run)["attempt"] for run in runs]
     assert set(attempts) == {1, 2} and attempts.count(2) <= 2, attempts  # at most one run per worker ran again
-    assert {row["state"] for row in states(tmp_path / "runs/gpre", tmp_path).values()} == {"completed"}
+    assert {row["state"] for row in status_rows(tmp_path / "runs/gpre", tmp_path).values()} == {"completed"}

@@ -2,7 +2,8 @@
 
 At start: a signal that comes while the job's Python is still importing
 (before submitit has a handler) must requeue the job, on the real SLURM
-cluster and on the local executor (:mod:`jobs.engine.boot`). On the way out:
+cluster and on the local executor (:mod:`jobs.engine.boot`): that is a check
+of the executor contract, tests/test_executor_contract.py. On the way out:
 a task that dies after its requeue was decided must still be started again
 (:mod:`jobs.engine.local_controller`; on SLURM, submitit's own ``scontrol
 requeue`` comes first). In between: a task that has just started is not called
@@ -13,193 +14,22 @@ random moments against a sweep of real runs, is :mod:`jobs.bench.preempt`.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable
 
-import psutil
 import pytest
 
 from jobs import scheduler
 from jobs.bench.preempt import SoakSweep
 from jobs.engine.executors import DetachedLocalExecutor
 from jobs.scheduler import commands
-from tests.helpers import json_lines, seqjobs, wait_until
+from tests.helpers import wait_until
 
-TINY_CHARLM = [
-    "--units",
-    "16",
-    "--maxlen",
-    "10",
-    "--sample-length",
-    "20",
-    "--temperatures",
-    "0.5",
-    "--batch-size",
-    "64",
-]
 HERE = Path(__file__).resolve().parent
-
-
-def submit_tiny(tmp_path: Path, text: Path, *executor: str) -> Path:
-    """A two-epoch char-LSTM run submitted to ``executor``; its folder."""
-    seqjobs(
-        "submit",
-        "charlm",
-        "--corpus",
-        str(text),
-        "--epochs",
-        "2",
-        *TINY_CHARLM,
-        *executor,
-        "--out",
-        "runs/p",
-        cwd=tmp_path,
-        check=True,
-    )
-    return tmp_path / "runs/p"
-
-
-def job_id(run: Path) -> str:
-    return json.loads((run / "job.json").read_text())["job_id"]
-
-
-def completed_once(run: Path, tmp_path: Path) -> None:
-    """The run completed, each of its two epochs committed once."""
-    rows = json_lines(seqjobs("status", str(run), "--json", cwd=tmp_path, check=True).stdout)
-    assert rows[0]["state"] == "completed", rows
-    assert [line.split(",")[0] for line in (run / "metrics.csv").read_text().splitlines()[1:]] == ["1", "2"]
-
-
-# -- at start ---------------------------------------------------------------------------------
-
-
-def handles(pid: int, signum: int) -> bool:
-    """Has process ``pid`` a handler for ``signum`` (its ``SigCgt`` mask in /proc)?"""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("SigCgt:"):
-            return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
-    return False
-
-
-def signal_while_starting(pid: int, send: Callable[[], object]) -> None:
-    """``send`` the preemption signal while the task at ``pid`` is still starting, before submitit's handler.
-
-    The moment: as soon as the process catches SIGUSR2 (the earliest a Python
-    program can), at the latest 0.15 s after it appeared -- when a task without
-    an early handler is still importing -- and in any case before submitit
-    installed its handlers (it also catches SIGCONT, which nothing before it does).
-    """
-    appeared = time.monotonic()
-    while not handles(pid, signal.SIGUSR2) and time.monotonic() - appeared < 0.15:
-        time.sleep(0.001)
-    assert not handles(pid, signal.SIGCONT), "submitit's handler was already there: the start was missed"
-    send()
-
-
-def task_process(run: Path, timeout_s: float) -> psutil.Process:
-    """The job's Python process, once it appears: this interpreter, on the run's submitit folder (not srun)."""
-    found: list[psutil.Process] = []
-
-    def appeared() -> bool:
-        found[:] = [
-            p
-            for p in psutil.process_iter(["cmdline"])
-            if (p.info["cmdline"] or [""])[0] == sys.executable
-            and "submitit.core._submit" in p.info["cmdline"]
-            and str(run) in p.info["cmdline"][-1]
-        ]
-        return bool(found)
-
-    wait_until(appeared, timeout_s, 0.001, "the job's Python to start")
-    return found[0]
-
-
-@pytest.mark.slurm
-def test_a_slurm_job_signalled_as_it_starts_is_requeued_and_completes(tmp_path: Path, small_text: Path) -> None:
-    """``scancel -s USR2`` (what a preemption sends) while the job's Python is starting.
-
-    Without the early handler the job's Python died of the signal and SLURM
-    recorded FAILED (exit 12). A signal sent before ``srun`` has started the
-    job step (as early as 0.05 s after the job turns RUNNING) is dropped by
-    SLURM, so the moment is taken from the task's process.
-    """
-    run = submit_tiny(tmp_path, small_text, "--executor", "slurm", "--partition", "cpu")
-    job = job_id(run)
-    task = task_process(run, 600)
-    signal_while_starting(task.pid, lambda: subprocess.run(["scancel", "-s", "USR2", job], check=True))
-
-    def ended() -> bool:
-        out = subprocess.run(["sacct", "-X", "-n", "-P", "-o", "State", "-j", job], capture_output=True, text=True)
-        return out.stdout.strip() in ("COMPLETED", "FAILED", "CANCELLED")
-
-    wait_until(ended, 600, 0.5, "the job to end")
-    restarts = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True).stdout
-    assert "Restarts=1" in restarts  # the signal landed and requeued the job once
-    completed_once(run, tmp_path)
-
-
-@pytest.mark.slow
-def test_a_local_job_signalled_as_it_starts_is_requeued_and_completes(tmp_path: Path, small_text: Path) -> None:
-    """SIGUSR2 to the local task while it is starting: it must requeue, not die."""
-    run = submit_tiny(tmp_path, small_text, "--executor", "local")
-    controller = psutil.Process(int(job_id(run)))
-    task = task_process(run, 120)
-    signal_while_starting(task.pid, lambda: task.send_signal(signal.SIGUSR2))
-    wait_until(lambda: not controller.is_running(), 600, 0.5, "the local job to end")
-    log = Path(json.loads((run / "job.json").read_text())["stderr"]).read_text()
-    assert "came while the job was starting" in log  # then the local requeue: exit 144, started again
-    completed_once(run, tmp_path)
-
-
-@pytest.mark.slow
-def test_a_job_preempted_at_every_start_is_requeued_until_the_preemptions_stop(
-    tmp_path: Path, small_text: Path
-) -> None:
-    """Three starts in a row preempted before any run began (more than --max-stalled 2): the job is requeued
-    each time, writes nothing to the run folder it did not begin, and the fourth start trains the run once."""
-    seqjobs(
-        "submit",
-        "charlm",
-        "--corpus",
-        str(small_text),
-        "--epochs",
-        "2",
-        *TINY_CHARLM,
-        "--executor",
-        "local",
-        "--max-stalled",
-        "2",
-        "--out",
-        "runs/p",
-        cwd=tmp_path,
-        check=True,
-    )
-    run = tmp_path / "runs/p"
-    controller = psutil.Process(int(job_id(run)))
-    signalled: set[int] = set()
-
-    def ended_or_signal() -> bool:
-        if not controller.is_running() or controller.status() == psutil.STATUS_ZOMBIE:
-            return True
-        for child in controller.children():
-            if child.pid not in signalled and len(signalled) < 3:
-                signalled.add(child.pid)
-                signal_while_starting(child.pid, lambda: child.send_signal(signal.SIGUSR2))
-                assert not (run / "state.json").exists()
-        return False
-
-    wait_until(ended_or_signal, 600, 0.002, "the local job to end")
-    assert len(signalled) == 3
-    log = Path(json.loads((run / "job.json").read_text())["stderr"]).read_text()
-    assert log.count("came while the job was starting") == 3
-    completed_once(run, tmp_path)
-    assert json.loads((run / "state.json").read_text())["attempt"] == 1
 
 
 # -- on the way out ---------------------------------------------------------------------------

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import assert_one_line_error, seqjobs, wait_until
+from tests.helpers import assert_one_line_error, seqjobs, status_rows, wait_until
 from tests.test_packing import job_ids
-from tests.test_slurm import sacct_times, states
+from tests.test_slurm import sacct_times
 
 pytestmark = pytest.mark.slurm
 
@@ -70,7 +70,7 @@ def test_a_sweep_over_the_qos_limit_goes_in_share_by_share(tmp_path: Path, small
     )
     sweep = tmp_path / "runs/big"
     first = min(job_ids(sweep).values(), key=lambda j: int(j.split("_")[0])).split("_")[0]
-    now = states(sweep, tmp_path)
+    now = status_rows(sweep, tmp_path)
     assert len(now) == runs and {r["state"] for r in now.values()} <= SETTLED, (
         now
     )  # the rest reads pending, never missing
@@ -97,7 +97,7 @@ def test_a_sweep_over_the_qos_limit_goes_in_share_by_share(tmp_path: Path, small
     seen: list[dict[str, int]] = []
 
     def all_completed() -> bool:
-        rows = states(sweep, tmp_path).values()
+        rows = status_rows(sweep, tmp_path).values()
         seen.append({s: sum(r["state"] == s for r in rows) for s in {r["state"] for r in rows}})
         assert set(seen[-1]) <= SETTLED, seen[-1]
         return seen[-1] == {"completed": runs}

@@ -87,8 +87,9 @@ def test_a_record_round_trips_in_the_current_format(runs: Path) -> None:
         old = json.loads((runs / FAILED / name).read_text())
         now = dump(load(cls, old))
         assert now["format"] == cls.FORMAT and "format" not in old
-        assert {k: v for k, v in now.items() if k != "format"} == old  # format 1 -> 2: the same fields
-        assert dump(load(cls, now)) == now
+        added = {"format", "run_id"} if cls is ConfigRecord else {"format"}  # run_id: none recorded in an old run
+        assert {k: v for k, v in now.items() if k not in added} == old  # format 1 -> 2: the same fields
+        assert now.get("run_id") is None and dump(load(cls, now)) == now
     for run in (CHARLM, FAILED):
         old = json.loads((runs / run / "result.json").read_text())
         now = ResultRecord.from_dict(old).to_dict()
@@ -172,7 +173,10 @@ def test_status_and_collect_of_old_folders_give_the_rows_and_leave_them_untouche
     before = snapshot(runs)
     done = cli("status", str(runs), "--json")
     assert done.exit_code == 0, done.output
-    assert [json.loads(line) for line in done.stdout.splitlines()] == expected_rows(runs)
+    rows, expected = [json.loads(line) for line in done.stdout.splitlines()], expected_rows(runs)
+    assert [{key: row[key] for key in want} for row, want in zip(rows, expected)] == expected
+    for row in rows:  # what a run cost is measured from its attempts, which old folders record too
+        assert row["cpu_hours"] >= 0 and row["gpu_hours"] == 0, row
 
     out = tmp_path / "table.csv"
     done = cli("collect", str(runs), "-o", str(out))

@@ -40,7 +40,7 @@ def test_an_exit_turned_into_another_error_ends_the_attempt_requeued(
     corpus = tmp_path / "text.txt"
     corpus.write_text("the cat sat on the mat. " * 50, encoding="utf-8")
     spec = dataclasses.replace(tasks.TASKS["markov"], entry=f"{__name__}:preempted_in_an_extension")
-    monkeypatch.setitem(tasks.TASKS, "markov", spec)
+    monkeypatch.setitem(tasks.BUILT_IN, "markov", spec)
     run = tmp_path / "run"
     later = tmp_path / "later"
     JOB[:] = [
@@ -78,3 +78,36 @@ def test_an_error_without_a_requeue_still_fails_the_run(tmp_path: Path, monkeypa
     result = json.loads((run / "result.json").read_text())
     assert result["status"] == "failed" and result["error"] == "initialization failed"
     assert json.loads((run / "state.json").read_text())["state"] == "failed"
+
+
+def test_an_exit_turned_into_an_error_between_two_runs_still_ends_the_attempt_requeued(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The handler may run as the job looks up its next run's task (an import): outside any run, still a requeue."""
+    from jobs.engine import jobfn
+
+    looked_up: list[str] = []
+
+    def get_task(name: str) -> tasks.TaskSpec:
+        looked_up.append(name)
+        if len(looked_up) == 2:  # the first run is done; the signal lands in the second one's import
+            assert JOB[0].checkpoint() is not None
+            raise ImportError("initialization failed")
+        return tasks.TASKS[name]
+
+    monkeypatch.setattr(jobfn, "get_task", get_task)
+    corpus = tmp_path / "text.txt"
+    corpus.write_text("the cat sat on the mat. " * 50, encoding="utf-8")
+    first, second = tmp_path / "first", tmp_path / "second"
+    JOB[:] = [
+        RunJob(
+            [RunSpec("markov", {"corpus": str(corpus)}, str(run)) for run in (first, second)],
+            raise_errors=False,
+            limit_signal_s=3600,
+        )
+    ]
+    with pytest.raises(SystemExit) as exited:
+        JOB[0]()
+    assert exited.value.code == LOCAL_REQUEUE_RETURN_CODE
+    assert json.loads((first / "result.json").read_text())["status"] == "completed"
+    assert not (second / "result.json").exists()  # never started, never failed: the next attempt runs it

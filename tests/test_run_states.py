@@ -193,7 +193,9 @@ def test_the_run_folders_own_changes_follow_the_table(tmp_path: Path) -> None:
     run.create()
     run.mark_cancelled()  # cancelled before it began
     assert recorded(run) == "cancelled"
-    run.record_job("1", "local", {}, {}, "2024-01-01T00:00:00+00:00")  # resubmitted: the cancel is history
+    run.record_job(
+        job_id="1", executor="local", options={}, paths={}, submitted_at="2024-01-01T00:00:00+00:00"
+    )  # resubmitted: the cancel is history
     assert recorded(run) == "requeued"
     assert run.begin_attempt().state == "running"
     run.note_committed(1)

@@ -19,36 +19,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, assert_one_line_error, json_lines, seqjobs, wait_until
+from tests.helpers import (
+    REPO,
+    TINY_CHARLM,
+    assert_one_line_error,
+    epochs_of,
+    read_state,
+    seqjobs,
+    status_rows,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slurm
 
-TINY_CHARLM = [
-    "--units",
-    "16",
-    "--maxlen",
-    "10",
-    "--sample-length",
-    "20",
-    "--temperatures",
-    "0.5",
-    "--batch-size",
-    "64",
-]
 #: DefaultTime of the test cluster's partitions (slurm/start-cluster.sh), as sacct prints it
 DEFAULT_TIME = {"cpu": "01:00:00", "gpu": "02:00:00"}
-
-
-def states(root: Path, cwd: Path) -> dict[str, dict]:
-    proc = seqjobs("status", str(root), "--json", cwd=cwd, check=True, timeout=120)
-    return {r["run"]: r for r in json_lines(proc.stdout)}
-
-
-def epochs_of(run: Path) -> list[int]:
-    path = run / "metrics.csv"
-    if not path.exists():
-        return []
-    return [int(line.split(",")[0]) for line in path.read_text().splitlines()[1:] if line]
 
 
 def sacct_times(job: str) -> list[tuple[str, datetime, datetime]]:
@@ -71,39 +56,6 @@ def sacct_field(job: str, field: str) -> list[str]:
         ["sacct", "-X", "-n", "-P", "-o", field, "-j", job], capture_output=True, text=True, check=True
     ).stdout
     return out.split()
-
-
-def read_state(run: Path) -> dict:
-    """``state.json`` of a run, ``{}`` before it exists."""
-    path = run / "state.json"
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-def preempt() -> str:
-    """Submit a job to the 'urgent' partition that wants every core: it preempts (requeues) cpu jobs."""
-    cores = subprocess.run(
-        ["sinfo", "-h", "-N", "-o", "%c"], capture_output=True, text=True, check=True
-    ).stdout.split()[0]
-    cmd = ["sbatch", "--parsable", "-p", "urgent", "-c", cores, "--mem", "500M", "-o", "/dev/null", "--wrap", "sleep 4"]
-    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
-
-
-def job_report(run: Path) -> str:
-    """What the run and SLURM say of the run's job, for a failure message."""
-    job = json.loads((run / "job.json").read_text())["job_id"]
-    scontrol = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True).stdout
-    fields = [
-        f for f in scontrol.split() if f.split("=")[0] in ("JobState", "Reason", "Restarts", "BatchFlag", "Requeue")
-    ]
-    return f"state.json: {read_state(run)}; scontrol: {' '.join(fields)}; squeue: {squeue_lines()}"
-
-
-def squeue_lines() -> str:
-    return (
-        subprocess.run(["squeue", "-h", "-o", "%i %P %T %r"], capture_output=True, text=True)
-        .stdout.strip()
-        .replace("\n", " | ")
-    )
 
 
 class Attempts:
@@ -165,117 +117,46 @@ def training_text(moby_dick: Path, tmp_path: Path) -> str:
     return str(path)
 
 
-def test_single_jobs_on_cpu_and_gpu_partitions(tmp_path: Path, text: str) -> None:
+def test_jobs_get_their_partitions_default_time_and_gpu_jobs_see_their_gpu(tmp_path: Path, text: str) -> None:
+    """No --time means the partition's DefaultTime: submitit always writes ``#SBATCH --time`` (5 minutes
+    unless told), so a job left to it would be stopped after 5 minutes whatever the partition allows. A job
+    on the gpu partition with --gpus-per-node 1 sees its GPU; one on cpu sees none; all are collected."""
+    submit = ["submit", "markov", "--corpus", text, "--executor", "slurm", "--wait"]
+    seqjobs(*submit, "--out", "runs/dflt", cwd=tmp_path, check=True, timeout=120)
     seqjobs(
-        "submit",
-        "markov",
-        "--corpus",
-        text,
-        "--executor",
-        "slurm",
-        "--partition",
-        "cpu",
-        "--out",
-        "runs/cpu",
-        "--wait",
-        cwd=tmp_path,
-        check=True,
-        timeout=120,
-    )
-    seqjobs(
-        "submit",
-        "markov",
-        "--corpus",
-        text,
-        "--executor",
-        "slurm",
+        *submit,
         "--partition",
         "gpu",
         "--gpus-per-node",
         "1",
         "--out",
         "runs/gpu",
-        "--wait",
         cwd=tmp_path,
         check=True,
         timeout=120,
     )
-    gpu_state = json.loads((tmp_path / "runs/gpu/state.json").read_text())
+    seqjobs(*submit, "--time", "7", "--out", "runs/own", cwd=tmp_path, check=True, timeout=120)
+    gpu_state = read_state(tmp_path / "runs/gpu")
     assert gpu_state["cuda_visible_devices"] == "0" and gpu_state["job_id"]
-    assert json.loads((tmp_path / "runs/cpu/state.json").read_text()).get("cuda_visible_devices") in (None, "")
-    job = json.loads((tmp_path / "runs/gpu/job.json").read_text())
-    wait_until(
-        lambda: sacct_field(job["job_id"], "Partition") == ["gpu"],
-        120,
-        what="sacct to list the job on the gpu partition",
-    )
-    seqjobs("collect", "runs", "-o", "all.csv", cwd=tmp_path, check=True)
-    assert len((tmp_path / "all.csv").read_text().splitlines()) == 3  # header + 2 runs
-
-
-def test_job_without_time_gets_the_partitions_default_time(tmp_path: Path, text: str) -> None:
-    """No --time means the partition's DefaultTime: submitit always writes ``#SBATCH --time`` (5 minutes
-    unless told), so a job left to it would be stopped after 5 minutes whatever the partition allows."""
-    seqjobs(
-        "submit",
-        "markov",
-        "--corpus",
-        text,
-        "--executor",
-        "slurm",
-        "--out",
-        "runs/dflt",
-        "--wait",
-        cwd=tmp_path,
-        check=True,
-        timeout=120,
-    )
-    seqjobs(
-        "submit",
-        "markov",
-        "--corpus",
-        text,
-        "--executor",
-        "slurm",
-        "--partition",
-        "gpu",
-        "--out",
-        "runs/gpu",
-        "--wait",
-        cwd=tmp_path,
-        check=True,
-        timeout=120,
-    )
-    for run, partition, minutes in (("dflt", "cpu", 60), ("gpu", "gpu", 120)):
+    assert read_state(tmp_path / "runs/dflt").get("cuda_visible_devices") in (None, "")
+    expected = {
+        "dflt": ("cpu", 60, "partition cpu DefaultTime", DEFAULT_TIME["cpu"]),
+        "gpu": ("gpu", 120, "partition gpu DefaultTime", DEFAULT_TIME["gpu"]),
+        "own": ("cpu", 7, "--time", "00:07:00"),
+    }
+    for run, (partition, minutes, source, timelimit) in expected.items():
         job = json.loads((tmp_path / "runs" / run / "job.json").read_text())
-        assert (job["time_limit_min"], job["time_limit_source"]) == (minutes, f"partition {partition} DefaultTime"), job
+        assert (job["time_limit_min"], job["time_limit_source"]) == (minutes, source), job
         wait_until(
-            lambda: sacct_field(job["job_id"], "Timelimit") == [DEFAULT_TIME[partition]],
-            60,
-            what=f"sacct to show the {partition} job's time limit as {DEFAULT_TIME[partition]}",
+            lambda: (
+                (sacct_field(job["job_id"], "Partition"), sacct_field(job["job_id"], "Timelimit"))
+                == ([partition], [timelimit])
+            ),
+            120,
+            what=f"sacct to list job {job['job_id']} on {partition} with the time limit {timelimit}",
         )
-    with_time = tmp_path / "runs/own"
-    seqjobs(
-        "submit",
-        "markov",
-        "--corpus",
-        text,
-        "--executor",
-        "slurm",
-        "--time",
-        "7",
-        "--out",
-        str(with_time),
-        "--wait",
-        cwd=tmp_path,
-        check=True,
-        timeout=120,
-    )
-    job = json.loads((with_time / "job.json").read_text())
-    assert (job["time_limit_min"], job["time_limit_source"]) == (7, "--time")
-    wait_until(
-        lambda: sacct_field(job["job_id"], "Timelimit") == ["00:07:00"], 60, what="sacct to show the 7-minute limit"
-    )
+    seqjobs("collect", "runs", "-o", "all.csv", cwd=tmp_path, check=True)
+    assert len((tmp_path / "all.csv").read_text().splitlines()) == 4  # header + 3 runs
 
 
 def test_partition_without_time_limits_is_one_error_and_submits_nothing(tmp_path: Path, text: str) -> None:
@@ -364,7 +245,7 @@ def test_pending_array_tasks_read_pending(tmp_path: Path, text: str) -> None:
     seen: list[list[str]] = []
 
     def all_completed() -> bool:
-        seen.append(sorted(r["state"] for r in states(sweep, tmp_path).values()))
+        seen.append(sorted(r["state"] for r in status_rows(sweep, tmp_path).values()))
         return seen[-1] == ["completed"] * 4
 
     wait_until(all_completed, 900, what="every run of the sweep to complete")
@@ -439,79 +320,7 @@ def test_sweep_larger_than_max_array_size_is_split(tmp_path: Path, text: str) ->
     manifest = json.loads((tmp_path / "runs/big/sweep.json").read_text())
     assert len(manifest["runs"]) == 20 > max_array
     assert len({r["job_id"].split("_")[0] for r in manifest["runs"]}) == -(-20 // max_array)
-    assert all(r["state"] == "completed" for r in states(tmp_path / "runs/big", tmp_path).values())
-
-
-def test_failed_run_shows_its_error_and_resubmit_completes_it(tmp_path: Path) -> None:
-    broken = tmp_path / "broken.txt"
-    broken.write_text("", encoding="utf-8")
-    seqjobs(
-        "submit",
-        "markov",
-        "--corpus",
-        str(broken),
-        "--executor",
-        "slurm",
-        "--out",
-        "runs/f",
-        "--wait",
-        cwd=tmp_path,
-        timeout=120,
-    )
-    row = states(tmp_path / "runs/f", tmp_path)["f"]
-    assert row["state"] == "failed" and "empty" in row["error"]
-    broken.write_text("enough text to fit a chain on, really. " * 40, encoding="utf-8")
-    seqjobs("resubmit", "runs/f", "--failed", "--wait", cwd=tmp_path, check=True, timeout=120)
-    assert states(tmp_path / "runs/f", tmp_path)["f"]["state"] == "completed"
-
-
-def test_preempted_run_checkpoints_requeues_and_finishes_every_epoch_once(tmp_path: Path, training_text: str) -> None:
-    """The run is preempted after its first epoch and must finish in a later attempt, each epoch once.
-
-    The preemption has to reach the job before the run ends by itself, and
-    how long SLURM takes to preempt is not ours to set: 40 epochs (about a
-    second each here) leave it far more time than the few seconds it needs,
-    and a run that still ends first says so instead of timing out.
-    """
-    epochs = 40
-    seqjobs(
-        "submit",
-        "charlm",
-        "--corpus",
-        training_text,
-        "--epochs",
-        str(epochs),
-        *TINY_CHARLM,
-        "--executor",
-        "slurm",
-        "--partition",
-        "cpu",
-        "--cpus-per-task",
-        "1",
-        "--mem",
-        "1500M",
-        "--out",
-        "runs/pre",
-        cwd=tmp_path,
-        check=True,
-    )
-    run = tmp_path / "runs/pre"
-    attempts = Attempts(run)
-    wait_until(lambda: attempts.poll().get("epochs_committed", 0) >= 1, 300, what="the first committed epoch")
-    urgent = preempt()
-
-    def requeued() -> bool:
-        state = attempts.poll()
-        assert state.get("state") != "completed", f"the run completed before the preemption reached it: {state}"
-        return state.get("attempt", 1) >= 2
-
-    wait_until(requeued, 300, what=lambda: f"the requeued attempt; {job_report(run)}")
-    wait_until(attempts.ended, 600, what="the run to end")
-    assert_progress_in_every_attempt(run, attempts, epochs)
-    assert states(run, tmp_path)["pre"]["state"] == "completed"
-    wait_until(
-        lambda: sacct_field(urgent, "State") == ["COMPLETED"], 60, what="sacct to record the urgent job completed"
-    )
+    assert all(r["state"] == "completed" for r in status_rows(tmp_path / "runs/big", tmp_path).values())
 
 
 def test_time_limit_requeues_and_resumes(tmp_path: Path, training_text: str) -> None:
@@ -551,78 +360,12 @@ def test_time_limit_requeues_and_resumes(tmp_path: Path, training_text: str) -> 
     assert_progress_in_every_attempt(run, attempts, 80)
 
 
-def test_three_preemptions_before_the_first_commit_do_not_fail_the_run(tmp_path: Path, moby_dick: Path) -> None:
-    """Three preemptions in a row, each long before the first epoch (all of Moby-Dick) ends, with the default
-    --max-stalled of 3: a preemption is not the time limit, so the run is requeued each time and completes.
-    (Time limits that no epoch fits still fail a run: tests/test_jobs.py, with a real local time limit.)"""
-    seqjobs(
-        "submit",
-        "charlm",
-        "--corpus",
-        str(moby_dick),
-        "--epochs",
-        "1",
-        *TINY_CHARLM,
-        "--executor",
-        "slurm",
-        "--partition",
-        "cpu",
-        "--cpus-per-task",
-        "1",
-        "--mem",
-        "1500M",
-        "--out",
-        "runs/st",
-        cwd=tmp_path,
-        check=True,
-    )
-    run = tmp_path / "runs/st"
-    for attempt in (1, 2, 3):
-        wait_until(
-            lambda: read_state(run).get("attempt") == attempt and read_state(run).get("state") == "running",
-            300,
-            what=f"attempt {attempt} to run",
-        )
-        preempt()
-        wait_until(lambda: read_state(run).get("state") != "running", 120, what=f"attempt {attempt} to stop")
-        assert read_state(run).get("epochs_committed", 0) == 0
-    wait_until(lambda: (run / "result.json").exists(), 900, what="the run's result")
-    result = json.loads((run / "result.json").read_text())
-    assert result["status"] == "completed" and result["attempt"] == 4, result
-    assert epochs_of(run) == [1]
-    state = read_state(run)
-    assert state["requeues"] == 3 and state["stalled_attempts"] == 0
-    assert states(run, tmp_path)["st"]["state"] == "completed"
-
-
-def test_scancel_is_reported_cancelled_and_its_clock_stops(tmp_path: Path, training_text: str) -> None:
-    seqjobs(
-        "submit",
-        "charlm",
-        "--corpus",
-        training_text,
-        "--epochs",
-        "200",
-        *TINY_CHARLM,
-        "--executor",
-        "slurm",
-        "--out",
-        "runs/sc",
-        cwd=tmp_path,
-        check=True,
-    )
-    run = tmp_path / "runs/sc"
-    wait_until(lambda: (run / "state.json").exists(), 300, what="the job to start")
-    job = json.loads((run / "job.json").read_text())["job_id"]
-    subprocess.run(["scancel", job], check=True)
-    # status must learn it from the scheduler without hanging (submitit alone waits forever)
-    wait_until(lambda: states(run, tmp_path)["sc"]["state"] == "cancelled", 120, what="status to say cancelled")
-    first = states(run, tmp_path)["sc"]["elapsed_s"]
-    time.sleep(2)
-    assert states(run, tmp_path)["sc"]["elapsed_s"] == first  # the clock stopped at the cancel
-
-
-def test_status_without_sacct_uses_squeue_and_folders(tmp_path: Path, text: str, training_text: str) -> None:
+def test_status_without_sacct_uses_squeue_and_folders_and_learns_of_a_scancel(
+    tmp_path: Path, text: str, training_text: str
+) -> None:
+    """With slurmdbd down, status reads an ended run from its folder and a live one from squeue; once the live
+    one is stopped by ``scancel`` (not ``seqjobs cancel``: its folder still says running), status learns it from
+    the scheduler, without hanging, and its clock stops at the cancel."""
     seqjobs(
         "submit",
         "markov",
@@ -656,10 +399,15 @@ def test_status_without_sacct_uses_squeue_and_folders(tmp_path: Path, text: str,
     subprocess.run(["bash", str(REPO / "slurm/stop-slurmdbd.sh")], check=True)
     try:
         assert subprocess.run(["sacct", "-n", "-X"], capture_output=True, text=True).returncode != 0
-        rows = states(tmp_path / "runs", tmp_path)
+        rows = status_rows(tmp_path / "runs", tmp_path)
         assert rows["done"]["state"] == "completed"  # from the run folder
         assert rows["live"]["state"] == "running"  # from squeue
     finally:
         subprocess.run(["bash", str(REPO / "slurm/start-slurmdbd.sh")], check=True)
-        seqjobs("cancel", "runs/live", cwd=tmp_path)
-    assert states(tmp_path / "runs", tmp_path)["live"]["state"] == "cancelled"
+    live = tmp_path / "runs/live"
+    subprocess.run(["scancel", json.loads((live / "job.json").read_text())["job_id"]], check=True)
+    # status must learn it from the scheduler without hanging (submitit alone waits forever)
+    wait_until(lambda: status_rows(live, tmp_path)["live"]["state"] == "cancelled", 120, what="status to say cancelled")
+    first = status_rows(live, tmp_path)["live"]["elapsed_s"]
+    time.sleep(2)  # the clock must not move: only time passing can show it
+    assert status_rows(live, tmp_path)["live"]["elapsed_s"] == first  # the clock stopped at the cancel

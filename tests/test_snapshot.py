@@ -216,7 +216,7 @@ def test_two_sweeps_of_the_same_code_share_one_snapshot(tmp_path: Path, small_te
     store = tmp_path / "runs" / ".seqjobs" / "code"
     assert len(ids) == 1 and [p.name for p in store.iterdir()] == list(ids)
     manifest = json.loads((store / ids.pop() / snapshot.MANIFEST).read_text())
-    assert manifest["packages"] == ["jobs", "seqtasks"] and not list(store.rglob("__pycache__"))
+    assert manifest["packages"] == ["jobs", "seqjobs", "seqtasks"] and not list(store.rglob("__pycache__"))
 
 
 def test_makers_at_once_leave_one_whole_snapshot(tmp_path: Path) -> None:

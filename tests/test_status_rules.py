@@ -308,7 +308,7 @@ def test_a_run_resubmitted_the_moment_it_ended_is_not_shown_completed(
     monkeypatch.setattr(commands, "run", recorded_scheduler(Case("pending", "pending", sacct="PENDING")))
     folder = tmp_path / "run"
     execute("markov", MarkovConfig(corpus=str(small_text), length=20), folder)
-    RunDir(folder).record_job(SLURM_JOB, "slurm", {}, {}, now_iso())
+    RunDir(folder).record_job(job_id=SLURM_JOB, executor="slurm", options={}, paths={}, submitted_at=now_iso())
     [row] = status.statuses(tmp_path)
     assert row.state == "pending", row
 
@@ -352,7 +352,8 @@ def test_an_ended_run_is_read_from_its_result_alone_until_its_job_record_changes
     monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001 - the cli fixture
 ) -> None:
     """A run ending copies what views need of ``job.json`` into its result, with that file's signature: ``status``
-    then reads one file per ended run. A resubmission rewrites ``job.json``, and the copy no longer counts."""
+    then reads one file per ended run, and one ``job.json`` per job for the CPUs it had (what its runs spent). A
+    resubmission rewrites ``job.json``, and the copy no longer counts."""
     from seqtasks.rundir import now_iso
 
     monkeypatch.chdir(tmp_path)
@@ -365,12 +366,17 @@ def test_an_ended_run_is_read_from_its_result_alone_until_its_job_record_changes
     assert {k: result["job"][k] for k in ("job_id", "executor", "submitted_at")} == {
         k: job[k] for k in ("job_id", "executor", "submitted_at")
     }
+    reads: list[Path] = []
+    real = RunDir.job_record
     with monkeypatch.context() as m:
-        m.setattr(RunDir, "job_record", lambda self: pytest.fail(f"read {self.path}/job.json"))
+        m.setattr(RunDir, "job_record", lambda self: reads.append(self.path) or real(self))
         [row] = status.statuses(run.parent)
     assert (row.state, row.job_id) == ("completed", job["job_id"])
+    assert reads == [run]  # its job's, once: not to tell its state
     monkeypatch.setattr(commands, "run", recorded_scheduler(Case("pending", "pending", sacct="PENDING")))
-    RunDir(run).record_job(SLURM_JOB, "slurm", {}, {}, now_iso())  # submitted again: job.json is another file
+    RunDir(run).record_job(
+        job_id=SLURM_JOB, executor="slurm", options={}, paths={}, submitted_at=now_iso()
+    )  # submitted again: job.json is another file
     [row] = status.statuses(run.parent)
     assert (row.state, row.job_id) == ("pending", SLURM_JOB)
 

@@ -96,8 +96,8 @@ def readable(rows: list[Row]) -> list[list[str]]:
 HEADER = ["item", "baseline (tutorial's way)", "seqjobs", "ratio", "target", "met?"]
 
 
-def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
-    """The Markdown report: what ran where, the table, then each item's note."""
+def markdown(rows: list[Row], meta: dict[str, Any], appendix: str = "") -> str:
+    """The Markdown report: what ran where, the table, each item's note, then what a group adds (``appendix``)."""
     lines = ["# seqjobs benchmark", ""]
     lines += [f"- **{k}**: {v}" for k, v in meta.items()]
     lines += ["", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
@@ -110,7 +110,7 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
         "",
     ]
     lines += [f"- **{r.title}**: {r.skipped or r.note}" for r in rows if r.skipped or r.note]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + ("\n" + appendix if appendix else "")
 
 
 def print_table(rows: list[Row], echo: Any = print) -> None:
@@ -123,9 +123,9 @@ def print_table(rows: list[Row], echo: Any = print) -> None:
             echo("  ".join("-" * w for w in widths))
 
 
-def write(rows: list[Row], csv_path: Path, meta: dict[str, Any]) -> tuple[Path, Path]:
+def write(rows: list[Row], csv_path: Path, meta: dict[str, Any], appendix: str = "") -> tuple[Path, Path]:
     """Write ``csv_path`` and the Markdown beside it (same name, ``.md``)."""
     md_path = csv_path.with_suffix(".md")
     atomic.write_text(csv_path, csv_text(rows))
-    atomic.write_text(md_path, markdown(rows, meta))
+    atomic.write_text(md_path, markdown(rows, meta, appendix))
     return csv_path, md_path

@@ -56,3 +56,13 @@ def group_rows(group: str, sizes: Sizes) -> list[Row]:
     from jobs.bench.imdb_items import imdb_rows
 
     return imdb_rows(sizes)
+
+
+def group_report(group: str, sizes: Sizes) -> tuple[list[Row], str]:
+    """Rows of any group, and the Markdown it adds below the table (only ``adaptive`` adds any: every way's
+    figures). Optuna and Ray are imported only when the adaptive group runs."""
+    if group == "adaptive":
+        from jobs.bench.adaptive import adaptive_report
+
+        return adaptive_report(sizes)
+    return group_rows(group, sizes), ""

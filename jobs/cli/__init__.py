@@ -49,6 +49,11 @@ COMMANDS: dict[str, Entry] = {
     "collect": Entry(
         "jobs.cli.views", "collect", "Collect every completed run into one CSV (+ a summary over seeds, best first)."
     ),
+    "logs": Entry(
+        "jobs.cli.logs",
+        "logs",
+        "Print a run's job output (its submitit logs), attempt by attempt; --follow until the run ends.",
+    ),
     "cancel": Entry(
         "jobs.cli.control",
         "cancel",
@@ -68,6 +73,11 @@ COMMANDS: dict[str, Entry] = {
         "jobs.cli.report",
         "report",
         "Write report.md with learning curves, accuracy grids, Markov baselines and samples (PNG plots).",
+    ),
+    "export": Entry(
+        "jobs.cli.export",
+        "app",
+        "Export run folders for other tools: TensorBoard event files with every epoch's metrics and HParams.",
     ),
     "eval": Entry(
         "jobs.cli.predict",
@@ -140,10 +150,14 @@ class LazyGroup(SeqjobsGroup):
         return None if entry is None else LazyCommand(cmd_name, entry.help)
 
 
+#: Typer's shell completion (``--install-completion``, ``--show-completion``): the shell asks this program,
+#: with ``_SEQJOBS_COMPLETE`` set, for the commands (from :data:`COMMANDS`, none imported), a command's
+#: options and sub-commands (task names: its module is imported, as for its help) and, for a folder or file
+#: argument, nothing, so that the shell completes the path itself.
 app = typer.Typer(
     cls=LazyGroup,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -154,5 +168,5 @@ def seqjobs() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point; ``python -m jobs`` too, by the same name (the shell completes ``seqjobs``)."""
+    app(prog_name="seqjobs")

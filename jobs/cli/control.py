@@ -8,6 +8,7 @@ new job.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,8 +20,13 @@ from jobs.text import count
 
 
 def cancel(path: PathArg) -> None:
+    typer.echo(f"cancelled {count(cancel_under(path), 'run')} under {path}")
+
+
+def cancel_under(path: Path) -> int:
+    """Cancel every run under ``path`` that has not ended; how many (``cancel`` and ``Sweep.cancel``)."""
     check_runs(path)
-    typer.echo(f"cancelled {count(cancel_runs(path), 'run')} under {path}")
+    return cancel_runs(path)
 
 
 def resubmit(

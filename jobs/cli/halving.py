@@ -8,6 +8,8 @@ halving only decides how far each trains (:mod:`jobs.engine.halving`,
 from __future__ import annotations
 
 import dataclasses
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -18,10 +20,16 @@ from jobs.engine.options import ExecutorOptions, parse_setting
 from jobs.text import count
 from seqtasks.config import validate
 from seqtasks.errors import UserError
+from seqtasks.rundir import Damaged, SweepDir
 from seqtasks.rundir.records import HalvingRecord
+from seqtasks.rundir.sweepdir import is_async
 from seqtasks.tasks import TaskSpec
 
 PANEL = "Successive halving"
+#: ``--halving-mode``: a rung at a time with promotion jobs, or ASHA's workers (:mod:`jobs.engine.asha`)
+MODES = ("sync", "async")
+#: how often ``--wait`` looks whether an asynchronous search has completed
+WAIT_POLL_S = 3.0
 
 HALVING_PARAMS = [
     option(
@@ -47,6 +55,22 @@ HALVING_PARAMS = [
         PANEL,
     ),
     option(
+        "halving_mode",
+        str,
+        "sync",
+        "Halving: sync (a rung ends when its slowest run ends, then a promotion job decides) or async "
+        "(ASHA: workers pull work, promoting a configuration as soon as it is in the best 1/eta of those "
+        "finished at its rung; --trials is then the budget of configurations).",
+        PANEL,
+    ),
+    option(
+        "min_competitors",
+        Optional[int],
+        None,
+        "Async halving: configurations that must have finished a rung before any is promoted from it (default: eta).",
+        PANEL,
+    ),
+    option(
         "promote_partition",
         Optional[str],
         None,
@@ -56,22 +80,41 @@ HALVING_PARAMS = [
 ]
 
 
-def halving_plan(spec: TaskSpec, values: dict[str, Any]) -> HalvingRecord | None:
+@dataclass(frozen=True)
+class Halving:
+    """What the halving options ask for: the plan ``sweep.json`` records, the mode, async's minimum competitors."""
+
+    record: HalvingRecord
+    mode: str = "sync"
+    min_competitors: Optional[int] = None
+
+
+def halving_plan(spec: TaskSpec, values: dict[str, Any]) -> Halving | None:
     """The plan the halving options ask for (``None``: not a halving sweep); a bad combination is one line."""
     from jobs.engine.halving import rung_epochs, validation_metric
 
-    given = [name for name in ("min_epochs", "max_epochs", "metric", "promote_partition") if values[name] is not None]
+    given = [
+        name
+        for name in ("min_epochs", "max_epochs", "metric", "promote_partition", "min_competitors")
+        if values[name] is not None
+    ] + ["halving_mode"] * (values["halving_mode"] != "sync")
     if not values["halving"]:
         if given:
             raise UserError(f"--{given[0].replace('_', '-')} belongs to a halving sweep; add --halving")
         return None
+    if values["halving_mode"] not in MODES:
+        raise UserError(f"--halving-mode is one of {', '.join(MODES)} (got '{values['halving_mode']}')")
+    if values["halving_mode"] == "sync" and values["min_competitors"] is not None:
+        raise UserError("--min-competitors belongs to --halving-mode async (a synchronous rung waits for all)")
+    if values["min_competitors"] is not None and values["min_competitors"] < 1:
+        raise UserError(f"--min-competitors must be >= 1 (got {values['min_competitors']})")
     metric, higher = validation_metric(spec, values["metric"])
     if values["min_epochs"] is None or values["max_epochs"] is None:
         raise UserError("--halving needs --min-epochs and --max-epochs (e.g. --min-epochs 1 --max-epochs 9)")
     _check_max_epochs(spec, values["max_epochs"])
     epochs = rung_epochs(values["min_epochs"], values["max_epochs"], values["eta"])
     partition = parse_setting("partition", values["promote_partition"])
-    return HalvingRecord(
+    record = HalvingRecord(
         metric=metric,
         higher_is_better=higher,
         min_epochs=values["min_epochs"],
@@ -80,6 +123,7 @@ def halving_plan(spec: TaskSpec, values: dict[str, Any]) -> HalvingRecord | None
         epochs=epochs,
         promote_partition=partition,
     )
+    return Halving(record, values["halving_mode"], values["min_competitors"])
 
 
 def _check_max_epochs(spec: TaskSpec, max_epochs: int) -> None:
@@ -110,7 +154,7 @@ def sweep_halving(
     *,
     base: Any,
     sweep_options: dict[str, Any],
-    plan: HalvingRecord,
+    plan: Halving,
     wait: bool,
 ) -> None:
     """Start or continue the halving sweep and say where it stands; ``wait``: until its last rung has ended.
@@ -123,8 +167,12 @@ def sweep_halving(
     from jobs.monitor.waiting import wait_for
 
     check_runs(spec.name, [(sweep_dir / name, config) for name, config in runs])  # before the plan is written
-    step = start(spec.name, sweep_dir, runs, opts, base, {**sweep_options, "halving": True}, plan)
-    rungs = " -> ".join(map(str, plan.epochs))
+    _check_mode(sweep_dir, plan.mode)
+    if plan.mode == "async":
+        sweep_async(spec, sweep_dir, runs, opts, base=base, sweep_options=sweep_options, plan=plan, wait=wait)
+        return
+    step = start(spec.name, sweep_dir, runs, opts, base, {**sweep_options, "halving": True}, plan.record)
+    rungs = " -> ".join(map(str, plan.record.epochs))
     if step.unfinished and step.submitted:
         typer.echo(
             f"resubmitted {count(len(step.submitted), 'run')} of rung {step.rung} that had stopped unfinished "
@@ -163,3 +211,63 @@ def sweep_halving(
                 err=True,
             )
             break
+
+
+def _check_mode(sweep_dir: Path, mode: str) -> None:
+    """A halving sweep is continued in the mode it was started in (their records differ)."""
+    try:
+        manifest = SweepDir(sweep_dir).manifest()
+    except Damaged:
+        return  # the sweep's own start names the damage
+    if manifest is not None and manifest.halving is not None and is_async(manifest) != (mode == "async"):
+        was = "async" if is_async(manifest) else "sync"
+        raise UserError(
+            f"{sweep_dir} is a halving sweep of --halving-mode {was}; continue it with --halving-mode {was}, "
+            "or give this one another --name"
+        )
+
+
+def sweep_async(
+    spec: TaskSpec,
+    sweep_dir: Path,
+    runs: list[tuple[str, Any]],
+    opts: ExecutorOptions,
+    *,
+    base: Any,
+    sweep_options: dict[str, Any],
+    plan: Halving,
+    wait: bool,
+) -> None:
+    """Start or resume an asynchronous halving search and say where it stands; ``wait``: until it is complete."""
+    from jobs.engine.asha.search import Search
+    from jobs.engine.asha.start import start
+    from jobs.engine.asha.workers import live_workers
+
+    options = {**sweep_options, "min_competitors": plan.min_competitors or plan.record.eta}
+    started = start(spec.name, sweep_dir, runs, opts, base=base, sweep_options=options, plan=plan.record)
+    rungs = " -> ".join(map(str, plan.record.epochs))
+    if started.completed:
+        typer.echo(f"nothing to submit: the asynchronous halving search in {sweep_dir} has completed")
+    elif started.running:
+        typer.echo(
+            f"nothing to submit: {count(len(started.running), 'worker')} of the asynchronous halving search in "
+            f"{sweep_dir} are at work ({', '.join(started.running)})"
+        )
+    else:
+        typer.echo(
+            f"submitted {count(len(started.submitted), 'worker')} for an asynchronous halving search of "
+            f"{count(started.configurations, 'configuration')} ({count(len(runs), 'run')}), epochs per rung {rungs}, "
+            f"on {opts.resolved_executor()}; sweep folder: {sweep_dir}"
+        )
+        if started.bounded_by:
+            typer.echo(f"fewer workers than asked: {started.bounded_by} leaves room for no more", err=True)
+    typer.echo(f"follow it with: seqjobs status {sweep_dir}", err=True)
+    while wait and not Search.open(sweep_dir, compact=False).complete():
+        if not live_workers(sweep_dir):
+            typer.echo(
+                "every worker has ended before the search completed (cancelled, or failed: see seqjobs status); "
+                "give the same command again to go on",
+                err=True,
+            )
+            break
+        time.sleep(WAIT_POLL_S)

@@ -15,9 +15,11 @@ import typing
 from typing import Annotated, Any, Callable
 
 import typer
+import typer.main
+from typer.core import TyperGroup
 
 from seqtasks import config as cfg
-from seqtasks.tasks import TaskSpec
+from seqtasks.tasks import TASKS, TaskSpec, get_task
 
 
 def config_parameters(cls: type, *, panel: str = "Task options") -> list[inspect.Parameter]:
@@ -98,6 +100,29 @@ def task_command(
     command.__doc__ = doc or spec.summary
     command.__name__ = spec.name
     return command
+
+
+def task_app(build: Callable[[TaskSpec], Callable[..., None]]) -> typer.Typer:
+    """A command group with one command per task, ``build(spec)`` each: the built-in and installed tasks listed,
+    and a task named ``module:function`` (a user's quick try) built when it is asked for.
+
+    An installed task that does not load is left out of the list; naming it,
+    like naming a broken ``module:function``, gets its one-line error.
+    """
+
+    class TaskGroup(TyperGroup):
+        def get_command(self, ctx: Any, cmd_name: str) -> Any:
+            found = super().get_command(ctx, cmd_name)
+            if found is not None or (":" not in cmd_name and cmd_name not in TASKS.keys()):
+                return found
+            one = typer.Typer(add_completion=False)
+            one.command(cmd_name)(build(get_task(cmd_name)))  # a broken task raises its UserError here
+            return typer.main.get_command(one)
+
+    app = typer.Typer(cls=TaskGroup, no_args_is_help=True)
+    for spec in TASKS.usable():
+        app.command(spec.name)(build(spec))
+    return app
 
 
 def strict_int(text: str | int) -> int:

@@ -8,20 +8,27 @@ from typing import Any, Optional
 import typer
 
 from jobs.cli.common import RUNS, check_run_folder, fresh_run_dir, output_path
-from jobs.cli.options import option, task_command
+from jobs.cli.options import option, task_app, task_command
 from seqtasks.config import check_data
 from seqtasks.errors import UserError
-from seqtasks.tasks import TASKS, TaskSpec
-
-app = typer.Typer(no_args_is_help=True)
+from seqtasks.tasks import TaskSpec
 
 
-def _run(spec: TaskSpec, config: Any, *, out: Optional[Path]) -> None:
-    """Check everything a mistake could be in, then run; the folder is named once the run has ended.
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run, with the folder that the same command (``--out FOLDER``) resumes."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(str(folder))
+        self.folder = folder
+
+
+def run_task(spec: TaskSpec, config: Any, out: Optional[Path]) -> tuple[Path, dict[str, Any]]:
+    """Check everything a mistake could be in, run, and return the run folder and its result record.
 
     Nothing is printed before the run: bad input is exactly one ``error:``
     line. A run that fails on its own (an empty corpus, a full disk) names
     its folder in that same line, where its ``result.json`` tells the rest.
+    What ``seqjobs run`` and ``seqjobs.run`` both do.
     """
     from jobs.engine.jobfn import scheduler_job_alive
     from seqtasks.runner import execute
@@ -31,15 +38,22 @@ def _run(spec: TaskSpec, config: Any, *, out: Optional[Path]) -> None:
     folder = out or fresh_run_dir(spec.name)
     _check_code(folder)
     try:
-        result = execute(
+        return folder, execute(
             spec.name, config, folder, job_alive=scheduler_job_alive
-        )  # a claim by an ended job is taken over
+        )  # an ended job's claim is taken
     except UserError as err:
         if out is None and folder.exists():
             raise UserError(f"{err} (run folder: {folder})") from None
         raise
     except KeyboardInterrupt:
-        typer.echo(f"interrupted; the same command with --out {folder} resumes the run", err=True)
+        raise Interrupted(folder) from None
+
+
+def _run(spec: TaskSpec, config: Any, *, out: Optional[Path]) -> None:
+    try:
+        folder, result = run_task(spec, config, out)
+    except Interrupted as stop:
+        typer.echo(f"interrupted; the same command with --out {stop.folder} resumes the run", err=True)
         raise typer.Exit(130) from None
     figure = result.get(spec.main_metric)
     typer.echo(f"{spec.name} {result['status']}: {spec.main_metric} = {figure}  ({folder})", err=True)
@@ -69,5 +83,4 @@ OUT = option(
     parser=output_path,
 )
 
-for _spec in TASKS.values():
-    app.command(_spec.name)(task_command(_spec, _run, [OUT]))
+app = task_app(lambda spec: task_command(spec, _run, [OUT]))

@@ -8,6 +8,7 @@ anything is submitted.
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -16,7 +17,7 @@ import typer
 
 from jobs.cli.common import RUNS, check_output_folder, check_run_folder, fresh_run_dir
 from jobs.cli.halving import HALVING_PARAMS, check_varied, halving_plan, sweep_halving
-from jobs.cli.options import executor_parameters, no_snapshot_option, option, task_command
+from jobs.cli.options import executor_parameters, no_snapshot_option, option, task_app, task_command
 from jobs.engine import options as executor_opts
 from jobs.engine.launch import launch, launch_sweep
 from jobs.engine.sampling import sample_runs
@@ -27,7 +28,7 @@ from jobs.text import count, refuse_control
 from seqtasks.config import check_data
 from seqtasks.errors import UserError
 from seqtasks.rundir import RunDir, SweepDir
-from seqtasks.tasks import TASKS, TaskSpec
+from seqtasks.tasks import TaskSpec
 
 EXEC = "Executor options (sbatch names)"
 SWEEP = "Sweep options"
@@ -50,9 +51,6 @@ WAIT = option(
 )
 ROOT = option("root", Path, Path("runs"), "Folder that holds the sweeps.", SWEEP)
 
-submit_app = typer.Typer(no_args_is_help=True)
-sweep_app = typer.Typer(no_args_is_help=True)
-
 
 def executor_options(values: dict[str, Any]) -> executor_opts.ExecutorOptions:
     """Validated executor options from the command line (text, or ``None`` where not given) over the profile, if any.
@@ -63,7 +61,23 @@ def executor_options(values: dict[str, Any]) -> executor_opts.ExecutorOptions:
     profile = values.pop("profile", None)
     opts = executor_opts.build(values, profile)
     time_limit(opts)
+    if opts.after is not None:
+        check_after(opts.after, opts.resolved_executor())
     return opts
+
+
+def check_after(job_id: str, executor: str) -> None:
+    """``--after JOBID`` names a job SLURM knows: it takes a dependency on an unknown job as already met."""
+    from jobs import scheduler
+
+    if executor != "slurm":
+        raise UserError(f"--after needs --executor slurm (not {executor}); start the sweep once that job has ended")
+    if not re.fullmatch(r"\d+(_\d+)?", job_id):
+        raise UserError(f"--after '{job_id}' is not a SLURM job id (digits, or JOBID_TASK for an array task)")
+    if job_id not in scheduler.job_states([job_id]):
+        raise UserError(
+            f"--after {job_id}: SLURM knows no such job (sacct, squeue); give the id sbatch printed for your job"
+        )
 
 
 def _submit(
@@ -90,7 +104,13 @@ def _submit(
         report_end(folder)
 
 
-def _sweep(
+def _sweep(spec: TaskSpec, base: Any, *, wait: bool, **values: Any) -> None:
+    sweep_dir = start_sweep(spec, base, wait=wait, **values)
+    if wait:
+        report_end(sweep_dir)
+
+
+def start_sweep(
     spec: TaskSpec,
     base: Any,
     *,
@@ -105,7 +125,13 @@ def _sweep(
     wait: bool,
     no_snapshot: bool,
     **values: Any,
-) -> None:
+) -> Path:
+    """Check, then start or continue the sweep (what ``seqjobs sweep`` and ``seqjobs.sweep`` both do); its folder.
+
+    ``values`` are the halving and executor settings, as text or ``None`` as
+    the command line gives them. ``wait`` matters for a halving sweep only:
+    this process then decides the rungs that no promotion job has decided.
+    """
     plan = halving_plan(spec, {key: values.pop(key) for key in HALVING_NAMES})
     opts = executor_options(values)
     cls = spec.config_cls
@@ -147,8 +173,7 @@ def _sweep(
             f"random search: {count(sampled['trials'], 'trial')} drawn with --sampler-seed {sampled['sampler_seed']} "
             f"(recorded in {sweep_dir}/sweep.json)"
         )
-    if wait:
-        report_end(sweep_dir)
+    return sweep_dir
 
 
 def _sweep_grid(
@@ -223,20 +248,19 @@ SWEEP_PARAMS = [
     ROOT,
 ]
 
-for _spec in TASKS.values():
-    submit_app.command(_spec.name)(
-        task_command(
-            _spec,
-            _submit,
-            [OUT, WAIT, no_snapshot_option(EXEC), *EXECUTOR_PARAMS],
-            doc=f"Submit one {_spec.name} run: {_spec.summary}",
-        )
+submit_app = task_app(
+    lambda spec: task_command(
+        spec,
+        _submit,
+        [OUT, WAIT, no_snapshot_option(EXEC), *EXECUTOR_PARAMS],
+        doc=f"Submit one {spec.name} run: {spec.summary}",
     )
-    sweep_app.command(_spec.name)(
-        task_command(
-            _spec,
-            _sweep,
-            [*SWEEP_PARAMS, *HALVING_PARAMS, WAIT, no_snapshot_option(EXEC), *EXECUTOR_PARAMS],
-            doc=f"Sweep {_spec.name}: {_spec.summary}",
-        )
+)
+sweep_app = task_app(
+    lambda spec: task_command(
+        spec,
+        _sweep,
+        [*SWEEP_PARAMS, *HALVING_PARAMS, WAIT, no_snapshot_option(EXEC), *EXECUTOR_PARAMS],
+        doc=f"Sweep {spec.name}: {spec.summary}",
     )
+)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -21,7 +22,17 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from jobs.cli.common import PathArg, check_output_file, check_runs, output_path
-from jobs.monitor.overview import SMALL, groups, halving_advice, rung_line, states_present, sweep_name, to_look_at
+from jobs.monitor.overview import (
+    SMALL,
+    groups,
+    halving_advice,
+    rung_line,
+    rung_spending,
+    states_present,
+    sweep_name,
+    to_look_at,
+)
+from jobs.monitor.spend import spent_line
 from jobs.monitor.status import RunStatus, as_dicts, check_readable, statuses, summary, warnings
 from jobs.text import count, say, shown
 from seqtasks.errors import UserError
@@ -32,6 +43,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
+
+    from jobs.monitor.collect import Collection
 
 #: the longest ``--interval`` (an hour): anything longer is a typo, and sleep() refuses some of it
 MAX_INTERVAL_S = 3600.0
@@ -177,9 +190,11 @@ def status(
             return
         if watch:
             console.clear()
-        _print(console, summary(rows))
+        _print(console, "; ".join(filter(None, [summary(rows), spent_line(rows)])))
         if rungs := rung_line(rows):
             _print(console, "halving: " + rungs)
+        if spending := rung_spending(rows):
+            _print(console, "halving " + spending)
         if advice := halving_advice(rows):
             _print(console, advice, style="red")
         if all_runs or len(rows) <= SMALL:
@@ -204,8 +219,21 @@ def status(
         show(statuses(path, background_index=True))  # the index of ended runs is written while this answers
 
 
+def read_statuses(path: Path) -> list[RunStatus]:
+    """Every run under ``path`` and its state, each damaged run warned about, as ``status`` reads them for
+    ``seqjobs.open(path).status()``. Refused (one line) when no run there can be read."""
+    check_runs(path)
+    rows = statuses(path, background_index=True)
+    _warn(rows)
+    check_readable(rows, str(path))
+    return rows
+
+
 def collect(
-    paths: Annotated[list[Path], typer.Argument(help="Run, sweep or runs/ folders to collect.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Run, sweep or runs/ folders, and tables collect wrote (results/NAME.csv), mixed."),
+    ],
     output: Annotated[
         Optional[Path],
         typer.Option(
@@ -217,38 +245,72 @@ def collect(
     ] = None,
     per_epoch: Annotated[
         bool,
-        typer.Option("--per-epoch", help="Also write the long table of every metrics.csv row (OUTPUT.epochs.csv)."),
+        typer.Option(
+            "--per-epoch",
+            help="Also write the long table of every metrics.csv row (OUTPUT.epochs.csv; "
+            "rewritten anyway where one is there already).",
+        ),
     ] = False,
 ) -> None:
     """Runs that did not complete are listed and left out; a damaged run is one
-    warning and counted as unreadable.
+    warning and counted as unreadable. A table given is merged with the rest:
+    the same run met twice is one row, and one with other figures is named in
+    a warning (docs/collect.md); a damaged table is one warning and left out.
     """
     from jobs.monitor import collect as coll
+    from jobs.monitor import tables
 
-    out = output or Path("results") / f"{paths[0].resolve().name or 'runs'}.csv"
+    out = output or Path("results") / f"{_default_name(paths[0])}.csv"
     check_output_file("-o", out)  # first: the other files are named after it
-    targets = coll.Outputs.beside(out, per_epoch)
+    # an epochs table already beside the output is rewritten with it, so the two never disagree
+    targets = coll.Outputs.beside(out, per_epoch or tables.epochs_beside(out).is_file())
     for target in targets.paths():
         check_output_file("-o", target)
-    for p in paths:
-        check_runs(p)
-
-    found = coll.collect(paths, per_epoch=per_epoch, background_index=True)
-    _warn(found.states)
-    check_readable(found.states, ", ".join(map(str, paths)))
-    for r in found.states:
-        if r.state not in (RunState.COMPLETED, RunState.UNREADABLE):
-            say(f"left out {r.path}: {r.state}" + (f": {r.error}" if r.error else ""), err=True)
-    if found.runs.empty:
-        raise UserError(f"no completed runs under {', '.join(map(str, paths))}; see `seqjobs status {paths[0]}`")
+    found = gather(paths, per_epoch=targets.epochs is not None)
     table = coll.summarise(found.runs)
     try:
         written = targets.write(found, table)
     except OSError as err:
         raise UserError(f"cannot write {err.filename or out}: {err.strerror}; choose another -o") from None
     print_frame(table)
-    say(f"{summary(found.states)}; collected {count(len(found.runs), 'run')} in {count(len(table), 'group')}", err=True)
+    folders = [summary(found.states)] if found.states else []
+    done = f"collected {count(len(found.runs), 'run')} in {count(len(table), 'group')}"
+    say("; ".join([*folders, *filter(None, [coll.describe(found)]), done]), err=True)
     say("wrote " + ", ".join(map(str, written)), err=True)
+
+
+def gather(paths: list[Path], *, per_epoch: bool) -> Collection:
+    """The completed runs under ``paths`` (folders and tables), every run left out said on stderr; what ``collect``
+    and ``seqjobs.collect`` both read. Refused (one line) when there is none."""
+    from jobs.monitor import collect as coll
+    from jobs.monitor import tables
+
+    for p in paths:
+        if not tables.is_table(p):
+            check_runs(p)
+        elif not os.path.lexists(p):
+            raise UserError(f"{p} does not exist; give a run or sweep folder, or a table collect wrote")
+    found = coll.collect(paths, per_epoch=per_epoch, background_index=True)
+    _warn(found.states)
+    for line in found.notes:
+        say(line, err=True)
+    if not found.tables:
+        check_readable(found.states, ", ".join(map(str, paths)))
+    for r in found.states:
+        if r.state not in (RunState.COMPLETED, RunState.UNREADABLE):
+            say(f"left out {r.path}: {r.state}" + (f": {r.error}" if r.error else ""), err=True)
+    if found.runs.empty:
+        where = ", ".join(map(str, paths))
+        see = "see the warnings above" if found.tables or found.notes else f"see `seqjobs status {paths[0]}`"
+        raise UserError(f"no completed runs under {where}; {see}")
+    return found
+
+
+def _default_name(path: Path) -> str:
+    """The name ``collect`` writes under ``results/`` when no ``-o`` is given: a folder's, or a table's plus -merged."""
+    if path.suffix == ".csv" and not path.is_dir():
+        return path.stem + "-merged"
+    return path.resolve().name or "runs"
 
 
 def print_frame(frame: pd.DataFrame) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from jobs import scheduler
 from jobs.engine import options as executor_opts
+from jobs.engine.asha.workers import pause
 from jobs.engine.jobfn import CANCEL_RUN_SIGNAL, RunSpec
 from jobs.monitor.status import RunStatus, statuses
 from jobs.monitor.sweeps import NO_FOLDER
@@ -73,6 +74,7 @@ def cancel_runs(path: Path) -> int:
     only while a cancelled run of it is running (the worker then handles
     it), and otherwise skips the marked runs when it reaches them.
     """
+    pause(path)  # an asynchronous halving sweep's workers: no more work, and stopped (even those between runs)
     # a run sweep.json lists whose folder is gone, or a file in its place, has nothing left to cancel
     rows = [r for r in statuses(path) if r.state not in ENDED and r.error != NO_FOLDER and os.path.isdir(r.path)]
     jobs: dict[tuple[str, str], tuple[JobRecord, list[RunDir], bool]] = {}
@@ -169,7 +171,8 @@ def resubmit_runs(path: Path, states: set[RunState], snapshot: bool = True) -> i
         groups.setdefault(options, []).append(RunSpec(config.task, config.config, str(run.path)))
     total = 0
     for options, specs in groups.items():
-        settings = {k: v for k, v in json.loads(options).items() if k in executor_opts.FIELDS}
+        # --after held back the first submission only: the job it waited for has ended by now (or never will)
+        settings = {k: v for k, v in json.loads(options).items() if k in executor_opts.FIELDS and k != "after"}
         opts = executor_opts.build(settings, None)
         log_root = Path(path) if (Path(path) / "sweep.json").exists() else Path(specs[0].run_dir)
         total += len(submit_runs(specs, opts, log_root))  # job.json is written only once a job is accepted

@@ -46,6 +46,8 @@ def slurm_parameters(opts: ExecutorOptions) -> dict[str, Any]:
     }
     if opts.time is None:
         params["time"] = scheduler.slurm_time_limit(opts.partition).minutes
+    if opts.after is not None:  # chained arrays and promotion jobs set their own dependency, after these
+        params["dependency"] = f"afterok:{opts.after}"
     return {"job_name": "seqjobs", **params}
 
 
@@ -125,8 +127,9 @@ def controller_environment(command: str, parameters: dict[str, Any]) -> dict[str
 
 
 def local_executor(opts: ExecutorOptions, folder: Path, code: Snapshot | None = None) -> submitit.LocalExecutor:
-    """A LocalExecutor (one process per job; TensorFlow's CPU threads follow --cpus-per-task), importing ``code``."""
-    ex = DetachedLocalExecutor(folder=folder, max_num_timeout=UNCOUNTED_TIMEOUTS, threads=opts.cpus_per_task, code=code)
+    """A LocalExecutor (one process per job; TensorFlow's CPU threads follow :meth:`ExecutorOptions.threads`),
+    importing ``code``."""
+    ex = DetachedLocalExecutor(folder=folder, max_num_timeout=UNCOUNTED_TIMEOUTS, threads=opts.threads(), code=code)
     ex.update_parameters(
         timeout_min=opts.time or LOCAL_DEFAULT_MINUTES,
         signal_delay_s=opts.signal_delay if opts.signal_delay is not None else 30,

@@ -127,8 +127,6 @@ class RunJob(submitit.helpers.Checkpointable):
         self.requeued = False  # this attempt's checkpoint decided to requeue the job (it exits as soon as it can)
 
     def __call__(self) -> list[dict[str, Any]]:
-        from seqtasks.runner import execute
-
         self.finished_before = len(self.finished)
         self.requeued = False  # the checkpoint pickled it True
         devices = slurm_gpus()
@@ -138,6 +136,18 @@ class RunJob(submitit.helpers.Checkpointable):
             self.workers = Workers(devices)
             shared: list[dict[str, Any]] = self.workers.run(self.runs, self.max_stalled)
             return shared
+        try:
+            return self._run_in_turn()
+        except Exception as err:
+            # the exit that the requeue raised may surface outside a run too (a task's import): still a requeue
+            if self.requeued:
+                self._exit_requeued(err)
+            raise
+
+    def _run_in_turn(self) -> list[dict[str, Any]]:
+        """Execute the job's runs one after the other; a run that fails is recorded and the next one goes on."""
+        from seqtasks.runner import execute
+
         records = []
         with self._cancellable():
             for spec in self.runs:
@@ -337,7 +347,15 @@ def write_job_record(
     if options["executor"] == "local":
         options = {**options, "controller_started": started_at(int(job.job_id))}
     paths = {"stdout": str(job.paths.stdout), "stderr": str(job.paths.stderr), "submitit_folder": str(job.paths.folder)}
-    return dump(RunDir(run_dir).record_job(str(job.job_id), options["executor"], options, paths, submitted_at))
+    return dump(
+        RunDir(run_dir).record_job(
+            job_id=str(job.job_id),
+            executor=options["executor"],
+            options=options,
+            paths=paths,
+            submitted_at=submitted_at,
+        )
+    )
 
 
 def record_jobs(

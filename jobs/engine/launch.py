@@ -82,7 +82,7 @@ def _launch_checked(
         else:
             todo.append((folder, config))
     code = for_new_runs(opts.resolved_executor(), log_root, wanted=snapshot, folders=[folder for folder, _ in todo])
-    fresh = each(lambda run: _initialise(RunDir(run[0]), task, run[1], code), todo)  # many runs: see jobs.engine.fanout
+    fresh = each(lambda run: initialise(RunDir(run[0]), task, run[1], code), todo)  # many runs: see jobs.engine.fanout
     created = [folder for (folder, _), new in zip(todo, fresh) if new]
     try:
         jobs = submit_runs([RunSpec(task, to_dict(c), str(f)) for f, c in todo], opts, log_root) if todo else {}
@@ -155,7 +155,7 @@ def _owned(run: RunDir) -> bool:
         return True  # a torn claim: its writer may still be finishing it
 
 
-def _initialise(run: RunDir, task: str, config: Any, code: dict[str, Any] | None = None) -> bool:
+def initialise(run: RunDir, task: str, config: Any, code: dict[str, Any] | None = None) -> bool:
     """Write ``config.json`` of a run about to be submitted, so ``status`` lists it before its job
     starts; True when the folder is new (and so may be removed again if the submission is refused)."""
     if run.prepare_new(task, config, code):

@@ -77,6 +77,11 @@ class ExecutorOptions:
         "and QOS); a larger sweep is submitted chunk by chunk from the cluster.",
         slurm=None,
     )
+    after: Optional[str] = setting(
+        "SLURM: start the jobs only once job AFTER (one of yours, e.g. the data preparation) has completed "
+        "successfully (sbatch --dependency=afterok:AFTER).",
+        slurm=None,
+    )
     max_stalled: Optional[int] = setting(
         "Fail a run after this many attempts in a row stopped by the time limit before committing an epoch "
         "(default 3; preemptions do not count).",
@@ -92,6 +97,13 @@ class ExecutorOptions:
     def to_dict(self) -> dict[str, Any]:
         """Only the settings that are set, for manifests."""
         return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+    def threads(self) -> int | None:
+        """TensorFlow's threads in each job: ``--cpus-per-task``; local workers given only ``--array-parallelism``
+        get their share of the cores (else each would use every core, and N workers would fight over them)."""
+        if self.cpus_per_task or not self.array_parallelism or self.resolved_executor() != "local":
+            return self.cpus_per_task
+        return max(1, (os.cpu_count() or 1) // self.array_parallelism)
 
     def parallelism(self) -> int:
         """How many jobs of a sweep may run at once (local: cores / cpus-per-task by default)."""

@@ -255,7 +255,7 @@ def _decide(
     sweep_path: Path,
 ) -> None:
     """Rank the ended rung, record the decision, and add the next rung (or end the sweep)."""
-    scores = {name: _score(sweep_path / name, states[name], record, rung.epochs) for name in rung.runs}
+    scores = {name: rung_score(sweep_path / name, states[name], record, rung.epochs) for name in rung.runs}
     decision = halving.decide({name: params[name] for name in rung.runs}, scores, record.higher_is_better, record.eta)
     rung.scores, rung.failed, rung.decided_at = scores, decision.failed, now_iso()
     last = rung.rung + 1 >= len(record.epochs)
@@ -269,7 +269,7 @@ def _decide(
     record.rungs.append(RungRecord(rung=rung.rung + 1, epochs=record.epochs[rung.rung + 1], runs=decision.promoted))
 
 
-def _score(path: Path, state: Optional[str], record: HalvingRecord, epochs: int) -> float | None:
+def rung_score(path: Path, state: Optional[str], record: HalvingRecord, epochs: int) -> float | None:
     """The run's ranking figure at ``epochs``; ``None`` when it did not complete them."""
     run = RunDir(path)
     if state != RunState.COMPLETED or not _reached(run, epochs):

@@ -44,6 +44,7 @@ from typing import Any
 
 from seqtasks.errors import UserError
 from seqtasks.rundir.folder import CONFIG
+from seqtasks.tasks import user_modules
 from seqtasks.version import CODE_PACKAGES, SNAPSHOT_MANIFEST, git_state
 
 #: where snapshots are kept when set (a folder on a file system compute nodes see)
@@ -99,17 +100,31 @@ def store_for(folder: Path) -> Path:
     return Path(folder).absolute().parent / STORE_IN_ROOT
 
 
-def package_dirs(packages: tuple[str, ...] = CODE_PACKAGES) -> dict[str, Path]:
-    """Each package's folder, as this process imported it (a checkout, site-packages, or a snapshot)."""
+def code_modules() -> tuple[str, ...]:
+    """What a snapshot holds: seqjobs' packages, and the modules of the user tasks this process loaded."""
+    return (*CODE_PACKAGES, *user_modules())
+
+
+def package_dirs(packages: tuple[str, ...] | None = None) -> dict[str, Path]:
+    """Each package's folder (a one-file module: its file), as this process imported it (a checkout,
+    site-packages, or a snapshot)."""
     import importlib
 
-    return {name: Path(importlib.import_module(name).__file__ or "").resolve().parent for name in packages}
+    found = {}
+    for name in code_modules() if packages is None else packages:
+        module = importlib.import_module(name)
+        path = Path(module.__file__ or "").resolve()
+        found[name] = path.parent if hasattr(module, "__path__") else path
+    return found
 
 
-def source_files(packages: tuple[str, ...] = CODE_PACKAGES) -> list[tuple[str, Path]]:
+def source_files(packages: tuple[str, ...] | None = None) -> list[tuple[str, Path]]:
     """``(path inside the snapshot, file)`` of every file a snapshot holds, sorted by the former."""
     found = []
     for name, root in package_dirs(packages).items():
+        if root.is_file():  # a user's task in a module of one file
+            found.append((root.name, root))
+            continue
         for folder, subdirs, files in os.walk(root):
             subdirs[:] = sorted(d for d in subdirs if d != "__pycache__" and not d.startswith("."))
             base = Path(folder)
@@ -128,7 +143,7 @@ def code_id(contents: list[tuple[str, bytes]]) -> str:
     return digest.hexdigest()[:24]
 
 
-def read_sources(packages: tuple[str, ...] = CODE_PACKAGES) -> list[tuple[str, bytes]]:
+def read_sources(packages: tuple[str, ...] | None = None) -> list[tuple[str, bytes]]:
     """The files of :func:`source_files` with their bytes."""
     return [(rel, path.read_bytes()) for rel, path in source_files(packages)]
 

@@ -11,6 +11,11 @@ collects. With every epoch (``--per-epoch``, ``report``) a completed run
 whose ``metrics.csv`` holds NaN keeps its rows and gets a warning naming the
 epochs (its status's ``error``, see :func:`not_a_number`).
 
+The paths may also be tables ``collect`` wrote (:mod:`jobs.monitor.tables`),
+mixed with folders: every source gives its rows, and :mod:`jobs.monitor.merge`
+makes them one table, the same run met twice one row
+(:mod:`jobs.monitor.identity`).
+
 pandas is imported inside the functions: ``seqjobs collect`` checks its
 options and output paths before paying for it.
 """
@@ -21,13 +26,15 @@ import importlib.util
 import io
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jobs.monitor import identity, spend
 from jobs.monitor.reading import RunFiles
 from jobs.monitor.rungs import RungMark
 from jobs.monitor.status import RunStatus, no_collector_passes, survey
+from jobs.text import count, shown
 from seqtasks import atomic
 from seqtasks.config import fields_by_name, with_defaults
 from seqtasks.rundir.states import RunState
@@ -35,6 +42,8 @@ from seqtasks.tasks import TASKS
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from jobs.monitor.merge import Part
 
 
 @dataclass
@@ -44,6 +53,14 @@ class Collection:
     runs: pd.DataFrame  # one row per completed run
     epochs: pd.DataFrame  # one row per metrics.csv row of those runs
     states: list[RunStatus]  # every run folder, completed or not
+    #: each table among the paths that could be read (as given), and how many runs it held
+    tables: dict[str, int] = field(default_factory=dict)
+    #: the tables read without their per-epoch table (none beside them, or a damaged one)
+    without_epochs: list[str] = field(default_factory=list)
+    #: ``warning:`` lines: a damaged table, a run met twice with other figures
+    notes: list[str] = field(default_factory=list)
+    #: runs met in more than one source with the same figures, each kept once
+    merged: int = 0
 
 
 def _flat(value: Any) -> Any:
@@ -58,14 +75,23 @@ def run_row(f: RunFiles) -> dict[str, Any]:
     row: dict[str, Any] = {"run": f.path.name, "sweep": f.path.parent.name, "task": f.task}
     row.update({k: _flat(v) for k, v in config.items()})
     row.update({k: v for k, v in figures.items() if not isinstance(v, (dict, list))})
+    run_id = f.record.run_id if f.record is not None else None
+    row[identity.RUN_ID] = identity.run_identity(f.task, row["sweep"], row["run"], run_id, config)
     return row
 
 
 def _halving(mark: RungMark | None) -> dict[str, Any]:
-    """A halving sweep's run: the last rung it reached, and the epoch it stopped at (empty while it goes on)."""
+    """A halving sweep's run: the last rung it reached, and the epoch it stopped at (empty while it goes on);
+    asynchronous halving adds how many competitors its last decision was made among."""
     if mark is None:
         return {}
-    return {"rung": mark.rung, "stopped_at_epoch": mark.stopped_at_epoch}
+    competitors = {} if mark.competitors is None else {"competitors": mark.competitors}
+    return {"rung": mark.rung, "stopped_at_epoch": mark.stopped_at_epoch, **competitors}
+
+
+def _spent(status: RunStatus) -> dict[str, Any]:
+    """What the run spent over all its attempts (:mod:`jobs.monitor.spend`): seconds, CPU- and GPU-hours."""
+    return dict(zip(spend.COLUMNS, (status.spent_s, status.cpu_hours, status.gpu_hours)))
 
 
 def _provenance(f: RunFiles) -> dict[str, Any]:
@@ -98,35 +124,94 @@ def _host(f: RunFiles) -> str | None:
 
 @no_collector_passes()  # the rows of 10,000 runs too: see there
 def collect(paths: list[Path], per_epoch: bool = True, background_index: bool = False) -> Collection:
-    """Read every run under ``paths`` (each folder once, even when paths overlap).
+    """Read every run under ``paths``, folders and tables alike, into one table: each run once.
 
-    The long table of every epoch (``per_epoch``) is built only when asked
-    for: it has a row per epoch, not per run, and needs every file of every
-    run. Without it an ended run is read from its config, result and job
-    records alone. Rows are gathered as plain dicts and made into a frame once.
+    A folder is read once, even when paths overlap; a run met again (in a
+    table, or in a copy of its folder elsewhere) is one row
+    (:func:`jobs.monitor.merge.merge`). The long table of every epoch
+    (``per_epoch``) is built only when asked for: it has a row per epoch,
+    not per run, and needs every file of every run (and the ``.epochs.csv``
+    beside each table). A damaged table is one warning in :attr:`Collection.notes`.
     """
-    import pandas as pd
+    from jobs.monitor import tables
+    from jobs.monitor.merge import Part, merge
+
+    parts: list[Part] = []
+    states: list[RunStatus] = []
+    found = Collection(_frame([]), _frame([]), states)
+    seen: set[str] | None = set() if len(paths) > 1 else None
+    for root in paths:
+        if not tables.is_table(root):
+            parts.append(_folder_part(root, per_epoch, background_index, seen, states))
+    given = [root for root in paths if tables.is_table(root)]
+    if given:
+        read = tables.read(given, with_epochs=per_epoch)
+        found.tables, found.notes = read.counts, read.notes
+        found.without_epochs = [t for t in read.without_epochs if _has_epochs(read.runs, t)]
+        parts.append(Part(read.runs, read.epochs))
+    merged = merge(parts, rank=_ranks(paths))
+    found.runs, found.epochs, found.merged = merged.runs, merged.epochs, merged.merged
+    found.notes += merged.conflicts
+    return found
+
+
+def _ranks(paths: list[Path]) -> dict[str, int]:
+    """Which source's row is kept when a run is met twice: a folder's over a table's, a later path's over an earlier's."""
+    from jobs.monitor import tables
+
+    order = sorted(range(len(paths)), key=lambda i: (not tables.is_table(paths[i]), i))
+    return {str(paths[i]): rank for rank, i in enumerate(order)}
+
+
+def _has_epochs(runs: pd.DataFrame, source: str) -> bool:
+    """Does table ``source`` hold runs of a task with epochs (a Markov chain has none to miss)?"""
+    tasks = set(runs.loc[runs[identity.SOURCE] == source, "task"])
+    return any(TASKS[t].val_metrics for t in tasks)
+
+
+def _folder_part(
+    root: Path, per_epoch: bool, background_index: bool, seen: set[str] | None, states: list[RunStatus]
+) -> Part:
+    """The completed runs under folder ``root``, every run's status into ``states``.
+
+    ``seen``: the folders read from earlier paths (``None``: the only path), each read once.
+    """
+    from jobs.monitor.merge import Part
 
     rows: list[dict[str, Any]] = []
     epochs: list[dict[str, Any]] = []
-    states = []
-    seen: set[str] = set()
-    for root in paths:
-        for run in survey(root, "full" if per_epoch else "collect", background_index):
-            if len(paths) > 1:  # overlapping paths: each folder once
-                key = os.path.realpath(run.status.path)
-                if key in seen:
-                    continue
-                seen.add(key)
-            states.append(run.status)
-            if run.status.state != RunState.COMPLETED or run.files is None:
+    for run in survey(root, "full" if per_epoch else "collect", background_index):
+        if seen is not None:  # overlapping paths: each folder once
+            key = os.path.realpath(run.status.path)
+            if key in seen:
                 continue
-            row = {**run_row(run.files), **_halving(run.rung), **_provenance(run.files)}
-            rows.append(row)
-            if per_epoch:
-                epochs.extend(_epoch_rows(run.files, row))
-                run.status.error = not_a_number(run.files.metrics)
-    return Collection(pd.DataFrame(rows), pd.DataFrame(epochs), states)
+            seen.add(key)
+        states.append(run.status)
+        if run.status.state != RunState.COMPLETED or run.files is None:
+            continue
+        row = {**run_row(run.files), **_halving(run.rung), **_spent(run.status), **_provenance(run.files)}
+        row.update({identity.SOURCE: str(root), identity.FORMAT: identity.TABLE_FORMAT})
+        rows.append(row)
+        if per_epoch:
+            epochs.extend(_epoch_rows(run.files, row))
+            run.status.error = not_a_number(run.files.metrics)
+    return Part(_frame(rows), _frame(epochs) if per_epoch else None)
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows gathered as plain dicts, made into a frame once."""
+    import pandas as pd
+
+    return pd.DataFrame(rows)
+
+
+def describe(found: Collection) -> str:
+    """What was collected from tables, for the line after the runs' count (``""``: no table among the paths)."""
+    if not found.tables:
+        return ""
+    counts = ", ".join(f"{shown(path)} ({n:,})" for path, n in found.tables.items())
+    merged = f"; {count(found.merged, 'run')} met more than once, kept once" if found.merged else ""
+    return f"{count(sum(found.tables.values()), 'run')} from {count(len(found.tables), 'table')}: {counts}{merged}"
 
 
 def not_a_number(metrics: list[dict[str, str]]) -> str:
@@ -186,16 +271,23 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _aggregate(runs: pd.DataFrame, params: list[str], metric: str) -> pd.DataFrame:
-    """``metric``'s mean, std and count over seeds, one row per combination of ``params``."""
+    """``metric``'s mean, std and count over seeds, one row per combination of ``params``; beside them what
+    those runs spent, summed (``cpu_hours_sum``...: a table from an older seqjobs has no such column, and gets none)."""
     import pandas as pd
 
     values = pd.to_numeric(runs[metric], errors="coerce")
+    spent = [c for c in spend.COLUMNS if c in runs]
+    costs = {c: pd.to_numeric(runs[c], errors="coerce") for c in spent}
     if params:
-        frame = runs[params].astype(str).assign(**{metric: values})
-        agg = frame.groupby(params, sort=False)[metric].agg(["mean", "std", "count"]).reset_index()
+        frame = runs[params].astype(str).assign(**{metric: values}, **costs)
+        grouped = frame.groupby(params, sort=False)
+        agg = grouped[metric].agg(["mean", "std", "count"])
+        agg = agg.join(grouped[spent].sum(min_count=1).add_suffix("_sum")).reset_index() if spent else agg.reset_index()
     else:
         # one row of a float Series: its count would read 1.0, where a grouped count reads 1
         agg = values.agg(["mean", "std", "count"]).to_frame().T.astype({"count": int})
+        for c in spent:
+            agg[f"{c}_sum"] = costs[c].sum(min_count=1)
     return agg.rename(columns={c: f"{metric}_{c}" for c in ("mean", "std", "count")})
 
 
@@ -224,14 +316,25 @@ class Outputs:
         return [p for p in (self.runs, self.summary, self.epochs, self.parquet) if p is not None]
 
     def write(self, found: Collection, table: pd.DataFrame) -> list[Path]:
-        """Write the runs, the summary ``table`` and the optional files; return their paths."""
-        write_csv(found.runs, self.runs)
-        write_csv(table, self.summary)
+        """Write the runs, the summary ``table`` and the optional files; return their paths.
+
+        Each table carries its format as its last column (:data:`jobs.monitor.identity.FORMAT`).
+        """
+        write_csv(_format_last(found.runs), self.runs)
+        write_csv(_format_last(table), self.summary)
         if self.epochs is not None:
-            write_csv(found.epochs, self.epochs)
+            write_csv(_format_last(found.epochs), self.epochs)
         if self.parquet is not None:
             write_parquet(found.runs, self.parquet)
         return self.paths()
+
+
+def _format_last(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the table format as its last column: a row cut short then lacks it, and is seen to."""
+    if frame.empty and not len(frame.columns):
+        return frame
+    rest = [c for c in frame.columns if c != identity.FORMAT]
+    return frame[rest].assign(**{identity.FORMAT: identity.TABLE_FORMAT})
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:

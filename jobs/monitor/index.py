@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Optional
 
 from jobs.monitor.rows import RunStatus
+from jobs.monitor.spend import Measured
 from seqtasks import atomic
 from seqtasks.cachedir import cache_home
 from seqtasks.rundir import safe
@@ -63,8 +64,8 @@ _MISSING = [None] * 4
 class IndexFile:
     """The index file: the folder it indexes, and an :class:`Entry` (as JSON) by run path relative to it."""
 
-    #: bump when what an entry holds changes
-    FORMAT: ClassVar[int] = 2
+    #: bump when what an entry holds changes (3: each run's measured cost)
+    FORMAT: ClassVar[int] = 3
 
     root: str
     runs: dict[str, Any]
@@ -113,10 +114,12 @@ class EndedFiles:
 
 @dataclass
 class Entry:
-    """One ended run as a view read it: its status row, and for ``collect`` its files (``None`` for ``status``)."""
+    """One ended run as a view read it: its status row, for ``collect`` its files (``None`` for ``status``), and
+    what its folder measured of its cost (its SLURM jobs' share is asked of sacct at each view: it may learn more)."""
 
     status: RunStatus
     files: Optional[EndedFiles] = None
+    measured: Optional[Measured] = None
 
     def to_dict(self, sig: Signature) -> dict[str, Any]:
         """As JSON, valid while the run's files keep ``sig``.
@@ -127,15 +130,20 @@ class Entry:
             "signature": sig,
             "status": vars(self.status),
             "files": None if self.files is None else self.files.to_dict(),
+            "measured": None if self.measured is None else self.measured.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, obj: dict[str, Any]) -> Entry:
         """:class:`ValueError` when ``obj`` is not what :meth:`to_dict` writes."""
-        status, files = obj.get("status"), obj.get("files")
+        status, files, measured = obj.get("status"), obj.get("files"), obj.get("measured")
         if not isinstance(status, dict) or not isinstance(files, (dict, type(None))):
             raise ValueError("not an index entry")
-        return cls(status=load(RunStatus, status), files=None if files is None else EndedFiles.from_dict(files))
+        return cls(
+            status=load(RunStatus, status),
+            files=None if files is None else EndedFiles.from_dict(files),
+            measured=None if measured is None else Measured.from_dict(measured),
+        )
 
 
 def signature(run: str) -> Signature | None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterable
 
 from jobs.monitor.rungs import Outcome
+from jobs.monitor.spend import hours
 from jobs.monitor.status import RunStatus
 from jobs.text import count
 from seqtasks.rundir.states import AT_WORK, SHOWN, TROUBLE, RunState
@@ -77,17 +78,61 @@ def groups(rows: list[RunStatus], root: str) -> list[Group]:
 
 
 def rung_line(rows: list[RunStatus]) -> str:
-    """A halving sweep's runs counted by rung and outcome (``rung 0: 32 stopped, 16 promoted; ...``); ``""``: none."""
+    """A halving sweep's runs counted by rung and outcome (``rung 0: 16 promoted, 32 stopped; ...``); ``""``: none.
+
+    A run's mark names the last rung it reached; it was promoted at every rung below.
+    """
     counts: dict[int, dict[str, int]] = {}
     for row in rows:
         if row.rung:
             rung, _, outcome = row.rung.partition(" ")
-            by_outcome = counts.setdefault(int(rung), {})
-            by_outcome[outcome] = by_outcome.get(outcome, 0) + 1
+            for level, said in [*((below, Outcome.PROMOTED.value) for below in range(int(rung))), (int(rung), outcome)]:
+                by_outcome = counts.setdefault(level, {})
+                by_outcome[said] = by_outcome.get(said, 0) + 1
     return "; ".join(
         f"rung {rung}: " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts[rung].items()))
         for rung in sorted(counts)
     )
+
+
+def rung_spending(rows: list[RunStatus]) -> str:
+    """What a halving sweep spent at each rung, and what its full grid would have: ``""`` for no halving run.
+
+    GPU-hours where any run had a GPU, else CPU-hours. A run's hours are
+    split over the rungs by the epochs it trained in each (rung k trains
+    from the previous rung's epochs to its own); a run that has committed no
+    epoch yet counts at the rung it is in. The full grid is every run
+    trained to the last rung at its own measured cost per epoch (a run with
+    none yet: the mean of the others).
+    """
+    halving = [r for r in rows if r.rung_epochs and r.cpu_hours is not None]
+    if not halving:
+        return ""
+    gpu = any(r.gpu_hours for r in halving)
+    unit = "GPU-h" if gpu else "CPU-h"
+    by_rung: dict[int, float] = {}
+    per_epoch: list[tuple[float | None, int]] = []  # (hours an epoch, the last rung's epochs) a run
+    for row in halving:
+        spent = (row.gpu_hours if gpu else row.cpu_hours) or 0.0
+        plan = [int(e) for e in row.rung_epochs]
+        if row.epoch <= 0:
+            rung = int(row.rung.split(" ")[0]) if row.rung else 0
+            by_rung[rung] = by_rung.get(rung, 0.0) + spent
+            per_epoch.append((None, plan[-1]))
+            continue
+        for rung, (low, high) in enumerate(zip([0, *plan], plan)):
+            trained = max(0, min(row.epoch, high) - low)
+            if trained:
+                by_rung[rung] = by_rung.get(rung, 0.0) + spent * trained / row.epoch
+        per_epoch.append((spent / row.epoch, plan[-1]))
+    known = [rate for rate, _ in per_epoch if rate is not None]
+    parts = [f"rung {rung} {hours(by_rung[rung])} {unit}" for rung in sorted(by_rung)]
+    line = "spent: " + ", ".join(parts) + f"; {hours(sum(by_rung.values()))} {unit} in all"
+    if not known:
+        return line
+    mean = sum(known) / len(known)
+    grid = sum((mean if rate is None else rate) * last for rate, last in per_epoch)
+    return line + f", against ~{hours(grid)} {unit} for the full grid (every run to its last rung)"
 
 
 def halving_advice(rows: list[RunStatus]) -> str:

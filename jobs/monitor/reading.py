@@ -136,6 +136,12 @@ def _config(run: RunDir) -> ConfigRecord:
         present = [name for name in RUN_MARKERS if os.path.lexists(run.file(name))]
         raise Damaged(run.path, "no config.json" + (f", though it holds {', '.join(present)}" if present else ""))
     spec = TASKS.get(record.task)
+    if spec is None and ":" in record.task:  # a folder is data: what it names is never imported to read it
+        raise Damaged(
+            run.file("config.json"),
+            f"was made by the quick-try task {record.task!r}, whose code is not imported to read a folder; "
+            "declare it in a package's seqjobs.tasks entry points and install that (docs/own-task.md)",
+        )
     if spec is None:
         raise Damaged(run.file("config.json"), f"names an unknown task {record.task!r}")
     _check_params(spec.config_cls, record.config, run.file("config.json"))

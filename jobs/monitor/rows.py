@@ -14,6 +14,7 @@ import os
 import shlex
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from jobs import scheduler
 from jobs.monitor.logs import job_log_line, last_line
@@ -43,6 +44,12 @@ class RunStatus:
     log: str
     #: a halving sweep's run: its rung and what became of it there (``1 promoted``); empty otherwise
     rung: str = ""
+    #: a halving sweep's run: the epochs each rung of its plan trains to (``[1, 3, 9]``); empty otherwise
+    rung_epochs: list[Any] = dataclasses.field(default_factory=list)
+    #: what the run spent over all its attempts (:mod:`jobs.monitor.spend`); ``None``: not known (not started)
+    spent_s: float | None = None
+    cpu_hours: float | None = None
+    gpu_hours: float | None = None
 
 
 def unreadable_row(path: Path, why: str, state: str = RunState.UNREADABLE, task: str = "?") -> RunStatus:
@@ -188,11 +195,11 @@ def _elapsed(f: RunFiles, name: str) -> float | None:
     if start is None:
         return None
     if end is None:
-        end = datetime.now(timezone.utc) if name == RunState.RUNNING else _last_write(f.path)
+        end = datetime.now(timezone.utc) if name == RunState.RUNNING else last_write(f.path)
     return None if end is None else max(0.0, round((end - start).total_seconds(), 1))
 
 
-def _last_write(run: Path) -> datetime | None:
+def last_write(run: Path) -> datetime | None:
     """When the run last wrote its progress: the end of a run that stopped without saying so (scancel, kill)."""
     times = []
     for name in ("state.json", "metrics.csv", "checkpoints/state.json"):

@@ -10,6 +10,9 @@ its result first, then a cancel, a live owner, its job, and last ``stuck``
 for a run that stopped where nothing will resume it (the error line says
 how to: ``seqjobs resubmit --missing``).
 
+Last, what each run spent is priced (:mod:`jobs.monitor.spend`): one more
+sacct query, about every SLURM job of every run shown, ended ones too.
+
 It needs nothing but the folders, so it works in a new shell after the
 submitting process is gone.
 """
@@ -31,6 +34,7 @@ from jobs.monitor.index import EndedFiles, EndedIndex, Entry, Signature, signatu
 from jobs.monitor.reading import Depth, RunFiles, problem, read_run, superseded
 from jobs.monitor.rows import RunStatus, status_row, unreadable_row
 from jobs.monitor.rungs import RungMark, halving_marks, settled
+from jobs.monitor.spend import JobOptions, Measured, charge, measure
 from jobs.monitor.sweeps import NO_FOLDER, SweepRecord, absent, read_sweeps
 from jobs.text import count, shown
 from seqtasks.errors import UserError
@@ -54,6 +58,8 @@ class Run:
     files: RunFiles | None
     #: where the run stands in a halving sweep (``None``: not in one)
     rung: RungMark | None = None
+    #: what its folder measured of its cost (``None``: an unreadable run)
+    measured: Measured | None = None
 
     @property
     def status_path(self) -> Path:
@@ -116,8 +122,9 @@ def survey(root: Path, depth: Depth = "status", background_index: bool = False) 
     )
     sched = scheduler.job_states(slurm_ids)
     here = socket.gethostname()
+    options = JobOptions()
     for i, files in read.items():
-        runs[i] = _run(paths[i], files, sched, here)
+        runs[i] = _run(paths[i], files, sched, here, options)
     done = [run_ for run_ in runs if run_ is not None]
     if index is not None:
         _update_index(index, [(keys[i], done[i], signatures.get(i)) for i in read], depth)
@@ -129,7 +136,7 @@ def survey(root: Path, depth: Depth = "status", background_index: bool = False) 
     # did; and an array task that started and ended in between is in neither squeue nor, yet, sacct (unknown).
     # Such runs are read again, now that the answer is older than the folder.
     done = [
-        _run(run_.status_path, _read_one(run_.status_path, root, depth), sched, here)
+        _run(run_.status_path, _read_one(run_.status_path, root, depth), sched, here, options)
         if run_.status.state in REREAD
         else run_
         for run_ in done
@@ -141,7 +148,8 @@ def survey(root: Path, depth: Depth = "status", background_index: bool = False) 
         mark = marks.get(run_.status.path)
         if mark is not None:
             run_.rung = settled(mark, run_.status.state)
-            run_.status.rung = run_.rung.label()
+            run_.status.rung, run_.status.rung_epochs = run_.rung.label(), list(mark.plan)
+    charge(done)
     return sorted(done, key=lambda run_: run_.status.path)
 
 
@@ -190,7 +198,7 @@ def _update_index(index: EndedIndex, fresh: list[tuple[str, Run, Signature | Non
         kept = None
         if depth == "collect" and f.record is not None and f.result is not None:
             kept = EndedFiles(task=f.task, result=f.result, job=f.job, config=f.record, epochs=f.epochs)
-        index.remember(key, sig, Entry(status=run_.status, files=kept))
+        index.remember(key, sig, Entry(status=run_.status, files=kept, measured=run_.measured))
 
 
 def _from_index(path: Path, kept: Entry | None, depth: Depth) -> Run | None:
@@ -202,19 +210,21 @@ def _from_index(path: Path, kept: Entry | None, depth: Depth) -> Run | None:
         return None
     row = dataclasses.replace(kept.status, run=path.name, path=str(path))
     if depth == "status":
-        return Run(row, None)
+        return Run(row, None, measured=kept.measured)
     f = kept.files
     if f is None or f.task not in TASKS:
         return None
     return Run(
         row,
         RunFiles(path=path, task=f.task, record=f.config, job=f.job, result=f.result, epochs=f.epochs, ended_only=True),
+        measured=kept.measured,
     )
 
 
-def _run(path: Path, files: RunFiles | str, sched: dict[str, scheduler.JobInfo], here: str) -> Run:
+def _run(path: Path, files: RunFiles | str, sched: dict[str, scheduler.JobInfo], here: str, options: JobOptions) -> Run:
     if isinstance(files, RunFiles):
-        return Run(status_row(files, sched, here), files)
+        row = status_row(files, sched, here)
+        return Run(row, files, measured=measure(files, row.state, options))
     return Run(unreadable_row(path, files), None)
 
 

@@ -13,7 +13,7 @@ from typing import Callable
 
 import pandas as pd
 
-from jobs.monitor.collect import summarise
+from jobs.monitor.collect import describe, summarise
 from jobs.monitor.reading import problem
 from jobs.monitor.status import summary
 from jobs.report import data as rd
@@ -32,7 +32,7 @@ MAX_SAMPLE_RUNS = 6  # samples of the best few combinations; a 50-run page must 
 
 
 def header(data: rd.ReportData) -> list[str]:
-    """Title, sources and the run count by state."""
+    """Title, sources, the run count by state, and what the tables among the sources could not give."""
     names = md.escape(", ".join(Path(p).resolve().name for p in data.paths))
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     sources = md.escape(", ".join(map(str, data.paths)))
@@ -42,14 +42,31 @@ def header(data: rd.ReportData) -> list[str]:
         if missing
         else ""
     )
+    counts = [summary(data.states)] if data.states or not data.found.tables else []
+    counts += [md.escape(describe(data.found))] if data.found.tables else []
     return [
         f"# Report: {names}",
         "",
         f"Generated {stamp} from {sources}.",
         "",
-        f"**{summary(data.states)}.**{warning}",
+        f"**{'; '.join(counts)}.**{warning}",
         "",
+        *tables_note(data),
     ]
+
+
+def tables_note(data: rd.ReportData) -> list[str]:
+    """What the runs from tables lack here: samples of text (only a run folder has them), and curves without an epochs table."""
+    if not data.found.tables:
+        return []
+    note = (
+        "Runs from tables are drawn from the tables alone: their samples of text and their models stay in their "
+        "run folders and are not in this report"
+    )
+    if data.found.without_epochs:
+        note += "; no per-epoch table (.epochs.csv) beside " + ", ".join(data.found.without_epochs)
+        note += ", so their runs have no learning curves"
+    return [md.escape(note) + ".", ""]
 
 
 def left_out(data: rd.ReportData) -> list[str]:
@@ -167,7 +184,7 @@ def charlm_section(data: rd.ReportData, out: Path) -> list[str]:
             )
         )
         lines += [md.image("charlm_val_bits.png", f"Validation bits per character by epoch; {note}."), ""]
-    return lines + samples_block(runs)
+    return lines + samples_block(runs, data.from_tables(runs))
 
 
 def halving_section(data: rd.ReportData, task: str, out: Path) -> list[str]:
@@ -203,10 +220,16 @@ def curves_block(
     return [md.image(name, caption), ""]
 
 
-def samples_block(runs: pd.DataFrame) -> list[str]:
-    """Generated text of the first, a middle and the last epoch: the best run of each of the best combinations."""
+def samples_block(runs: pd.DataFrame, from_tables: pd.Series) -> list[str]:
+    """Generated text of the first, a middle and the last epoch: the best run of each of the best combinations.
+
+    ``from_tables``: the runs that came from a table, whose samples stay in their folders (:func:`tables_note`).
+    """
     params = rd.varied(runs, "charlm")
     metric = TASKS["charlm"].main_metric
+    runs = runs[~from_tables]
+    if runs.empty:
+        return []
     ranked = runs.sort_values([metric, "seed"]) if metric in runs else runs.sort_values("seed")
     picked = ranked.drop_duplicates(subset=params) if params else ranked.head(1)
     lines = ["### Samples: the text at the first, a middle and the last epoch", ""]
@@ -234,6 +257,20 @@ def samples_block(runs: pd.DataFrame) -> list[str]:
     return lines if shown else lines + ["No samples.jsonl in these runs.", ""]
 
 
+def own_task_section(data: rd.ReportData, task: str, out: Path) -> list[str]:
+    """A user's task: its learning curves, one panel per figure logged both for training and validation."""
+    runs, epochs = data.task(task), data.task_epochs(task)
+    panels: list[plots.Panel] = [
+        (name, [(name, "training"), (f"val_{name}", "validation")])
+        for name in epochs.columns
+        if f"val_{name}" in epochs.columns
+    ]
+    lines = [f"## {task}: {TASKS[task].summary}", ""]
+    if not panels:
+        return lines + ["No figure logged for both training and validation: no learning curves.", ""]
+    return lines + curves_block(task, runs, epochs, f"{task}: learning curves", panels, out)
+
+
 SECTIONS: dict[str, Callable[[rd.ReportData, Path], list[str]]] = {
     "markov": markov_section,
     "imdb": imdb_section,
@@ -257,5 +294,6 @@ def render(data: rd.ReportData, out: Path) -> Path:
     else:
         lines += summary_tables(data) + left_out(data)
         for task in data.tasks():
-            lines += SECTIONS[task](data, out) + halving_section(data, task, out)
+            section = SECTIONS[task](data, out) if task in SECTIONS else own_task_section(data, task, out)
+            lines += section + halving_section(data, task, out)
     return atomic.write_text(out / PAGE, "\n".join(lines).rstrip() + "\n")

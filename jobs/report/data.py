@@ -7,18 +7,25 @@ damaged runs included as ``unreadable``. Runs of several tasks land in one
 collected table; :meth:`ReportData.task` cuts out one task's rows with its own
 columns and types back (an ``int`` parameter must not print as ``4.0`` just
 because another task's rows lack it).
+
+A path may be a table ``collect`` wrote instead of a folder: its runs, and
+their epochs from the ``.epochs.csv`` beside it, are drawn like a folder's;
+what only a folder has (samples of text) is left out for them, and the page says so.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from jobs.monitor.collect import collect
+from jobs.monitor import tables as tbl
+from jobs.monitor.collect import Collection, collect
 from jobs.monitor.finding import find_runs
+from jobs.monitor.identity import SOURCE
 from jobs.monitor.status import RunStatus
 from seqtasks.config import cli_name, fields
 from seqtasks.errors import UserError
@@ -35,6 +42,8 @@ class ReportData:
     runs: pd.DataFrame  # one row per completed run (collect)
     epochs: pd.DataFrame  # one row per metrics.csv row of those runs (per_epoch)
     states: list[RunStatus]  # every run folder, completed or not
+    #: what collect said of the tables among the paths (their runs, those without epochs, warnings)
+    found: Collection
 
     def tasks(self) -> list[str]:
         """Tasks with completed runs, in the order of :data:`seqtasks.tasks.TASKS`."""
@@ -51,20 +60,24 @@ class ReportData:
             return self.epochs
         return typed(self.epochs[self.epochs["task"] == name], name)
 
+    def from_tables(self, runs: pd.DataFrame) -> pd.Series:
+        """Which of ``runs`` came from a table (no run folder to read samples from)."""
+        return runs[SOURCE].isin(list(self.found.tables)) if SOURCE in runs else pd.Series(False, index=runs.index)
+
     def not_completed(self) -> list[RunStatus]:
         """Runs left out of the plots: failed, running, cancelled, missing..."""
         return [s for s in self.states if s.state != RunState.COMPLETED]
 
 
 def load(paths: list[Path]) -> ReportData:
-    """Collect every run under ``paths``; :class:`UserError` when a path holds none."""
+    """Collect every run under ``paths`` (folders or tables); :class:`UserError` when a path holds none."""
     for path in paths:
-        if not Path(path).exists():
-            raise UserError(f"{path} does not exist; give a sweep folder (e.g. runs/NAME)")
-        if not find_runs(Path(path)):
+        if not os.path.lexists(path):
+            raise UserError(f"{path} does not exist; give a sweep folder (e.g. runs/NAME) or a table collect wrote")
+        if not tbl.is_table(Path(path)) and not find_runs(Path(path)):
             raise UserError(f"no run folders under {path} (a run folder holds config.json); give a sweep folder")
     found = collect(list(paths))
-    return ReportData(list(paths), found.runs, found.epochs, found.states)
+    return ReportData(list(paths), found.runs, found.epochs, found.states, found)
 
 
 def typed(frame: pd.DataFrame, task: str) -> pd.DataFrame:

@@ -11,6 +11,7 @@ calls do not pass here.
 
 - :mod:`~jobs.scheduler.commands`: runs a tool; text, or ``None`` when it fails or is missing;
 - :mod:`~jobs.scheduler.states`: what state jobs are in (sacct, else squeue);
+- :mod:`~jobs.scheduler.usage`: what jobs spent (sacct's elapsed time and allocated CPUs and GPUs);
 - :mod:`~jobs.scheduler.limits`: what the cluster allows a submission (time limits,
   submit limits, array size);
 - :mod:`~jobs.scheduler.cancel`: scancel;
@@ -30,14 +31,17 @@ from jobs.scheduler.limits import (
     slurm_time_limit,
 )
 from jobs.scheduler.states import JobInfo, array_base, job_states
+from jobs.scheduler.usage import Allocation, job_usage
 
 __all__ = [
+    "Allocation",
     "JobInfo",
     "SubmitLimit",
     "TimeLimit",
     "array_base",
     "cancel",
     "job_states",
+    "job_usage",
     "queued_jobs",
     "slurm_max_array_size",
     "slurm_submit_limit",

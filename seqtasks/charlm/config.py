@@ -8,6 +8,7 @@ from typing import Literal
 from seqtasks import training_options as opts
 from seqtasks.config import check_range, option
 from seqtasks.errors import UserError
+from seqtasks.textsplit import check_fractions, test_fraction_option
 from seqtasks.training_options import Schedule, TrainingConfig
 
 # Upper bounds far above any sensible model, low enough that a typo is refused
@@ -56,7 +57,10 @@ class CharLMConfig(TrainingConfig):
     sampler: Literal["window", "stateful"] = option(
         "window", "window: re-read the last maxlen characters (the tutorial); stateful: carry the LSTM state."
     )
-    val_fraction: float = option(0.1, "Last fraction of the text held out for validation (never trained on).")
+    val_fraction: float = option(
+        0.1, "Fraction of the text held out for validation, just before any test part (never trained on)."
+    )
+    test_fraction: float = test_fraction_option()
     mixed_precision: bool = opts.mixed_precision_option()
     seed: int = opts.seed_option("weights, shuffling, sampling")
 
@@ -73,6 +77,7 @@ class CharLMConfig(TrainingConfig):
         check_temperatures("--temperatures", self.temperatures)
         check_range("--sample-length", self.sample_length, 0, MAX_SAMPLE)
         super().validate()
+        check_fractions(self.val_fraction, self.test_fraction)
 
     def check_data(self) -> None:
         """The corpus is a text data set (fetched into the cache if missing) or a readable file."""

@@ -7,10 +7,13 @@ stays one ``int32`` code per character; a window is a start index, and a
 one-hot step moved into the model (see :mod:`seqtasks.charlm.model`).
 
 Windows are the tutorial's: ``x = text[i : i + maxlen]``, ``y = text[i + maxlen]``
-for ``i`` in ``range(0, len(train) - maxlen, step)``, over the first
-``1 - val_fraction`` of the text. Validation scores every held-out character
-once (stride 1), each with its ``maxlen`` preceding characters as context, so
-``val_loss / ln 2`` is the held-out text's bits per character.
+for ``i`` in ``range(0, len(train) - maxlen, step)``, over the training part
+of the text (:class:`seqtasks.textsplit.TextSplit`: the first
+``1 - val_fraction - test_fraction``). Validation scores every validation
+character once (stride 1), each with its ``maxlen`` preceding characters as
+context, so ``val_loss / ln 2`` is the validation text's bits per character;
+the test text, the last ``test_fraction`` (none by default), is scored the
+same way, once, at the end of a run.
 
 With ``targets="all"`` (char-rnn's way) a training window's target is the
 window shifted by one character, ``y = text[i + 1 : i + maxlen + 1]``: every
@@ -32,6 +35,7 @@ import numpy as np
 from seqtasks.charlm.config import Targets
 from seqtasks.errors import UserError
 from seqtasks.rundir.safe import Damaged, read_object
+from seqtasks.textsplit import TextSplit
 
 VAL_BATCH = 1024  # evaluation keeps no activations for backprop: bigger batches, same numbers
 
@@ -94,29 +98,33 @@ class Vocab:
 
 @dataclass(frozen=True)
 class CharData:
-    """A text as codes, split into a training head and a held-out tail."""
+    """A text as codes, split into training, validation and (optionally) test text."""
 
     vocab: Vocab
     codes: np.ndarray  # (N,) int32
-    n_train: int  # codes[:n_train] are trained on, codes[n_train:] only scored
+    n_train: int  # codes[:n_train] are trained on, codes[n_train:val_end] validate, codes[val_end:] test
+    val_end: int
     maxlen: int
     step: int
     targets: Targets = "last"
 
     @classmethod
     def from_text(
-        cls, text: str, maxlen: int, step: int, val_fraction: float, name: str = "the text", targets: Targets = "last"
+        cls,
+        text: str,
+        maxlen: int,
+        step: int,
+        val_fraction: float,
+        name: str = "the text",
+        targets: Targets = "last",
+        test_fraction: float = 0.0,
     ) -> "CharData":
-        """Encode ``text``; a :class:`UserError` when it is too short for ``maxlen``."""
+        """Encode ``text``; a :class:`UserError` when it is too short for ``maxlen`` and the split."""
+        split = TextSplit(len(text), val_fraction, test_fraction).check(
+            maxlen, f"--maxlen {maxlen}", name, "character", "use a longer text or a smaller --maxlen"
+        )
         vocab = Vocab.of(text)
-        n_train = int(len(text) * (1.0 - val_fraction))
-        if n_train <= maxlen or n_train >= len(text):
-            raise UserError(
-                f"{name} has {len(text)} characters: its training part ({n_train}) must be longer than "
-                f"--maxlen {maxlen} and leave held-out text (--val-fraction {val_fraction}); "
-                "use a longer text or a smaller --maxlen"
-            )
-        return cls(vocab, vocab.encode(text), n_train, maxlen, step, targets)
+        return cls(vocab, vocab.encode(text), split.train_end, split.val_end, maxlen, step, targets)
 
     @property
     def train_windows(self) -> int:
@@ -125,8 +133,13 @@ class CharData:
 
     @property
     def val_windows(self) -> int:
-        """Number of held-out characters scored each epoch."""
-        return len(self.codes) - self.n_train
+        """Number of validation characters scored each epoch."""
+        return self.val_end - self.n_train
+
+    @property
+    def test_chars(self) -> int:
+        """Number of test characters (0 without a test split)."""
+        return len(self.codes) - self.val_end
 
     def steps_per_epoch(self, batch_size: int) -> int:
         """Training batches per epoch (the last one may be short)."""
@@ -152,11 +165,18 @@ class CharData:
         return self._windows(epochs_ds.flat_map(one_epoch))
 
     def val_dataset(self) -> Any:
-        """Every held-out character with its ``maxlen`` predecessors, in text order."""
+        """Every validation character with its ``maxlen`` predecessors, in text order."""
+        return self._scored(self.n_train, self.val_end)
+
+    def test_dataset(self) -> Any:
+        """Every test character with its ``maxlen`` predecessors (the last of them validation text), in text order."""
+        return self._scored(self.val_end, len(self.codes))
+
+    def _scored(self, first: int, end: int) -> Any:
+        """The characters ``codes[first:end]``, each the target of the window of its ``maxlen`` predecessors."""
         import tensorflow as tf
 
-        starts = tf.range(self.n_train - self.maxlen, len(self.codes) - self.maxlen, dtype=tf.int32)
-
+        starts = tf.range(first - self.maxlen, end - self.maxlen, dtype=tf.int32)
         return self._windows(tf.data.Dataset.from_tensor_slices(starts).batch(VAL_BATCH), scored="last")
 
     def _windows(self, starts: Any, scored: Targets | None = None) -> Any:
@@ -184,7 +204,10 @@ class CharData:
         return starts.map(cut, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
     def seed_window(self, rng: np.random.Generator) -> np.ndarray:
-        """A random ``maxlen`` window of held-out text to start samples from (the text's end if it is shorter)."""
-        last = len(self.codes) - self.maxlen
+        """A random ``maxlen`` window of validation text to start samples from (its end if it is shorter).
+
+        Never test text: the samples are looked at while choosing.
+        """
+        last = self.val_end - self.maxlen
         start = int(rng.integers(self.n_train, last + 1)) if last >= self.n_train else last
         return self.codes[start : start + self.maxlen]

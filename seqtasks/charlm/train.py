@@ -3,10 +3,17 @@
 Besides the shared run-folder files (config.json, metrics.csv, samples/,
 samples.jsonl, checkpoints/, best.keras) this task writes ``vocab.json``:
 the characters ``seqjobs generate`` needs to encode a seed and decode output.
+
+With ``--test-fraction`` the test text is touched once, when the run ends,
+by the best validation epoch's model (``best.keras``), as imdb's test split
+is: nothing during training -- best epoch, early stopping, schedules, a
+halving search's ranking -- ever sees it, and the evaluation writes nothing
+into the run folder, so the epoch commits and a resume are what they were.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import sys
 import time
@@ -18,6 +25,7 @@ from seqtasks.charlm.config import CharLMConfig
 from seqtasks.charlm.data import CharData
 from seqtasks.charlm.model import build_model
 from seqtasks.charlm.sampler import Sampler
+from seqtasks.checkpoint import BEST
 from seqtasks.data import Corpus, load_text
 from seqtasks.errors import UserError
 from seqtasks.rundir import RunDir
@@ -30,7 +38,7 @@ def load_data(config: CharLMConfig) -> tuple[Corpus, CharData]:
     corpus = load_text(config.corpus, keep_case=config.keep_case)
     text = corpus.text[: config.max_chars] if config.max_chars else corpus.text
     return corpus, CharData.from_text(
-        text, config.maxlen, config.step, config.val_fraction, corpus.name, config.targets
+        text, config.maxlen, config.step, config.val_fraction, corpus.name, config.targets, config.test_fraction
     )
 
 
@@ -103,7 +111,8 @@ def figures(run_dir: RunDir, end: EpochEnd, model: Any, data: CharData, compile_
     return {
         "best_val_bits_per_char": float(best["val_bits_per_char"]),
         "best_val_loss": float(best["val_loss"]),
-        "best_epoch": int(best["epoch"]),
+        "best_epoch": int(best["epoch"]),  # the epoch the test figures are of
+        **test_figures(run_dir, data),
         "final_val_bits_per_char": float(rows[-1]["val_bits_per_char"]),
         "final_val_loss": float(rows[-1]["val_loss"]),
         "final_train_loss": float(rows[-1]["loss"]),
@@ -118,4 +127,19 @@ def figures(run_dir: RunDir, end: EpochEnd, model: Any, data: CharData, compile_
         "train_windows": data.train_windows,
         "val_windows": data.val_windows,
         **training_options.outcome(rows, MONITOR, end.config),
+    }
+
+
+def test_figures(run_dir: RunDir, data: CharData) -> dict[str, Any]:
+    """The best epoch's model scored on the test text, the way validation is scored; nothing without a test split."""
+    if not data.test_chars:
+        return {}
+    import keras
+
+    scores = keras.models.load_model(run_dir.file(BEST)).evaluate(data.test_dataset(), verbose=0, return_dict=True)
+    loss = float(scores["loss"])
+    return {
+        "test_bits_per_char": round(loss / math.log(2), 6),
+        "test_loss": round(loss, 6),
+        "test_chars": data.test_chars,
     }

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from seqtasks.config import check_fraction, check_positive, check_range, check_seed, option
+from seqtasks.textsplit import check_fractions, test_fraction_option
 
 #: orders above this need more memory than counting is worth (every window is a row of order + 1 symbols)
 MAX_ORDER = 20
@@ -21,7 +22,10 @@ class MarkovConfig:
     order: int = option(1, f"Order k: how many previous symbols the next one depends on (1-{MAX_ORDER}).")
     level: Literal["char", "word"] = option("char", "Symbols are characters, or whitespace-separated words.")
     keep_case: bool = option(False, "Keep upper case (the tutorial lowercases the text).")
-    val_fraction: float = option(0.1, "Last fraction of the text held out to measure bits per symbol.")
+    val_fraction: float = option(
+        0.1, "Fraction of the text held out to measure bits per symbol, just before any test part."
+    )
+    test_fraction: float = test_fraction_option()
     smoothing_method: Literal["dirichlet", "kneser-ney"] = option(
         "dirichlet",
         "How held-out bits smooth the counts: dirichlet (towards unigram frequencies, --smoothing) or kneser-ney "
@@ -42,6 +46,7 @@ class MarkovConfig:
         check_range("--order", self.order, 1, MAX_ORDER)
         check_range("--length", self.length, 0, MAX_LENGTH)
         check_fraction("--val-fraction", self.val_fraction)
+        check_fractions(self.val_fraction, self.test_fraction)
         check_positive("--smoothing", self.smoothing)
         check_seed(self.seed)
 

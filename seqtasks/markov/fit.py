@@ -19,6 +19,7 @@ from seqtasks.markov.config import MarkovConfig
 from seqtasks.markov.kneser_ney import KneserNey
 from seqtasks.markov.symbols import encode_with, escape, render, tokens, vocabulary
 from seqtasks.rundir import RunDir
+from seqtasks.textsplit import TextSplit
 
 
 def _context(model: MarkovChain | KneserNey, text: str, level: str, what: str) -> np.ndarray:
@@ -37,23 +38,16 @@ def run(config: MarkovConfig, run_dir: RunDir) -> dict[str, Any]:
     corpus = load_text(config.corpus, keep_case=config.keep_case)
     run_dir.record_data(corpus.name, corpus.sha256)
     items = tokens(corpus.text, config.level)
-    n_train = int(len(items) * (1.0 - config.val_fraction))
-    if n_train <= config.order or n_train >= len(items):
-        raise UserError(
-            f"{corpus.name} has {len(items)} {config.level}s: too few for order {config.order} "
-            f"with --val-fraction {config.val_fraction}"
-        )
+    split = TextSplit(len(items), config.val_fraction, config.test_fraction).check(
+        config.order, f"order {config.order}", corpus.name, config.level, "use a longer text or a lower --order"
+    )
     t0 = time.perf_counter()
-    symbols, train = vocabulary(items[:n_train])
+    symbols, train = vocabulary(items[split.train])
     chain = MarkovChain.fit(train, symbols, config.order)
     model = KneserNey.from_chain(chain) if config.smoothing_method == "kneser-ney" else chain
     fit_s = time.perf_counter() - t0
-    val = encode_with(symbols, items[n_train:])
-    history = train[-config.order :]
-    if isinstance(model, KneserNey):
-        bits = model.bits_per_symbol(history, val)
-    else:
-        bits = model.bits_per_symbol(history, val, config.smoothing)
+    codes = np.concatenate([train, encode_with(symbols, items[split.train_end :])])  # held-out: in context
+    bits = _bits(model, config, codes, split.train_end, split.val_end)
     run_dir.write_bytes("model.npz", chain.to_bytes())
 
     if config.show:
@@ -74,15 +68,32 @@ def run(config: MarkovConfig, run_dir: RunDir) -> dict[str, Any]:
     text = prefix + joiner + render(symbols, drawn, config.level)
     run_dir.write_text("samples/sample.txt", text + "\n")
     print(text)
-    return {
+    figures: dict[str, Any] = {
         "heldout_bits_per_symbol": round(bits, 6),
         "level": config.level,
         "order": config.order,
         "vocab_size": model.vocab_size,
         "contexts": len(chain.contexts),
         "transitions": len(chain.next),
-        "train_symbols": int(n_train),
-        "heldout_symbols": int(len(items) - n_train),
+        "train_symbols": split.train_end,
+        "heldout_symbols": split.val_end - split.train_end,
         "fit_seconds": round(fit_s, 4),
         "sample_seconds": round(sample_s, 4),
     }
+    if config.test_fraction > 0:  # scored once, by the chain as fitted and smoothed: nothing is chosen on it
+        test = _bits(model, config, codes, split.val_end, split.total)
+        figures.update(test_bits_per_symbol=round(test, 6), test_symbols=split.total - split.val_end)
+    return figures
+
+
+def _bits(model: MarkovChain | KneserNey, config: MarkovConfig, codes: np.ndarray, start: int, end: int) -> float:
+    """Bits per symbol of ``codes[start:end]``, each after its ``order`` predecessors, as ``--smoothing-method`` says.
+
+    Kneser-Ney's discounts come from the training counts alone, so nothing
+    is tuned here; Dirichlet's pseudo-count is ``--smoothing``, set before
+    the run (a sweep over it is chosen on ``heldout_bits_per_symbol``).
+    """
+    history, scored = codes[start - config.order : start], codes[start:end]
+    if isinstance(model, KneserNey):
+        return model.bits_per_symbol(history, scored)
+    return model.bits_per_symbol(history, scored, config.smoothing)

@@ -36,6 +36,7 @@ from seqtasks.rundir.records import (
     StateRecord,
     dump,
     load,
+    new_run_id,
 )
 from seqtasks.rundir.safe import Damaged, read_object, read_table
 from seqtasks.rundir.states import ENDED, IllegalTransition, RunState, check_transition
@@ -221,6 +222,7 @@ class RunDir:
             python=platform.python_version(),
             libraries=dict(library_versions()),
             snapshot=snapshot,
+            run_id=new_run_id(),
         )
         atomic.write_json(self.file(CONFIG), dump(record))
 
@@ -455,6 +457,7 @@ class RunDir:
 
     def record_job(
         self,
+        *,
         job_id: str,
         executor: str,
         options: dict[str, Any],

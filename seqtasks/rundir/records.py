@@ -19,9 +19,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
+import json
 import math
 import types
 import typing
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Optional, TypeVar
 
@@ -169,6 +173,45 @@ class ConfigRecord:
     host: Optional[str] = None
     python: Optional[str] = None
     libraries: dict[str, Any] = field(default_factory=dict)
+    #: the run's identity, made once when the run is created (:func:`new_run_id`) and carried into every table
+    #: ``collect`` writes; ``None`` in a config written before runs had one: :func:`derived_run_id` stands in
+    run_id: Optional[str] = None
+
+
+def new_run_id() -> str:
+    """A fresh run identity: 32 random hex digits (unique without asking anyone, on any cluster)."""
+    return uuid.uuid4().hex
+
+
+#: what every derived identity starts with, so that no reader takes one for a recorded :func:`new_run_id`
+DERIVED_PREFIX = "derived-"
+
+
+def derived_run_id(task: str, sweep: str, run: str, params: Mapping[str, Any]) -> str:
+    """The identity of a run recorded before runs had one: a hash of its task, sweep and run folder names
+    and ``params``.
+
+    A run folder and a table row of the same run must give the same hash, though
+    one holds JSON values and the other values read back from CSV text: each
+    value is first put in one canonical spelling (:func:`_canonical`).
+    """
+    canon = json.dumps([task, sweep, run, sorted((str(k), _canonical(v)) for k, v in params.items())])
+    return DERIVED_PREFIX + hashlib.sha256(canon.encode("utf-8")).hexdigest()[:32]
+
+
+def _canonical(value: Any) -> str:
+    """One spelling per value, whether read from JSON or from CSV: numbers as floats, lists comma-joined, none empty."""
+    if type(value).__module__ == "numpy":  # a value read back by pandas: its Python twin
+        value = value.item()
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(float(value))
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return str(value)
 
 
 @dataclass

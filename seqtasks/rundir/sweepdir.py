@@ -29,8 +29,11 @@ from seqtasks.rundir.time import now_iso
 
 MANIFEST = "sweep.json"
 LOCK = "sweep.lock"
-#: what a sweep folder holds besides its run folders and temporary files
-OURS = {MANIFEST, LOCK, LOCK + TAKEOVER, ".submitit"}
+#: what a sweep folder holds besides its run folders and temporary files (``.asha``: an asynchronous halving
+#: sweep's rung records, :mod:`seqtasks.rundir.ashadir`)
+OURS = {MANIFEST, LOCK, LOCK + TAKEOVER, ".submitit", ".asha"}
+#: ``sweep_options.halving`` of an asynchronous halving sweep (a synchronous one records ``true``)
+ASYNC_HALVING = "async"
 #: a folder holding this is a run, not a sweep
 RUN_CONFIG = "config.json"
 #: how long a second sweep command waits for the first one to finish submitting
@@ -209,6 +212,11 @@ class SweepDir:
             raise Damaged(self.path / MANIFEST, "missing: the sweep's first submission writes it")
         manifest.halving, manifest.updated_at = dump_halving(halving), now_iso()
         atomic.write_json(self.path / MANIFEST, dump(manifest))
+
+
+def is_async(manifest: Manifest | None) -> bool:
+    """Is ``manifest`` an asynchronous halving sweep's (its rungs are in ``.asha/``, not in ``halving.rungs``)?"""
+    return manifest is not None and manifest.sweep_options.get("halving") == ASYNC_HALVING
 
 
 def _note_jobs(manifest: Manifest, jobs: dict[str, str]) -> None:
