@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from jobs import scheduler
 from jobs.engine.asha import rule
 from jobs.engine.asha import search as search_module
 from jobs.engine.asha.search import Item, Search, configurations
@@ -374,12 +375,17 @@ def test_a_dead_workers_lease_is_left_while_its_job_is_queued_again_and_taken_on
 ) -> None:
     """The same host does not make a dead pid enough: a requeued job comes back for its lease."""
     folder = make_sweep(tmp_path / "sw", configs=1, epochs=(1, 3))
-    monkeypatch.setenv("SUBMITIT_LOCAL_JOB_ID", "4242")
+    AshaDir(folder).record_workers([{"job_id": "4242_0", "executor": "slurm"}])
+    monkeypatch.setenv("SLURM_ARRAY_JOB_ID", "4242")
+    monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "0")
     held = Search.open(folder).next_item()
     assert held is not None and held.lease._fd is not None
     os.close(held.lease._fd)
     as_if_dead(folder)
-    monkeypatch.setenv("SUBMITIT_LOCAL_JOB_ID", "999")
-    assert Search.open(folder, job_alive=lambda job: job == "4242").next_item() is None  # queued again: its own
-    taken = Search.open(folder, job_alive=lambda job: False).next_item()  # the job has ended for good
+    monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "1")  # another worker of the array
+    state = {"4242_0": {"state": "pending"}}
+    monkeypatch.setattr(scheduler, "job_states", lambda ids: {i: state[i] for i in ids if i in state})
+    assert Search.open(folder).next_item() is None  # queued again: left to it
+    state["4242_0"] = {"state": "cancelled"}  # the job has ended for good
+    taken = Search.open(folder).next_item()
     assert taken is not None and (taken.rung, taken.config) == (0, held.config)

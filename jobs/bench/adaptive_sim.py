@@ -50,6 +50,10 @@ class Reads:
         """Files read over decisions written, the whole search."""
         return sum(r for r, _ in self.looks) / max(1, sum(d for _, d in self.looks))
 
+    def per_look(self) -> float:
+        """Files read per look for work, decided something or not."""
+        return sum(r for r, _ in self.looks) / max(1, len(self.looks))
+
     def by_tenth(self) -> list[float]:
         """:meth:`per_decision` in each tenth of the looks, in order (flat: no growth with the results on file)."""
         size = max(1, -(-len(self.looks) // PARTS))

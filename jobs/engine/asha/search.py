@@ -16,8 +16,9 @@ rung's lease held -- or ``None``. The order (ASHA's, scanning rungs top-down):
    of two workers racing for it one wins, the other looks further);
 3. the next new configuration at rung 0, in the sweep's order;
 4. closing the lowest rung that can get no more results (then again from 1);
-5. a lease whose owner is provably gone (a killed worker): taken over, and
-   the configuration resumed from its run folders' last commit.
+5. a lease whose owner is provably gone (a killed worker whose job the
+   scheduler does not have queued again): taken over, and the
+   configuration resumed from its run folders' last commit.
 
 Every lease taken is checked again after its exclusive create: a result
 already there (a stale listing hid it) gives the lease back, and a rung above
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from jobs.engine.asha import rule
+from jobs.engine.asha.workers import worker_alive
 from jobs.engine.halving import configuration
 from seqtasks.rundir import Claimed, Damaged, SweepDir, now_iso, owner_alive
 from seqtasks.rundir.ashadir import COMPACT_EVERY, PROMOTED, AshaDir, RungDecision, RungResult, RungView, config_id
@@ -110,6 +112,9 @@ class Search:
         self.compact = compact
         #: configurations this worker leaves to others (their run folders are held by another live process)
         self.skip: set[str] = set()
+        #: lease owners read, by (rung, configuration): a lease file names one owner for its life, so an idle
+        #: worker looking for a dead one reads each lease once, not every lease in flight at every look
+        self.owners: dict[tuple[int, str], ClaimRecord | None] = {}
 
     @classmethod
     def open(cls, sweep_path: Path, job_alive: JobAlive | None = None, compact: bool = True) -> Search:
@@ -166,7 +171,7 @@ class Search:
         me = (socket.gethostname(), os.getpid())
         for level in reversed(range(len(views))):
             for config in sorted(views[level].leases - set(views[level].scores)):
-                owner = self.folder.lease_owner(level, config)
+                owner = self._owner(level, config)
                 if owner is None or owner.job_id != job or (owner.host, owner.pid) == me:
                     continue
                 item = self._take(level, config)
@@ -208,21 +213,29 @@ class Search:
     def _orphan(self, views: list[RungView], rungs: list[rule.Rung]) -> Optional[Item]:
         """A configuration whose lease's owner is provably gone (or whose lease was given back)."""
         for level, config in rule.unfinished(self.order, rungs):
-            if config in views[level].leases and not self._gone(self.folder.lease_owner(level, config)):
+            if config in views[level].leases and not self._gone(self._owner(level, config)):
                 continue  # its owner trains it, will be back for it, or cannot be told gone: not ours
             item = self._take(level, config)
             if item is not None:
                 return item
         return None
 
+    def _owner(self, level: int, config: str) -> ClaimRecord | None:
+        """Who holds the lease, as read once (forgotten when this worker fails to take it or takes it)."""
+        if (level, config) not in self.owners:
+            self.owners[(level, config)] = self.folder.lease_owner(level, config)
+        return self.owners[(level, config)]
+
     def _gone(self, owner: ClaimRecord | None) -> bool:
-        """Is a lease's owner gone for good? Its process dead is not enough while its job is queued again (a
-        requeued worker takes its own lease back first, on any node -- the same one included)."""
+        """Is a lease's owner gone for good? Its process dead is not enough while its job, one of the sweep's
+        workers, is queued again (SLURM) or about to be restarted (a live local controller): a requeued worker
+        takes its own lease back first, on any node -- the same one included."""
         if owner_alive(owner, self.job_alive) is not False:
             return False
-        if owner is None or not owner.job_id or owner.job_id == current_job_id() or self.job_alive is None:
+        if owner is None or not owner.job_id or owner.job_id == current_job_id():
             return True
-        return self.job_alive(owner.job_id) is not True
+        job = next((job for job in self.folder.workers() if str(job.get("job_id")) == owner.job_id), None)
+        return job is None or not worker_alive(job)
 
     def _promote(self, level: int, config: str, view: RungView, closing: bool) -> Optional[Item]:
         """Decide ``config`` promoted at ``level`` (once, whoever wins), then take it to the next rung."""
@@ -259,6 +272,7 @@ class Search:
         """The lease of ``config`` at ``level``, if free or its owner gone, re-checked after the exclusive create."""
         if config in self.skip:
             return None
+        self.owners.pop((level, config), None)  # taken, or held by another: read it again next time
         lease = self.folder.lease(level, config)
         try:
             lease.acquire(self.job_alive)
