@@ -78,22 +78,6 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     pytest.skip(f"no SLURM cluster reachable here ({reason}); start one: bash slurm/start-cluster.sh")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Groups for pytest-xdist's ``--dist loadgroup`` (tests/run.sh): SLURM tests one at a time, a file's tests together.
-
-    The ``slurm`` tests share one single-host cluster and read the user's
-    queue (``--max-submit``, the QOS limit), so two of them at once would
-    count each other's jobs: they form one group, run by one worker, beside
-    the others. Every other test goes with its file, so that a file's
-    module-scoped fixtures (a trained model, a collected sweep) are built once.
-    Without ``-n`` the marks change nothing.
-    """
-    for item in items:
-        group = "slurm" if item.get_closest_marker("slurm") else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture(autouse=True)
 def _slurm_jobs_of_the_test_cancelled(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -131,10 +115,6 @@ def data_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     persistent = os.environ.get("SEQJOBS_TEST_DATA_CACHE")
     if persistent:
         cache = Path(persistent)
-    elif os.environ.get("PYTEST_XDIST_WORKER"):
-        # one cache for all of xdist's workers (their temporary folders share a parent): each data set is
-        # fetched once, and workers fetching at the same moment meet the cache's own lock, as array jobs do
-        cache = tmp_path_factory.getbasetemp().parent / "data-cache"
     else:
         cache = tmp_path_factory.mktemp("data-cache")
     with _exported("SEQJOBS_DATA", cache):

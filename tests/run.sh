@@ -15,7 +15,6 @@
 # mypy), which fail the run as a failing test does.
 #
 # Environment: SEQJOBS_SKIP_SLURM=1 runs the tests that need no cluster only;
-# SEQJOBS_TEST_WORKERS sets pytest-xdist's number of workers [3; 0: no workers];
 # PYTHON names the interpreter the environment is made from [python3].
 # Arguments are passed to pytest.
 set -euo pipefail
@@ -59,10 +58,7 @@ static=$?
 
 markers=()
 [ "$cluster_started" = 1 ] || markers=(-m "not slurm")
-# Three workers (pytest-xdist): the SLURM tests, which mostly wait on the scheduler, run one at a time in one of
-# them while the two others share the cores (groups: tests/conftest.py). SEQJOBS_TEST_WORKERS=0 runs in one process.
-workers=(-n "${SEQJOBS_TEST_WORKERS:-3}" --dist loadgroup)
-SEQJOBS_REQUIRE_SLURM=$cluster_started "$VENV/bin/python" -m pytest -q --durations=25 "${workers[@]}" "${markers[@]}" "$@"
+SEQJOBS_REQUIRE_SLURM=$cluster_started "$VENV/bin/python" -m pytest -q --durations=25 "${markers[@]}" "$@"
 status=$?
 set -e
 if [ "$status" = 5 ]; then
