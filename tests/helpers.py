@@ -180,3 +180,22 @@ def preempt_cpu_jobs() -> str:
     return subprocess.run(
         [*urgent, "--wrap", "sleep 4"], capture_output=True, text=True, check=True, timeout=60
     ).stdout.strip()
+
+
+MAIL_LINES = ["#SBATCH --mail-type=END", "#SBATCH --mail-user=lab@example.org"]
+
+
+def mailed_jobs(sweep: Path) -> dict[str, list[str]]:
+    """Each job submitted for ``sweep`` whose sbatch script asks for mail, with those ``#SBATCH --mail`` lines.
+
+    Read from the scripts submitit handed to sbatch (``.submitit/JOBID_submission.sh``,
+    one per array), so it covers jobs that ended long ago, which scontrol forgets.
+    """
+    scripts = list((sweep / ".submitit").glob("*_submission.sh"))
+    assert scripts, f"no submission scripts under {sweep / '.submitit'}"
+    out = {}
+    for script in scripts:
+        lines = sorted(line for line in script.read_text().splitlines() if line.startswith("#SBATCH --mail"))
+        if lines:
+            out[script.name.split("_")[0]] = lines
+    return out

@@ -40,11 +40,13 @@ def test_a_sweep_after_a_job_waits_for_it_and_an_unknown_job_is_refused(tmp_path
         ["sbatch", "--parsable", "--partition", "cpu", "--wrap", f"while [ ! -e {gate} ]; do sleep 0.5; done"],
         capture_output=True, text=True, check=True, cwd=tmp_path,
     ).stdout.strip()  # fmt: skip
-    helpers.seqjobs(*sweep, "--after", first, "--name", "after", cwd=tmp_path, check=True)
+    mail = ["--mail-user", "lab@example.org"]  # and the scheduler holds the mail on the sweep's one array
+    helpers.seqjobs(*sweep, "--after", first, *mail, "--name", "after", cwd=tmp_path, check=True)
     run = tmp_path / "runs" / "after" / "order=1"
     job = helpers.json_lines(helpers.seqjobs("status", str(run), "--json", cwd=tmp_path, check=True).stdout)[0]
     shown = subprocess.run(["scontrol", "show", "job", job["job_id"]], capture_output=True, text=True).stdout
     assert re.search(rf"Dependency=afterok:{first}\b", shown), shown
+    assert re.search(r"MailUser=lab@example.org MailType=END\b", shown), shown
     assert job["state"] == "pending" and not (run / "result.json").exists()  # held back while the gate is shut
     gate.touch()
 

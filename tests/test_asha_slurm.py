@@ -21,7 +21,7 @@ from jobs.scheduler import SubmitLimit
 from seqtasks.errors import UserError
 from seqtasks.imdb.synthetic import write_csv
 from seqtasks.rundir.ashadir import AshaDir
-from tests.helpers import seqjobs, wait_until
+from tests.helpers import MAIL_LINES, mailed_jobs, seqjobs, wait_until
 from tests.test_asha_protocol import check_invariants
 from tests.test_halving import TINY_IMDB, epochs_in
 
@@ -99,7 +99,8 @@ def test_an_async_search_completes_with_a_worker_preempted_in_the_middle_of_a_co
     anything else and resumes it from its last commit; the search completes with every epoch trained once, no
     configuration decided twice at a rung or trained past a rung without a promotion."""
     data = write_csv(tmp_path / "reviews.csv", 2000, median_len=40, seed=1, signal=0.4)
-    command = async_command(data, ["0.001", "0.003", "0.01", "0.03"], "pre", "--array-parallelism", "2")
+    mail = ["--mail-user", "lab@example.org"]
+    command = async_command(data, ["0.001", "0.003", "0.01", "0.03"], "pre", "--array-parallelism", "2", *mail)
     first = seqjobs(*command, cwd=tmp_path, check=True, timeout=300)
     assert "submitted 2 workers for an asynchronous halving search of 4 configurations" in first.stdout, first
     sweep = tmp_path / "runs/pre"
@@ -133,3 +134,5 @@ def test_an_async_search_completes_with_a_worker_preempted_in_the_middle_of_a_co
         for name in config_runs:
             trained = epochs_in(sweep / name)
             assert trained in ([1, 2, 3], [1, 2, 3, 4, 5, 6]), (name, trained)
+    workers = {job["job_id"].split("_")[0] for job in json.loads((sweep / ".asha/workers.json").read_text())["jobs"]}
+    assert mailed_jobs(sweep) == dict.fromkeys(workers, MAIL_LINES)  # the one worker array ends the search: one mail

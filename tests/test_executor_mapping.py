@@ -69,7 +69,7 @@ def test_a_sweep_over_max_array_size_is_cut_and_chained(monkeypatch: pytest.Monk
         def __init__(self, job_id: str) -> None:
             self.job_id = job_id
 
-    def submit_array(chunk: list[int], dependency: str | None) -> list[Job]:
+    def submit_array(chunk: list[int], dependency: str | None, ends: bool) -> list[Job]:
         submitted.append((len(chunk), dependency))
         return [Job(f"{50 + len(submitted)}_{i}") for i in range(len(chunk))]
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from seqtasks.imdb.synthetic import write_csv
-from tests.helpers import REPO, preempt_cpu_jobs, read_state, wait_until
+from tests.helpers import MAIL_LINES, REPO, mailed_jobs, preempt_cpu_jobs, read_state, wait_until
 from tests.test_halving import TINY_IMDB, epochs_in, halving_of
 from tests.test_slurm import sacct_field
 
@@ -105,8 +105,12 @@ def assert_completed(sweep: Path) -> dict[str, Any]:
 
 
 def test_a_halving_sweep_completes_with_the_submitting_process_gone(tmp_path: Path) -> None:
-    """With --mem: rung 1, submitted from inside the promotion job, must not inherit that job's SLURM_MEM_PER_CPU."""
-    assert_completed(start_and_kill(tmp_path, "gone", "--mem", "1G"))
+    """With --mem: rung 1, submitted from inside the promotion job, must not inherit that job's SLURM_MEM_PER_CPU.
+
+    With --mail-user: one mail, from the promotion job behind the last rung (the job that ends the sweep)."""
+    sweep = start_and_kill(tmp_path, "gone", "--mem", "1G", "--mail-user", "lab@example.org")
+    record = assert_completed(sweep)
+    assert mailed_jobs(sweep) == {record["rungs"][-1]["promotion_job"]["job_id"]: MAIL_LINES}
 
 
 def test_a_halving_sweep_completes_with_a_rung_job_preempted(tmp_path: Path) -> None:

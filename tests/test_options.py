@@ -27,6 +27,9 @@ from tests.helpers import REPO, assert_one_line_error
         ("gpus_per_node", "0", 0),
         ("partition", "gpu", "gpu"),
         ("max_stalled", None, None),
+        ("mail_type", "END", "END"),
+        ("mail_type", "end,FAIL", "end,FAIL"),
+        ("mail_user", "lab@example.org", "lab@example.org"),
     ],
 )
 def test_parse_setting_accepts(name: str, raw: Any, want: Any) -> None:
@@ -47,6 +50,8 @@ def test_parse_setting_accepts(name: str, raw: Any, want: Any) -> None:
         ("partition", 5, "--partition must be text (got 5)"),
         ("partition", " ", "--partition is empty"),
         ("mem", "4G\nrm -rf ~", "--mem '4G\\nrm -rf ~' contains a control character"),
+        ("mail_type", "END,SOON", "--mail-type: unknown event 'SOON'; use one or more of NONE, BEGIN, END"),
+        ("mail_type", "END,ARRAY_TASKS", "--mail-type ARRAY_TASKS would mail once per array task"),
     ],
 )
 def test_parse_setting_refuses_with_one_message(name: str, raw: Any, fragment: str) -> None:
@@ -112,5 +117,26 @@ def test_bad_executor_value_is_one_line(
     monkeypatch.chdir(tmp_path)
     assert_one_line_error(
         cli("submit", "markov", "--executor", "cloud"), "--executor", "cloud", "auto, slurm, local, debug"
+    )
+    assert not any(tmp_path.iterdir())
+
+
+def test_mail_goes_only_to_the_job_that_ends_a_sweep() -> None:
+    """Settings of seqjobs' own, not sbatch lines of every job: only the sweep's last job gets :meth:`mail`."""
+    assert "mail_user" not in options.SLURM_PARAMETERS and "mail_type" not in options.SLURM_PARAMETERS
+    assert options.ExecutorOptions().mail() == {}
+    given = options.ExecutorOptions(executor="slurm", mail_user="lab@example.org")
+    assert given.mail() == {"mail_type": "END", "mail_user": "lab@example.org"}  # END unless told otherwise
+    assert options.ExecutorOptions(mail_type="FAIL").mail() == {"mail_type": "FAIL"}  # to the submitting user
+    assert given.without_mail().mail() == {} and given.without_mail().executor == "slurm"
+
+
+def test_mail_off_slurm_is_one_line(
+    cli: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert_one_line_error(
+        cli("sweep", "markov", "--grid", "order=1,2", "--executor", "local", "--mail-user", "lab@example.org"),
+        "--mail-user/--mail-type need --executor slurm (not local)",
     )
     assert not any(tmp_path.iterdir())

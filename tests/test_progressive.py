@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import assert_one_line_error, seqjobs, status_rows, wait_until
+from tests.helpers import assert_one_line_error, mailed_jobs, seqjobs, status_rows, wait_until
 from tests.test_packing import job_ids
 from tests.test_slurm import sacct_times
 
@@ -136,6 +136,10 @@ def test_max_submit_and_array_parallelism_hold_across_shares(tmp_path: Path, sma
         "5",
         "--array-parallelism",
         "2",
+        "--mail-user",
+        "lab@example.org",
+        "--mail-type",
+        "END,FAIL",
         "--name",
         "ms",
         "--wait",
@@ -152,6 +156,8 @@ def test_max_submit_and_array_parallelism_hold_across_shares(tmp_path: Path, sma
     )  # 5 allowed, 1 kept for the follow-up
     manifest = json.loads((sweep / "sweep.json").read_text())  # the follow-ups noted their shares' jobs there too
     assert {row["name"]: row["job_id"] for row in manifest["runs"]} == ids
+    # one mail: only the last array of the last share asks for it, not the first share nor the follow-ups
+    assert mailed_jobs(sweep) == {bases[-1]: ["#SBATCH --mail-type=END,FAIL", "#SBATCH --mail-user=lab@example.org"]}
     assert {job for sub in manifest["submissions"] for job in sub["job_ids"]} >= set(ids.values())
     tasks = lambda: [r for b in bases for r in sacct_times(b) if "_" in r[0] and "[" not in r[0]]  # noqa: E731
     wait_until(lambda: len(tasks()) == 8, 60, what="sacct to record all 8 array tasks")

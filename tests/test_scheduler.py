@@ -334,10 +334,12 @@ class FakeArrays:
 
     def __init__(self) -> None:
         self.submitted: list[tuple[list[str], Optional[str]]] = []
+        self.ends: list[bool] = []
 
-    def __call__(self, chunk: list[RunSpec], dependency: Optional[str]) -> list[FakeJob]:
+    def __call__(self, chunk: list[RunSpec], dependency: Optional[str], ends: bool) -> list[FakeJob]:
         base = 100 + len(self.submitted)
         self.submitted.append(([Path(s.run_dir).name for s in chunk], dependency))
+        self.ends.append(ends)
         if len(chunk) == 1:
             return [FakeJob(str(base))]  # submitit submits a one-job batch as a plain job
         return [FakeJob(f"{base}_{i}") for i in range(len(chunk))]
@@ -357,6 +359,7 @@ def test_sweeps_are_cut_into_arrays_of_at_most_max_array_size(n: int, max_array:
     assert [len(chunk) for chunk, _ in fake.submitted] == sizes
     assert [s.run_dir for s, _ in placed] == [s.run_dir for s in specs(n)]  # every run once, in order
     assert all(dep is None for _, dep in fake.submitted)  # unthrottled: all arrays at once
+    assert all(fake.ends)  # side by side, any of them may be the last to end
 
 
 def test_throttled_arrays_are_chained_afterany_on_the_previous_array() -> None:
@@ -364,6 +367,7 @@ def test_throttled_arrays_are_chained_afterany_on_the_previous_array() -> None:
     placed = arrays.submit_arrays(specs(33), 16, chained=True, submit_array=fake)
     assert [dep for _, dep in fake.submitted] == [None, "afterany:100", "afterany:101"]
     assert [job.job_id for _, job in placed][:2] == ["100_0", "100_1"] and placed[-1][1].job_id == "102"
+    assert fake.ends == [False, False, True]  # only the last array of a chain ends it
 
 
 def test_a_chain_after_a_one_run_array_depends_on_that_plain_job() -> None:

@@ -63,6 +63,11 @@ def executor_options(values: dict[str, Any]) -> executor_opts.ExecutorOptions:
     time_limit(opts)
     if opts.after is not None:
         check_after(opts.after, opts.resolved_executor())
+    if opts.mail() and opts.resolved_executor() != "slurm":
+        raise UserError(
+            f"--mail-user/--mail-type need --executor slurm (not {opts.resolved_executor()}): the cluster sends the "
+            "mail; leave them out here"
+        )
     return opts
 
 

@@ -33,19 +33,23 @@ def submit_arrays(
     items: list[ItemT],
     max_array: int,
     chained: bool,
-    submit_array: Callable[[list[ItemT], Optional[str]], list[JobT]],
+    submit_array: Callable[[list[ItemT], Optional[str], bool], list[JobT]],
 ) -> list[tuple[ItemT, JobT]]:
     """Submit ``items`` (one array task each) as arrays of at most ``max_array``; ``chained``: each after the last.
 
-    ``submit_array(chunk, dependency)`` submits one array (``dependency`` is
-    an sbatch ``--dependency`` value or ``None``) and returns its jobs, one
-    per item. Chaining (``afterany``) makes ``--array-parallelism`` hold for
-    the whole list, not per array.
+    ``submit_array(chunk, dependency, ends)`` submits one array
+    (``dependency`` is an sbatch ``--dependency`` value or ``None``) and
+    returns its jobs, one per item. ``ends`` says whether the list may end
+    with this array, which is where a mail at the end goes: only the last
+    one when chained, every one otherwise (they run side by side). Chaining
+    (``afterany``) makes ``--array-parallelism`` hold for the whole list, not
+    per array.
     """
     placed: list[tuple[ItemT, JobT]] = []
     dependency: Optional[str] = None
-    for chunk in chunks(items, max_array):
-        jobs = submit_array(chunk, dependency)
+    cut = chunks(items, max_array)
+    for index, chunk in enumerate(cut):
+        jobs = submit_array(chunk, dependency, not chained or index == len(cut) - 1)
         placed += zip(chunk, jobs)
         if chained:
             dependency = "afterany:" + scheduler.array_base(str(jobs[0].job_id))

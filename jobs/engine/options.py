@@ -82,11 +82,36 @@ class ExecutorOptions:
         "successfully (sbatch --dependency=afterok:AFTER).",
         slurm=None,
     )
+    mail_user: Optional[str] = setting(
+        "SLURM: mail this address when the sweep ends: one mail, from the sweep's last job, not one per array task.",
+        slurm=None,
+    )
+    mail_type: Optional[str] = setting(
+        "SLURM: which events of the sweep's last job are mailed, as sbatch --mail-type: END (the default with "
+        "--mail-user), FAIL, ALL, or several joined by commas.",
+        slurm=None,
+    )
     max_stalled: Optional[int] = setting(
         "Fail a run after this many attempts in a row stopped by the time limit before committing an epoch "
         "(default 3; preemptions do not count).",
         slurm=None,
     )
+
+    def mail(self) -> dict[str, str]:
+        """The sbatch mail parameters for the sweep's last job; ``{}`` when no mail is asked for.
+
+        Only the job that ends a sweep carries them (the last array of a plain
+        sweep, the promotion job behind the last rung, the worker array of an
+        asynchronous search): given to every job, a sweep of a thousand runs
+        would send a thousand mails.
+        """
+        if self.mail_user is None and self.mail_type is None:
+            return {}
+        return {"mail_type": self.mail_type or "END", **({"mail_user": self.mail_user} if self.mail_user else {})}
+
+    def without_mail(self) -> ExecutorOptions:
+        """These settings for jobs that do not end the sweep (a halving sweep's rungs)."""
+        return dataclasses.replace(self, mail_user=None, mail_type=None)
 
     def resolved_executor(self) -> str:
         """``auto`` becomes ``slurm`` where ``sbatch`` is on the PATH, else ``local``."""
@@ -158,7 +183,26 @@ def parse_setting(name: str, raw: Any) -> Any:
     refuse_control(flag(name), raw)
     if not raw.strip():
         raise UserError(f"{flag(name)} is empty; leave it out to use the scheduler's default")
+    if name == "mail_type":
+        _check_mail_type(raw)
     return raw
+
+
+#: sbatch's --mail-type events; ARRAY_TASKS is left out on purpose (one mail per task is what the setting avoids)
+MAIL_TYPES = (
+    "NONE BEGIN END FAIL REQUEUE ALL INVALID_DEPEND STAGE_OUT TIME_LIMIT TIME_LIMIT_90 TIME_LIMIT_80 TIME_LIMIT_50"
+).split()
+
+
+def _check_mail_type(raw: str) -> None:
+    """``--mail-type`` is a comma-separated list of sbatch's events (sbatch itself would refuse others at submission)."""
+    for event in raw.split(","):
+        if event.strip().upper() == "ARRAY_TASKS":
+            raise UserError(
+                "--mail-type ARRAY_TASKS would mail once per array task; seqjobs mails once, from the sweep's last job"
+            )
+        if event.strip().upper() not in MAIL_TYPES:
+            raise UserError(f"--mail-type: unknown event {_shown(event)}; use one or more of {', '.join(MAIL_TYPES)}")
 
 
 def _parse_int(name: str, raw: Any) -> int:

@@ -94,8 +94,8 @@ def submit_slurm(
     """
     limit = submit_limit(opts)
     now = tasks_now(len(groups), limit, scheduler.queued_jobs(getpass.getuser()) if limit else 0)
-    placed = _submit_tasks(groups[:now], opts, log_root, code)
     rest = groups[now:]
+    placed = _submit_tasks(groups[:now], opts, log_root, code, last_share=not rest)
     if rest:
         bases = sorted({scheduler.array_base(str(job.job_id)) for _, job in placed})
         step = NextStep(rest, opts, log_root, options=options, code=code)
@@ -104,21 +104,26 @@ def submit_slurm(
     return placed
 
 
-def _submit_tasks(groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: Path, code: Snapshot | None) -> Placed:
+def _submit_tasks(
+    groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: Path, code: Snapshot | None, *, last_share: bool
+) -> Placed:
     """Array tasks, one per group, in arrays of at most MaxArraySize (chained under ``--array-parallelism``).
 
     A task of one run raises when the run fails, so SLURM marks it FAILED
     too; a packed task keeps going (each run's own ``result.json`` says how it
-    ended).
+    ended). In the ``last_share`` of a sweep, the arrays it can end with
+    carry the mail settings (``--mail-user``): one mail for the sweep.
     """
     if not groups:
         return []
     executor = make_executor(opts, log_root / ".submitit", code)
     limit = time_limit_signal_s(executor)
 
-    def submit_array(chunk: list[list[RunSpec]], dependency: Optional[str]) -> list[submitit.Job[Any]]:
+    def submit_array(chunk: list[list[RunSpec]], dependency: Optional[str], ends: bool) -> list[submitit.Job[Any]]:
         if dependency:
             executor.update_parameters(dependency=dependency)
+        if ends and last_share and opts.mail():
+            executor.update_parameters(**opts.mail())
         with executor.batch():  # the ids are set when the batch is submitted, on leaving the block
             return [
                 executor.submit(
@@ -154,6 +159,7 @@ def submit_follow_up(
     name: str,
     partition: Optional[str] = None,
     code: Snapshot | None = None,
+    mail: bool = False,
 ) -> submitit.Job[Any]:
     """A small job that acts on a sweep once jobs have ended: one core, no GPU, little memory, a short limit.
 
@@ -161,7 +167,8 @@ def submit_follow_up(
     cancelled ones count as ended), else a minute from now; ``partition``
     overrides the sweep's. A local job starts at once (local executors have
     no dependencies: the step itself waits) and has no short limit. It
-    imports ``code``, and what it submits imports the same.
+    imports ``code``, and what it submits imports the same. ``mail``: it is
+    the job that ends the sweep, and carries the mail settings.
     """
     slurm = opts.resolved_executor() == "slurm"
     small = dataclasses.replace(
@@ -179,6 +186,8 @@ def submit_follow_up(
         executor.update_parameters(job_name=name, dependency="afterany:" + ":".join(after))
     elif slurm:
         executor.update_parameters(job_name=name, additional_parameters={"begin": RETRY_LATER})
+    if slurm and mail:
+        executor.update_parameters(**opts.mail())
     return executor.submit(step)
 
 

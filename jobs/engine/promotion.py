@@ -205,7 +205,8 @@ def _submit_runs(
     runs: list[tuple[str, Any]] = [
         (name, dataclasses.replace(from_dict(cls, params[name]), epochs=rung.epochs)) for name in names
     ]
-    done = launch_recorded(sweep, manifest.task, runs, opts, manifest.base, manifest.sweep_options)
+    # a rung never ends the sweep: its promotion job does, and carries the mail settings (see _submit_promotion)
+    done = launch_recorded(sweep, manifest.task, runs, opts.without_mail(), manifest.base, manifest.sweep_options)
     rung.job_ids = sorted({scheduler.array_base(job) for job in _job_ids([sweep.path / n for n in rung.runs])})
     return done.jobs
 
@@ -314,8 +315,9 @@ def _submit_promotion(
         waiting[0],
         lambda: code_now(kind, sweep.path, not manifest.sweep_options.get("no_snapshot")),
     )
+    last_rung = record.rungs[-1].rung == len(record.epochs) - 1
     job = submit_follow_up(
-        Promote(sweep.path, opts), opts, sweep.path, after, PROMOTE_JOB, record.promote_partition, code
+        Promote(sweep.path, opts), opts, sweep.path, after, PROMOTE_JOB, record.promote_partition, code, mail=last_rung
     )
     out: dict[str, Any] = {"job_id": str(job.job_id), "executor": kind, "after": after, "submitted_at": now_iso()}
     if kind == "local":

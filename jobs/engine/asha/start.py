@@ -186,6 +186,8 @@ def _submit_workers(
         options.update(time_limit_min=limit.minutes, time_limit_source=limit.source)
         opts = dataclasses.replace(opts, time=limit.minutes)
     executor = make_executor(opts, sweep.path / ".submitit", code)
+    if kind == "slurm" and opts.mail():  # the worker array ends the search: one mail when its last worker ends
+        executor.update_parameters(**opts.mail())
     signal_s = time_limit_signal_s(executor)
     submitted_at = now_iso()
     try:
