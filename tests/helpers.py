@@ -188,10 +188,10 @@ MAIL_LINES = ["#SBATCH --mail-type=END", "#SBATCH --mail-user=lab@example.org"]
 def mailed_jobs(sweep: Path) -> dict[str, list[str]]:
     """Each job submitted for ``sweep`` whose sbatch script asks for mail, with those ``#SBATCH --mail`` lines.
 
-    Read from the scripts submitit handed to sbatch (``.submitit/JOBID_submission.sh``,
+    Read from the scripts submitit handed to sbatch (``.submitit/<job>/<array or job id>_submission.sh``,
     one per array), so it covers jobs that ended long ago, which scontrol forgets.
     """
-    scripts = list((sweep / ".submitit").glob("*_submission.sh"))
+    scripts = list((sweep / ".submitit").glob("*/*_submission.sh"))
     assert scripts, f"no submission scripts under {sweep / '.submitit'}"
     out = {}
     for script in scripts:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 
 from seqtasks.imdb.synthetic import write_csv
-from tests.helpers import MAIL_LINES, REPO, mailed_jobs, preempt_cpu_jobs, read_state, wait_until
+from tests.helpers import MAIL_LINES, REPO, mailed_jobs, preempt_cpu_jobs, read_state, seqjobs, wait_until
 from tests.test_halving import TINY_IMDB, epochs_in, halving_of
 from tests.test_slurm import sacct_field
 
@@ -111,6 +112,16 @@ def test_a_halving_sweep_completes_with_the_submitting_process_gone(tmp_path: Pa
     sweep = start_and_kill(tmp_path, "gone", "--mem", "1G", "--mail-user", "lab@example.org")
     record = assert_completed(sweep)
     assert mailed_jobs(sweep) == {record["rungs"][-1]["promotion_job"]["job_id"]: MAIL_LINES}
+    # what each rung spent, from sacct's Elapsed x AllocTRES, beside what the full grid would have
+    shown = seqjobs("status", str(sweep), cwd=tmp_path, check=True).stdout
+    spent = re.search(
+        r"spent: rung 0 (\S+) CPU-h, rung 1 (\S+) CPU-h; (\S+) CPU-h in all, against ~(\S+) CPU-h for the full grid",
+        shown,
+    )
+    assert spent, shown
+    rung0, rung1, total, grid = (float(x.replace(",", "")) for x in spent.groups())
+    assert rung0 > 0 and rung1 > 0 and abs(rung0 + rung1 - total) <= 0.002 * total + 0.001, shown
+    assert grid > total, shown  # the two runs stopped at rung 0 would have trained a second epoch
 
 
 def test_a_halving_sweep_completes_with_a_rung_job_preempted(tmp_path: Path) -> None:

@@ -93,10 +93,14 @@ class FakeCluster:
     def __init__(self) -> None:
         self.next_id = 100
         self.arrays: list[int] = []  # tasks per submission step
+        self.last_shares: list[bool] = []  # per submission step: the sweep's last share (its arrays carry the mail)
         self.follow_ups: list[tuple[progressive.NextStep, list[str]]] = []
 
-    def submit_tasks(self, groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: Path, code: Any) -> list[Any]:
+    def submit_tasks(
+        self, groups: list[list[RunSpec]], opts: ExecutorOptions, log_root: Path, code: Any, *, last_share: bool
+    ) -> list[Any]:
         self.arrays.append(len(groups))
+        self.last_shares.append(last_share)
         self.next_id += 1
         return [(group, FakeJob(f"{self.next_id}_{i}")) for i, group in enumerate(groups)]
 
@@ -134,5 +138,6 @@ def test_a_sweep_over_the_limit_goes_in_share_by_share(monkeypatch: pytest.Monke
         step, _ = cluster.follow_ups.pop()
         step()
     assert cluster.arrays == [9, 9, 4]  # r44 was cancelled meanwhile: the last task holds r42, r43 only
+    assert cluster.last_shares == [False, False, True]
     runs = [spec.run_dir for placed in submitted for group, job in placed if "_" in job.job_id for spec in group]
     assert runs == [f"runs/s/r{i}" for i in range(18, 44)]
