@@ -260,7 +260,12 @@ def halving_curves(epochs: pd.DataFrame, params: list[str], metric: str, higher:
     ax.set_ylabel(f"{metric} ({'higher' if higher else 'lower'} is better)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
-    fig.legend(handles=halving_legend(ends), loc="outside lower center", ncols=2, fontsize="small")  # long names
+    handles = halving_legend(ends)
+    # two columns of long names (a random search names every sampled option) run off both sides: then one
+    wide = max((len(str(h.get_label())) for h in handles), default=0) > 2 * MAX_SIDE_LABEL
+    if wide:
+        fig.set_figheight(fig.get_figheight() + 0.17 * len(handles))
+    fig.legend(handles=handles, loc="outside lower center", ncols=1 if wide else 2, fontsize="small")
     fig.suptitle(
         f"Successive halving: validation {metric} by epoch, one line per configuration\n({BAND})", fontsize="medium"
     )
