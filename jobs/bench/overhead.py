@@ -45,7 +45,7 @@ from jobs.engine.executors import make_executor
 from jobs.engine.jobfn import RunJob
 from jobs.engine.launch import launch_sweep
 from jobs.engine.options import ExecutorOptions
-from jobs.engine.sweep import expand
+from jobs.engine.sweep import SweepRequest, expand
 from jobs.monitor.collect import Outputs, collect, summarise
 from jobs.scheduler import commands
 from seqtasks import atomic
@@ -130,14 +130,8 @@ def sweep_row(sizes: Sizes, work: Path, corpus: Path) -> Row:
         sweep = work / f"sweep-{next(attempt)}"
         start = time.perf_counter()
         runs = expand(MarkovConfig, base, grid, {}, 1)
-        done = launch_sweep(
-            "markov",
-            sweep,
-            runs,
-            opts,
-            base,
-            {"grid": [f"seed={','.join(map(str, grid['seed']))}"], "zip": [], "seeds": 1},
-        )
+        options = {"grid": [f"seed={','.join(map(str, grid['seed']))}"], "zip": [], "seeds": 1}
+        done = launch_sweep(SweepRequest("markov", sweep, runs, opts, base, options))
         seconds = time.perf_counter() - start
         cancel_and_remove(sweep)
         if len(done.jobs) != n:

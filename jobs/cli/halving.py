@@ -16,7 +16,8 @@ from typing import Any, Optional
 import typer
 
 from jobs.cli.options import option
-from jobs.engine.options import ExecutorOptions, parse_setting
+from jobs.engine.options import parse_setting
+from jobs.engine.sweep import SweepRequest
 from jobs.text import count
 from seqtasks.config import validate
 from seqtasks.errors import UserError
@@ -146,17 +147,7 @@ def check_varied(varied: set[str]) -> None:
         raise UserError("--halving sets the epochs of each rung; do not vary epochs in --grid/--zip")
 
 
-def sweep_halving(
-    spec: TaskSpec,
-    sweep_dir: Path,
-    runs: list[tuple[str, Any]],
-    opts: ExecutorOptions,
-    *,
-    base: Any,
-    sweep_options: dict[str, Any],
-    plan: Halving,
-    wait: bool,
-) -> None:
+def sweep_halving(request: SweepRequest, *, plan: Halving, wait: bool) -> None:
     """Start or continue the halving sweep and say where it stands; ``wait``: until its last rung has ended.
 
     While it waits, this command also decides rungs whose promotion job has
@@ -166,12 +157,13 @@ def sweep_halving(
     from jobs.engine.promotion import resume, start
     from jobs.monitor.waiting import wait_for
 
-    check_runs(spec.name, [(sweep_dir / name, config) for name, config in runs])  # before the plan is written
+    sweep_dir, runs, opts = request.folder, request.runs, request.opts
+    check_runs(request.task, [(sweep_dir / name, config) for name, config in runs])  # before the plan is written
     _check_mode(sweep_dir, plan.mode)
     if plan.mode == "async":
-        sweep_async(spec, sweep_dir, runs, opts, base=base, sweep_options=sweep_options, plan=plan, wait=wait)
+        sweep_async(request, plan=plan, wait=wait)
         return
-    step = start(spec.name, sweep_dir, runs, opts, base, {**sweep_options, "halving": True}, plan.record)
+    step = start(request, plan.record)
     rungs = " -> ".join(map(str, plan.record.epochs))
     if step.unfinished and step.submitted:
         typer.echo(
@@ -227,24 +219,15 @@ def _check_mode(sweep_dir: Path, mode: str) -> None:
         )
 
 
-def sweep_async(
-    spec: TaskSpec,
-    sweep_dir: Path,
-    runs: list[tuple[str, Any]],
-    opts: ExecutorOptions,
-    *,
-    base: Any,
-    sweep_options: dict[str, Any],
-    plan: Halving,
-    wait: bool,
-) -> None:
+def sweep_async(request: SweepRequest, *, plan: Halving, wait: bool) -> None:
     """Start or resume an asynchronous halving search and say where it stands; ``wait``: until it is complete."""
     from jobs.engine.asha.search import Search
     from jobs.engine.asha.start import start
     from jobs.engine.asha.workers import live_workers
 
-    options = {**sweep_options, "min_competitors": plan.min_competitors or plan.record.eta}
-    started = start(spec.name, sweep_dir, runs, opts, base=base, sweep_options=options, plan=plan.record)
+    sweep_dir, runs, opts = request.folder, request.runs, request.opts
+    options = {**request.options, "min_competitors": plan.min_competitors or plan.record.eta}
+    started = start(dataclasses.replace(request, options=options), plan.record)
     rungs = " -> ".join(map(str, plan.record.epochs))
     if started.completed:
         typer.echo(f"nothing to submit: the asynchronous halving search in {sweep_dir} has completed")

@@ -22,7 +22,7 @@ from jobs.engine import options as executor_opts
 from jobs.engine.launch import launch, launch_sweep
 from jobs.engine.sampling import sample_runs
 from jobs.engine.submission import time_limit
-from jobs.engine.sweep import expand, parse_assignments
+from jobs.engine.sweep import SweepRequest, expand, parse_assignments
 from jobs.monitor.waiting import report_end
 from jobs.text import count, refuse_control
 from seqtasks.config import check_data
@@ -169,10 +169,11 @@ def start_sweep(
         **sampled,
         "no_snapshot": no_snapshot,
     }  # launch_recorded reads it, and a halving sweep's promotions
+    request = SweepRequest(spec.name, sweep_dir, runs, opts, base, sweep_options)
     if plan is not None:
-        sweep_halving(spec, sweep_dir, runs, opts, base=base, sweep_options=sweep_options, plan=plan, wait=wait)
+        sweep_halving(request, plan=plan, wait=wait)
     else:
-        _sweep_grid(spec, sweep_dir, runs, opts, base, sweep_options)
+        _sweep_grid(request)
     if sampled:
         typer.echo(
             f"random search: {count(sampled['trials'], 'trial')} drawn with --sampler-seed {sampled['sampler_seed']} "
@@ -181,24 +182,18 @@ def start_sweep(
     return sweep_dir
 
 
-def _sweep_grid(
-    spec: TaskSpec,
-    sweep_dir: Path,
-    runs: list[tuple[str, Any]],
-    opts: executor_opts.ExecutorOptions,
-    base: Any,
-    sweep_options: dict[str, Any],
-) -> None:
-    done = launch_sweep(spec.name, sweep_dir, runs, opts, base, sweep_options)
+def _sweep_grid(request: SweepRequest) -> None:
+    done = launch_sweep(request)
     counts = f"{len(done.completed)} completed, {len(done.active)} active"
+    runs = count(len(request.runs), "run")
     if not done.jobs:
-        typer.echo(f"nothing to submit: {count(len(runs), 'run')} in {sweep_dir}, {counts}")
+        typer.echo(f"nothing to submit: {runs} in {request.folder}, {counts}")
     else:
         typer.echo(
-            f"submitted {len(done.jobs)} of {count(len(runs), 'run')} ({counts}) as {count(done.arrays(), 'job')} on "
-            f"{opts.resolved_executor()}; sweep folder: {sweep_dir}"
+            f"submitted {len(done.jobs)} of {runs} ({counts}) as {count(done.arrays(), 'job')} on "
+            f"{request.opts.resolved_executor()}; sweep folder: {request.folder}"
         )
-        typer.echo(f"follow it with: seqjobs status {sweep_dir}", err=True)
+        typer.echo(f"follow it with: seqjobs status {request.folder}", err=True)
 
 
 def check_sweep_name(name: str) -> None:

@@ -24,6 +24,7 @@ from jobs.engine.jobfn import RunSpec
 from jobs.engine.options import ExecutorOptions
 from jobs.engine.snapshot import for_new_runs
 from jobs.engine.submission import submit_runs
+from jobs.engine.sweep import SweepRequest
 from jobs.monitor.status import statuses
 from seqtasks.config import to_dict
 from seqtasks.errors import UserError
@@ -93,19 +94,14 @@ def _launch_checked(
     return Launch(jobs, completed, active)
 
 
-def launch_sweep(
-    task: str,
-    sweep_dir: Path,
-    runs: list[tuple[str, Any]],
-    opts: ExecutorOptions,
-    base: Any,
-    sweep_options: dict[str, Any],
-) -> Launch:
-    """:func:`launch` for a sweep, under its lock, recording the runs and jobs in ``sweep.json``."""
-    sweep = SweepDir(sweep_dir)
+def launch_sweep(request: SweepRequest) -> Launch:
+    """:func:`launch` for a grid sweep, under its lock, recording the runs and jobs in ``sweep.json``."""
+    sweep = SweepDir(request.folder)
     with sweep.locked():
-        sweep.check_adding(task, halving=False)
-        return launch_recorded(sweep, task, runs, opts, base=to_dict(base), sweep_options=sweep_options)
+        sweep.check_adding(request.task, halving=False)
+        return launch_recorded(
+            sweep, request.task, request.runs, request.opts, base=to_dict(request.base), sweep_options=request.options
+        )
 
 
 def launch_recorded(

@@ -32,6 +32,7 @@ from jobs.engine.launch import launch_recorded, run_states
 from jobs.engine.options import ExecutorOptions
 from jobs.engine.progressive import as_from_login_node, own_job_id, submit_follow_up
 from jobs.engine.snapshot import code_now, recorded_code
+from jobs.engine.sweep import SweepRequest
 from jobs.scheduler.local import local_job_alive
 from seqtasks.config import from_dict, to_dict
 from seqtasks.errors import UserError
@@ -66,39 +67,31 @@ class Step:
     cancelled: list[str] = field(default_factory=list)
 
 
-def start(
-    task: str,
-    sweep_dir: Path,
-    runs: list[tuple[str, Any]],
-    opts: ExecutorOptions,
-    base: Any,
-    sweep_options: dict[str, Any],
-    plan: HalvingRecord,
-) -> Step:
+def start(request: SweepRequest, plan: HalvingRecord) -> Step:
     """The sweep command: record the plan (first time) and :func:`advance` the sweep, under its lock.
 
     Running the command again with the same plan and runs continues the
     sweep; a different plan, different runs, or a grid sweep of that name is
     refused, naming the difference.
     """
-    sweep = SweepDir(sweep_dir)
+    sweep = SweepDir(request.folder)
     with sweep.locked():
         try:
             manifest = sweep.manifest()
             record = None if manifest is None else halving_of(manifest, sweep.path)
         except Damaged as err:
             raise UserError(f"{err}; repair or move it away before adding to this sweep") from None
-        names = [name for name, _ in runs]
+        names = [name for name, _ in request.runs]
         if manifest is not None and record is None:
-            raise UserError(f"{sweep_dir} is a grid sweep; give the halving sweep another --name")
+            raise UserError(f"{request.folder} is a grid sweep; give the halving sweep another --name")
         if record is None:
             plan.rungs = [RungRecord(rung=0, epochs=plan.epochs[0], runs=names)]
-            sweep.record(
-                task, {name: to_dict(config) for name, config in runs}, {}, to_dict(base), sweep_options, {}, plan
-            )
+            configs = {name: to_dict(config) for name, config in request.runs}
+            options = {**request.options, "halving": True}
+            sweep.record(request.task, configs, {}, to_dict(request.base), options, {}, plan)
         else:
-            _check_same(record, plan, names, sweep_dir)
-        return advance(sweep, opts, me=None)
+            _check_same(record, plan, names, request.folder)
+        return advance(sweep, request.opts, me=None)
 
 
 def resume(sweep_dir: Path, opts: ExecutorOptions) -> Step:

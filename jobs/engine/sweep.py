@@ -11,14 +11,35 @@ import dataclasses
 import itertools
 import math
 import os
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from jobs.engine.options import ExecutorOptions
 from jobs.text import NAME_MAX, refuse_control
 from seqtasks.config import cli_name, field_name, parse_value, validate
 from seqtasks.errors import UserError
 
 #: more runs than this in one sweep is a typo in --seeds or a grid, not an experiment
 MAX_RUNS = 100_000
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    """One sweep command, whatever its mode: the record the CLI builds and each mode's start takes.
+
+    ``runs`` are (folder name, config) pairs; ``base`` is the config they
+    vary from; ``options`` is what ``sweep.json`` records of how the runs
+    were chosen (grid, zip, seeds, sampling, ``no_snapshot``), which a rerun
+    must match.
+    """
+
+    task: str
+    folder: Path
+    runs: list[tuple[str, Any]]
+    opts: ExecutorOptions
+    base: Any
+    options: dict[str, Any]
 
 
 def parse_assignments(items: list[str], cls: type, flag: str) -> dict[str, list[Any]]:

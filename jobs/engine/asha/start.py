@@ -37,6 +37,7 @@ from jobs.engine.options import ExecutorOptions
 from jobs.engine.progressive import submit_limit
 from jobs.engine.snapshot import for_new_runs
 from jobs.engine.submission import code_groups, time_limit
+from jobs.engine.sweep import SweepRequest
 from jobs.scheduler import SubmitLimit
 from seqtasks.config import to_dict
 from seqtasks.errors import UserError
@@ -102,32 +103,24 @@ def slurm_workers(wanted: int, *, max_array: int, limit: SubmitLimit | None, que
     return count, bound
 
 
-def start(
-    task: str,
-    sweep_dir: Path,
-    runs: list[tuple[str, Any]],
-    opts: ExecutorOptions,
-    *,
-    base: Any,
-    sweep_options: dict[str, Any],
-    plan: HalvingRecord,
-) -> Started:
-    """Start or resume the search in ``sweep_dir`` (see the module doc); ``runs`` at rung 0's epochs."""
-    if opts.resolved_executor() == "debug":
+def start(request: SweepRequest, plan: HalvingRecord) -> Started:
+    """Start or resume the search in the request's folder (see the module doc); its runs at rung 0's epochs."""
+    if request.opts.resolved_executor() == "debug":
         raise UserError("--halving-mode async runs its workers as jobs; use --executor local or slurm")
-    sweep = SweepDir(sweep_dir)
+    sweep = SweepDir(request.folder)
     with sweep.locked():
         try:
             manifest = sweep.manifest()
         except Damaged as err:
             raise UserError(f"{err}; repair or move it away before adding to this sweep") from None
-        names = [name for name, _ in runs]
+        names = [name for name, _ in request.runs]
         if manifest is None:
             plan.rungs = []
-            options = {**sweep_options, "halving": ASYNC_HALVING}
-            sweep.record(task, {n: to_dict(c) for n, c in runs}, {}, to_dict(base), options, {}, plan)
+            options = {**request.options, "halving": ASYNC_HALVING}
+            configs = {name: to_dict(config) for name, config in request.runs}
+            sweep.record(request.task, configs, {}, to_dict(request.base), options, {}, plan)
         else:
-            _check_same(manifest, plan, names, sweep_options, sweep.path)
+            _check_same(manifest, plan, names, request.options, sweep.path)
         search = Search.open(sweep.path, compact=False)
         started = Started(configurations=len(search.configs))
         if search.complete():
@@ -137,9 +130,9 @@ def start(
         if started.running:
             return started
         AshaDir(sweep.path).unpause()
-        first = [(sweep.path / name, dataclasses.replace(c, epochs=plan.epochs[0])) for name, c in runs]
-        count, started.bounded_by = worker_count(opts, len(search.configs))
-        started.submitted = _submit_workers(sweep, task, first, opts, count, sweep_options)
+        first = [(sweep.path / name, dataclasses.replace(c, epochs=plan.epochs[0])) for name, c in request.runs]
+        count, started.bounded_by = worker_count(request.opts, len(search.configs))
+        started.submitted = _submit_workers(sweep, request.task, first, request.opts, count, request.options)
         return started
 
 
