@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from jobs.bench.preempt import TINY_CHARLM  # noqa: F401  (one definition, for the soak and the tests)
+
 T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parent.parent
@@ -130,18 +132,6 @@ def kill_after_first_commit(args: list[str], out: Path) -> int:
 
 
 #: the smallest char-LSTM the job tests train: an epoch of a few thousand windows takes about a second
-TINY_CHARLM = [
-    "--units",
-    "16",
-    "--maxlen",
-    "10",
-    "--sample-length",
-    "20",
-    "--temperatures",
-    "0.5",
-    "--batch-size",
-    "64",
-]
 
 
 def read_state(run: Path) -> dict:

@@ -42,21 +42,21 @@ import psutil
 from jobs.scheduler import commands
 from seqtasks.rundir.states import RunState
 
+#: the smallest char-LSTM worth training: epochs of about a second here (the tests use it too)
+TINY_CHARLM = [
+    "--units",
+    "16",
+    "--maxlen",
+    "10",
+    "--sample-length",
+    "20",
+    "--temperatures",
+    "0.5",
+    "--batch-size",
+    "64",
+]
 TINY = {
-    "charlm": [
-        "--units",
-        "16",
-        "--maxlen",
-        "10",
-        "--sample-length",
-        "20",
-        "--temperatures",
-        "0.5",
-        "--batch-size",
-        "64",
-        "--epochs",
-        "4",
-    ],
+    "charlm": [*TINY_CHARLM, "--epochs", "4"],
     "imdb": [
         "--top-words",
         "200",
