@@ -32,6 +32,7 @@ from seqtasks.config import to_dict
 from seqtasks.imdb.synthetic import write_csv
 from seqtasks.tasks import TASKS
 from tests import fake_slurm
+from tests.helpers import wait_until
 from tests.test_halving import TINY_IMDB
 
 T0 = datetime(2026, 12, 4, 22, 0, tzinfo=timezone.utc)
@@ -309,6 +310,20 @@ def test_the_index_keeps_what_a_run_measured_and_checks_it(tmp_path: Path) -> No
 # -- the real cluster -------------------------------------------------------------------------
 
 
+#: sacct states of a job that has not ended
+ACTIVE_SLURM = {"PENDING", "RUNNING", "REQUEUED", "COMPLETING", "CONFIGURING", "SUSPENDED", "RESIZING"}
+
+
+def sacct_ended(job_ids: set[str]) -> bool:
+    """Has sacct recorded an end state for every one of the jobs (none pending, running or completing)?"""
+    bases = ",".join(sorted({j.split("_")[0] for j in job_ids}))
+    out = subprocess.run(
+        ["sacct", "-X", "-D", "-n", "-P", "-o", "JobID,State", "-j", bases], capture_output=True, text=True, check=True
+    ).stdout
+    states = {job: state for job, _, state in (line.partition("|") for line in out.splitlines()) if job in job_ids}
+    return set(states) == job_ids and not any(state.split()[0] in ACTIVE_SLURM for state in states.values())
+
+
 def sacct_gpu_hours(job_ids: set[str]) -> float:
     """GPU-hours of every allocation of the given jobs, as sacct itself reports them (ElapsedRaw, in seconds)."""
     bases = ",".join(sorted({j.split("_")[0] for j in job_ids}))
@@ -344,6 +359,8 @@ def test_a_gpu_sweeps_collected_gpu_hours_are_what_sacct_says(
     sweep = tmp_path / "runs/gpu"
     jobs = {json.loads((run / "job.json").read_text())["job_id"] for run in sweep.glob("lr=*")}
     assert len(jobs) == 3
+    # --wait returns once the run folders say so; a job may still be ending, its Elapsed still counting
+    wait_until(lambda: sacct_ended(jobs), 120, 0.5, "sacct to record every job ended")
     expected = sacct_gpu_hours(jobs)
     assert expected > 0
     collected = cli("collect", str(sweep), "-o", str(tmp_path / "gpu.csv"))

@@ -23,7 +23,7 @@ from typer.core import TyperGroup
 
 from jobs.text import NAME_MAX, refuse_control, say
 from seqtasks.errors import UserError
-from seqtasks.rundir.owned import is_run_folder, owning_folder, special_kind
+from seqtasks.rundir.owned import is_run_folder, is_sweep_folder, owning_folder, special_kind
 
 #: where runs go when no --out is given
 RUNS = Path("runs")
@@ -100,8 +100,14 @@ def check_run_folder(flag: str, path: Path) -> None:
 
     A run given by its folder is resumed (the run decides whether it may be);
     anywhere else inside a run or sweep folder a new run would pass for part of it.
+    Decided on one look: when two commands create the same run folder at
+    once, it becomes a run folder between two looks of the slower one, and
+    the run's claim, not this check, must say which of the two goes on.
     """
-    check_output_folder(flag, path, own=[path] if is_run_folder(path) else [])
+    folder = owning_folder(path)
+    itself = folder in (Path(os.path.realpath(path.parent)) / path.name, Path(os.path.realpath(path)))
+    resumable = folder is None or (itself and not is_sweep_folder(folder))
+    check_output_folder(flag, path, own=[path] if resumable else [])
 
 
 def check_output_file(flag: str, path: Path) -> None:
