@@ -60,17 +60,17 @@ static=$?
 # the SLURM tests in one (serially: each counts the cluster's queue and jobs,
 # so two at once would count each other's), every other test in the other,
 # spread over two xdist workers. SLURM tests spend most of their time waiting
-# for the scheduler, which is why three at once fit two cores. The others run
-# niced: the SLURM tests are the longer share, and some act on a job within a
-# fraction of a second of its start, so they and their jobs go first. Each
-# writes its own log; the SLURM one is printed when both have ended.
+# for the scheduler, which is why three at once fit two cores. (nice would not
+# put the SLURM jobs first: with the kernel's autogroups it only ranks
+# processes within a session, and every job runs in a session of its own.)
+# Each writes its own log; the SLURM one is printed when both have ended.
 run_pytest() { "$VENV/bin/python" -m pytest -q --durations=15 "$@"; }
 export SEQJOBS_REQUIRE_SLURM=$cluster_started
 if [ "$cluster_started" = 1 ] && [ "$#" = 0 ]; then
     logs=$(mktemp -d)
     run_pytest -m slurm --basetemp="$logs/slurm-tmp" >"$logs/slurm.log" 2>&1 &
     slurm_pid=$!
-    nice -n 10 "$VENV/bin/python" -m pytest -q --durations=15 -m "not slurm" -n 2 --basetemp="$logs/other-tmp"
+    run_pytest -m "not slurm" -n 2 --basetemp="$logs/other-tmp"
     other=$?
     wait "$slurm_pid"
     slurm=$?

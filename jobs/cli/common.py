@@ -23,7 +23,7 @@ from typer.core import TyperGroup
 
 from jobs.text import NAME_MAX, refuse_control, say
 from seqtasks.errors import UserError
-from seqtasks.rundir.owned import is_run_folder, is_sweep_folder, owning_folder, special_kind
+from seqtasks.rundir.owned import is_run_folder, is_sweep_folder, owning_folder, places, special_kind
 
 #: where runs go when no --out is given
 RUNS = Path("runs")
@@ -105,8 +105,7 @@ def check_run_folder(flag: str, path: Path) -> None:
     the run's claim, not this check, must say which of the two goes on.
     """
     folder = owning_folder(path)
-    itself = folder in (Path(os.path.realpath(path.parent)) / path.name, Path(os.path.realpath(path)))
-    resumable = folder is None or (itself and not is_sweep_folder(folder))
+    resumable = folder is None or (folder in places(path) and not is_sweep_folder(folder))
     check_output_folder(flag, path, own=[path] if resumable else [])
 
 

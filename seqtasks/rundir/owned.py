@@ -34,6 +34,12 @@ def is_sweep_folder(folder: Path | str) -> bool:
     return os.path.lexists(os.path.join(folder, MANIFEST))
 
 
+def places(path: Path | str) -> set[Path]:
+    """Where ``path`` is: its folder's real path plus its name and, for a symbolic link, where it leads."""
+    path = Path(path)
+    return {Path(os.path.realpath(path.parent)) / path.name, Path(os.path.realpath(path))}
+
+
 def owning_folder(path: Path | str) -> Path | None:
     """The run or sweep folder ``path`` is or lies inside; ``None`` when there is none.
 
@@ -42,9 +48,7 @@ def owning_folder(path: Path | str) -> Path | None:
     replacing it must not reach a run either. Only names are looked at;
     nothing is opened.
     """
-    path = Path(path)
-    places = {Path(os.path.realpath(path.parent)) / path.name, Path(os.path.realpath(path))}
-    for place in sorted(places):
+    for place in sorted(places(path)):
         for folder in (place, *place.parents):
             if is_run_folder(folder) or is_sweep_folder(folder):
                 return folder
