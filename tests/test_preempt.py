@@ -195,15 +195,15 @@ SMALLEST = (
     SoakSweep("imdb-single", "imdb", 1, 1),
     SoakSweep("imdb-packed", "imdb", 2, 2),
 )
-#: enough preemptions that each task is hit more than once on average, at moments drawn over its whole life;
-#: how many is the long soak's question (300, results/soak-preempt.md), not this test's
-PREEMPTIONS = 12
+#: enough preemptions that each of the five tasks is hit more than once on average, at moments drawn over its
+#: whole life; how many is the long soak's question (300, results/soak-preempt.md), not this test's
+PREEMPTIONS = 8
 
 
 @pytest.mark.slurm
 @pytest.mark.slow
 def test_preemptions_at_random_moments_lose_nothing(tmp_path: Path, moby_dick: Path) -> None:
-    """The soak's short form: the smallest sweeps (packed and not, both tasks) under a dozen preemptions.
+    """The soak's short form: the smallest sweeps (packed and not, both tasks) under eight preemptions.
 
     Every run completes, with the metrics rows of the same run uninterrupted
     and each epoch committed once; no job was left stuck.
