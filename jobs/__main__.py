@@ -2,4 +2,5 @@
 
 from jobs.cli import main
 
-main()
+if __name__ == "__main__":  # not again in a child process that multiprocessing spawns from this one
+    main()

@@ -157,6 +157,36 @@ def test_tiny_adaptive_ways_each_pick_and_report_their_figures(tmp_path: Path) -
     assert len(lines) == 3  # (a) and both scales of (b)
 
 
+@pytest.mark.slow
+def test_the_real_search_trains_the_same_configurations_the_same_way_in_seqjobs_and_optuna(
+    tmp_path: Path, rt_snippets: Path
+) -> None:
+    """The real search at its smallest (3 configurations, one seed, rungs 1 -> 3, 300 reviews): seqjobs' async
+    halving promotes one configuration, and Optuna's pruner (when installed), training through ``seqjobs.run``,
+    gets the same figures for every configuration both trained to the last rung -- one task, one training."""
+    from jobs.bench import adaptive_search
+
+    search = adaptive_search.Search(trials=3, seeds=1, rungs=(1, 3), eta=3, slots=2, limit=300)
+    optuna = importlib.util.find_spec("optuna") is not None
+    done = adaptive_search.measure(search, tmp_path, ("async", "optuna") if optuna else ("async",))
+    mine = done["async"]
+    assert isinstance(mine, adaptive_search.Result), mine
+    assert mine.epochs == 3 * 1 + 2 and list(mine.finished) == [mine.pick], mine  # eta 3: one of three goes on
+    assert mine.pick in {adaptive_search.trial_key(i) for i in range(3)} and 0 < mine.busy <= 1, mine
+    assert 0.0 <= mine.test_accuracy <= 1.0 and mine.val_accuracy == mine.finished[mine.pick][0]
+    rows = adaptive_search.rows(search, done)
+    assert [r.item for r in rows] == list(adaptive_search.ROW_KEYS)
+    assert rows[0].met == "skipped" and rows[4].met in {"yes", "no"}  # sync did not run here; busy is judged
+    if optuna:
+        theirs = done["optuna"]
+        assert isinstance(theirs, adaptive_search.Result), theirs
+        both = set(mine.finished) & set(theirs.finished)
+        assert both and all(mine.finished[c] == theirs.finished[c] for c in both), (mine, theirs)
+        assert theirs.epochs >= mine.epochs and rows[2].met in {"yes", "no"}
+    table = "\n".join(adaptive_search.table(search, done))
+    assert "| async halving (seqjobs) |" in table and "first 300 reviews" in table
+
+
 def test_the_simulation_drives_the_real_protocol_and_counts_its_reads(tmp_path: Path) -> None:
     from jobs.bench.adaptive import scale_b
     from seqtasks.rundir.ashadir import AshaDir

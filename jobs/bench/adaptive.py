@@ -8,7 +8,9 @@ same slots and the same budget of configurations:
   :mod:`jobs.bench.adaptive_async`, :mod:`jobs.bench.adaptive_anchors`);
 - **(b)** the same kind of workload at 10,000 configurations on 1,000 slots
   (and a tenth of that, to see what grows), on a simulated clock over the
-  real protocol (:mod:`jobs.bench.adaptive_sim`).
+  real protocol (:mod:`jobs.bench.adaptive_sim`);
+- **(r)** a real search, sentiment on rt-snippets trained for real, where
+  the pick's test accuracy is what counts (:mod:`jobs.bench.adaptive_search`).
 
 Per way: wall clock to the final pick, epochs trained, busy share of the
 slots, the pick's rank in the true ordering; for (b) also files read per
@@ -23,10 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from jobs.bench import adaptive_search
+from jobs.bench.adaptive_search import Search
 from jobs.bench.adaptive_sim import Reads, simulate_async, simulate_grid, simulate_sync
-from jobs.bench.adaptive_ways import Outcome, Plan, grid, synchronous
+from jobs.bench.adaptive_ways import Outcome, Plan, busy_row, grid, synchronous
 from jobs.bench.adaptive_workload import STRAGGLER_FACTOR, STRAGGLER_SHARE, Workload
 from jobs.bench.harness import Row, Stat, Target
+from jobs.bench.report import ways_table
 from jobs.bench.sizes import Sizes
 
 RUNGS = [1, 3, 9]
@@ -48,11 +53,25 @@ class AdaptiveSizes:
     scales: tuple[tuple[int, int], ...]
     #: the median epoch of (b) on its simulated clock
     sim_epoch_s: float = 600.0
+    #: (r): the real search, if it runs at these sizes
+    search: Search | None = None
 
 
 #: (b): the last two scales share their slots, so what grows between them is the number of runs alone
-FULL = AdaptiveSizes(configs=256, slots=16, epoch_s=0.5, scales=((1_000, 100), (2_000, 1_000), (10_000, 1_000)))
-QUICK = AdaptiveSizes(configs=27, slots=4, epoch_s=0.02, scales=((60, 6), (100, 20), (300, 20)))
+FULL = AdaptiveSizes(
+    configs=256,
+    slots=16,
+    epoch_s=0.5,
+    scales=((1_000, 100), (2_000, 1_000), (10_000, 1_000)),
+    search=adaptive_search.FULL,
+)
+QUICK = AdaptiveSizes(
+    configs=27,
+    slots=4,
+    epoch_s=0.02,
+    scales=((60, 6), (100, 20), (300, 20)),
+    search=Search(trials=3, seeds=1, rungs=(1, 3), eta=3, slots=2, limit=300),
+)
 
 
 def item_keys() -> list[str]:
@@ -67,6 +86,7 @@ def item_keys() -> list[str]:
         "adaptive_a_wall_ray",
         "adaptive_b_reads",
         "adaptive_b_wall_sync",
+        *adaptive_search.ROW_KEYS,
     ]
 
 
@@ -92,7 +112,13 @@ def measure(
     a = ways_a(workload, plan, work / "a", anchors, poll_s=POLL_EPOCHS * size.epoch_s)
     sim = simulated or work
     b = [scale_b(configs, slots, size.sim_epoch_s, sim / f"b{configs}") for configs, slots in size.scales]
-    return rows_a(a, workload) + rows_b(b), appendix(workload, plan, a, b, size)
+    r = None
+    if size.search is not None:
+        r = adaptive_search.measure(size.search, work / "r", ("async", "sync", "grid", *anchors))
+    markdown = appendix(workload, plan, a, b, size)
+    if size.search is not None and r is not None:
+        markdown += "\n" + "\n".join(adaptive_search.table(size.search, r)) + "\n"
+    return rows_a(a, workload) + rows_b(b) + adaptive_search.rows(size.search, r), markdown
 
 
 def ways_a(
@@ -171,17 +197,8 @@ def rows_a(a: dict[str, Outcome | str], workload: Workload) -> list[Row]:
             row.checks["pick ranked no worse"] = mine.rank <= theirs.rank
         return row
 
-    busy = Row(
-        "adaptive_a_busy",
-        f"{tag}: busy share of the slots, async halving",
-        "%",
-        None,
-        Stat.once(round(100 * mine.busy, 1)),
-        Target(">= 90%"),
-        checks={">= 90%": mine.busy >= 0.9},
-        note=f"{mine.note}; the other ways: "
-        + ", ".join(f"{o.way} {100 * o.busy:.0f}%" for o in a.values() if isinstance(o, Outcome) and o is not mine),
-    )
+    others = {o.way: o.busy for o in a.values() if isinstance(o, Outcome) and o is not mine}
+    busy = busy_row("adaptive_a_busy", tag, mine.busy, others, mine.note)
     return [
         versus("adaptive_a_wall_sync", "sync", "wall clock to the pick", Target(">= 1.5x, same pick", min_ratio=1.5)),
         busy,
@@ -267,17 +284,20 @@ def appendix(workload: Workload, plan: Plan, a: dict[str, Outcome | str], b: lis
         f"### (a) {workload.configs} configurations on {plan.slots} slots, median epoch {size.epoch_s:g} s "
         f"({workload.stragglers()} stragglers), real time",
         "",
-        "| way | wall clock to the pick | epochs | busy | pick's rank | longest chain | note |",
-        "|---|---|---|---|---|---|---|",
+        *ways_table(
+            ["way", "wall clock to the pick", "epochs", "busy", "pick's rank", "longest chain", "note"],
+            a,
+            lambda o: [
+                o.way,
+                f"{o.wall_s:.1f} s",
+                str(o.epochs),
+                f"{100 * o.busy:.0f}%",
+                f"{o.rank} of {workload.configs}",
+                f"{o.chain_s:.1f} s",
+                o.note,
+            ],
+        ),
     ]
-    for name, o in a.items():
-        if isinstance(o, Outcome):
-            lines.append(
-                f"| {o.way} | {o.wall_s:.1f} s | {o.epochs} | {100 * o.busy:.0f}% | {o.rank} of {workload.configs} "
-                f"| {o.chain_s:.1f} s | {o.note} |"
-            )
-        else:
-            lines.append(f"| {name} | - | - | - | - | - | {o} |")
     lines += [
         "",
         "Longest chain: the epochs of the slowest configuration the way trained to the last rung, back to back "

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Callable
 
 from jobs.bench.adaptive_workload import PREEMPT_AT, Workload
+from jobs.bench.harness import Row, Stat, Target
 from jobs.engine.halving import kept
 
 
@@ -182,3 +183,19 @@ def outcome(
     chains = [sum(workload.duration(c, e) for e in range(1, last + 1)) for c, n in per_config.items() if n >= last]
     busy = busy_s / (plan.slots * wall_s)
     return Outcome(way, wall_s, epochs, busy, pick, workload.rank(pick), note, max(chains, default=0.0))
+
+
+def busy_row(item: str, tag: str, busy: float, others: dict[str, float], note: str = "") -> Row:
+    """The goal of slots kept busy (>= 90%) by async halving, every other way's share (``others``) in the note."""
+    return Row(
+        item,
+        f"{tag}: busy share of the slots, async halving",
+        "%",
+        None,
+        Stat.once(round(100 * busy, 1)),
+        Target(">= 90%"),
+        checks={">= 90%": busy >= 0.9},
+        note=(f"{note}; " if note else "")
+        + "the other ways: "
+        + ", ".join(f"{way} {100 * share:.0f}%" for way, share in others.items()),
+    )

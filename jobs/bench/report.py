@@ -10,10 +10,12 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping, TypeVar
 
 from jobs.bench.harness import Row, Stat
 from seqtasks import atomic
+
+T = TypeVar("T")
 
 COLUMNS = [
     "item",
@@ -129,3 +131,13 @@ def write(rows: list[Row], csv_path: Path, meta: dict[str, Any], appendix: str =
     atomic.write_text(csv_path, csv_text(rows))
     atomic.write_text(md_path, markdown(rows, meta, appendix))
     return csv_path, md_path
+
+
+def ways_table(header: list[str], done: Mapping[str, T | str], cells: Callable[[T], list[str]]) -> list[str]:
+    """A Markdown table with a row per way: ``cells(outcome)`` for a way that ran, dashes and the reason for one
+    that did not (an anchor not installed)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, done_as in done.items():
+        row = [name, *["-"] * (len(header) - 2), done_as] if isinstance(done_as, str) else cells(done_as)
+        lines.append("| " + " | ".join(row) + " |")
+    return lines

@@ -88,7 +88,9 @@ def bench(
         f"load average (1 min) {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end",
         "software": f"Python {platform.python_version()}, "
         + ", ".join(f"{k} {v}" for k, v in library_versions().items()),
-        "data": "the synthetic workloads below" if groups == ["adaptive"] else run.stand_ins(sizes),
+        "data": "the synthetic workloads below, and rt-snippets (the real search)"
+        if groups == ["adaptive"]
+        else run.stand_ins(sizes),
         "method": METHOD,
     }
     report.print_table(rows, typer.echo)
