@@ -127,10 +127,9 @@ ClusterName=$CLUSTER
 SlurmctldHost=$NODE(127.0.0.1)
 SlurmUser=slurm
 AuthType=auth/munge
-# A requeued job may only restart after cred_expire+1 s (default 120 s; 5 is
-# the least slurmctld accepts, and ample for a job launch on one host).
+# A requeued job may only restart after cred_expire+1 s (default 120 s).
 # Read only when slurmctld starts, not by 'scontrol reconfigure'.
-AuthInfo=cred_expire=5
+AuthInfo=cred_expire=10
 CredType=cred/munge
 MailProg=/bin/true
 MpiDefault=none
