@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
 import pytest
 
-from jobs.cli import COMMANDS, load
+from jobs.cli import COMMANDS, Command, load
 from tests.helpers import REPO
 
 
@@ -83,3 +84,22 @@ def test_a_command_that_does_not_train_never_imports_tensorflow(
     code, output, heavy = json.loads(out.stdout.strip().splitlines()[-1])
     assert code == 0, output  # it did its work (a completed run: cancel has nothing to stop, and says so)
     assert heavy == [], f"seqjobs {' '.join(command)} imported {heavy}"
+
+
+def all_commands(command: Command) -> list[Command]:
+    """``command`` and, for a group, every command under it (Typer's own Click has no public group class)."""
+    under: dict[str, Command] = getattr(command, "commands", {})
+    return [command, *(c for sub in under.values() for c in all_commands(sub))]
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_no_help_text_holds_a_bracketed_word_that_rich_would_swallow(name: str) -> None:
+    """Typer renders help through rich, which reads ``[word]`` as a style tag and drops it: an install hint such
+    as ``pip install 'seqjobs[bench]'`` would show as ``pip install 'seqjobs'``."""
+    texts = [
+        text
+        for command in all_commands(load(name))
+        for text in [command.help or "", *(getattr(p, "help", None) or "" for p in command.params)]
+    ]
+    swallowed = [text for text in texts if re.search(r"(?<!\\)\[[A-Za-z/][^\]\s]*\]", text)]
+    assert swallowed == []

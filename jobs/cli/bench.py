@@ -47,8 +47,8 @@ def bench(
         Optional[list[str]],
         typer.Option(
             "--only",
-            help=f"Run only these groups (repeatable): {', '.join(GROUPS)}. adaptive (halving against its anchors: "
-            "pip install 'seqjobs[bench]') runs only when named.",
+            help=f"Run only these groups (repeatable): {', '.join(GROUPS)}. adaptive (halving against its anchors, "
+            "Optuna and Ray: the bench extra of seqjobs' install) runs only when named.",
         ),
     ] = None,
 ) -> None:
