@@ -11,7 +11,7 @@
 # hash of pyproject.toml, the Python version and this folder's path, stored
 # inside it) and rebuilt otherwise.
 #
-# Before the tests it runs the static checks (ruff, the formatter's check,
+# Beside the tests it runs the static checks (ruff, the formatter's check,
 # mypy), which fail the run as a failing test does.
 #
 # Environment: SEQJOBS_SKIP_SLURM=1 runs the tests that need no cluster only;
@@ -49,12 +49,13 @@ fi
 stop_cluster() { [ "$cluster_started" = 1 ] && bash slurm/stop-cluster.sh || true; }
 trap stop_cluster EXIT
 
-# Static checks first (seconds), configured in pyproject.toml; a failure fails the run, after the tests.
+# The static checks, configured in pyproject.toml, run beside the tests (they
+# take seconds of CPU that the tests' first waits leave free); their output
+# comes after the tests', and a failure fails the run as a failed test does.
 set +e
-echo "tests/run.sh: ruff check, ruff format --check, mypy"
-"$VENV/bin/ruff" check --quiet . && "$VENV/bin/ruff" format --check --quiet . && "$VENV/bin/mypy"
-static=$?
-[ "$static" = 0 ] || echo "tests/run.sh: the static checks above failed" >&2
+static_log=$(mktemp)
+{ "$VENV/bin/ruff" check --quiet . && "$VENV/bin/ruff" format --check --quiet . && "$VENV/bin/mypy"; } >"$static_log" 2>&1 &
+static_pid=$!
 
 # With the cluster up and no arguments, two pytest processes run side by side:
 # the SLURM tests in one (serially: each counts the cluster's queue and jobs,
@@ -85,6 +86,12 @@ else
     run_pytest "${markers[@]}" "$@"
     status=$?
 fi
+wait "$static_pid"
+static=$?
+echo "tests/run.sh: ruff check, ruff format --check, mypy:"
+cat "$static_log"
+rm -f "$static_log"
+[ "$static" = 0 ] || echo "tests/run.sh: the static checks above failed" >&2
 set -e
 if [ "$status" = 5 ]; then
     echo "tests/run.sh: pytest collected no tests: that is a failure" >&2
