@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 
@@ -66,17 +67,79 @@ class DiesAfterRequeue:
         return DelayedSubmission(self)
 
 
+def local_job_ended(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, function: Callable[[], Any]) -> Any:
+    """``function`` submitted as a local job (its folder under ``tmp_path``), once the job has ended."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(HERE), str(HERE.parent)]))  # the job unpickles this module
+    executor = DetachedLocalExecutor(folder=tmp_path / ".submitit/%j", max_num_timeout=3)
+    executor.update_parameters(timeout_min=10, signal_delay_s=30)
+    job = executor.submit(function)
+    wait_until(lambda: job.done(), 120, 0.2, "the local job to end")
+    return job
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["SIGKILL", "exit 120"])
 def test_a_local_task_that_dies_any_way_after_its_requeue_was_decided_is_restarted(
     tmp_path: Path, how: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(HERE), str(HERE.parent)]))  # the job unpickles this module
-    executor = DetachedLocalExecutor(folder=tmp_path / ".submitit/%j", max_num_timeout=3)
-    executor.update_parameters(timeout_min=10, signal_delay_s=30)
-    job = executor.submit(DiesAfterRequeue(tmp_path / "attempts", how))
-    wait_until(lambda: job.done(), 120, 0.2, "the local job to end")
+    job = local_job_ended(tmp_path, monkeypatch, DiesAfterRequeue(tmp_path / "attempts", how))
     assert job.result() == 2
+
+
+class KilledByTheSignal:
+    """A job whose first attempt dies of the preemption signal itself, as a task does when the signal comes
+    before :mod:`jobs.engine.boot`'s first line: no handler, no checkpoint, no result. Attempts in ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __call__(self) -> int:
+        attempt = int(self.marker.read_text()) + 1 if self.marker.exists() else 1
+        self.marker.write_text(str(attempt))
+        if attempt == 1:
+            signal.signal(signal.SIGUSR2, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGUSR2)
+            time.sleep(300)
+        return attempt
+
+
+@pytest.mark.slow
+def test_a_local_task_killed_by_the_preemption_signal_before_any_handler_is_restarted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The local controller restarts it, as SLURM requeues a job so preempted: nothing of its run had begun."""
+    job = local_job_ended(tmp_path, monkeypatch, KilledByTheSignal(tmp_path / "attempts"))
+    assert job.result() == 2
+
+
+#: a preemption handler's exit raised where Python swallows it (a ``__del__``, as C code can swallow it), then
+#: a process that would go on for seconds; argv[1]: whether the handler is wrapped by boot.exit_for_sure
+SWALLOWED_EXIT = """
+import os, signal, sys, time
+from jobs.engine import boot
+boot.FORCED_EXIT_S = 0.5
+def requeue(signum, frame):
+    raise SystemExit(144)  # what submitit's local handler does once the requeue is decided
+signal.signal(signal.SIGUSR2, boot.exit_for_sure(requeue) if sys.argv[1] == "sure" else requeue)
+class Swallows:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGUSR2)
+Swallows()
+time.sleep(3)
+"""
+
+
+@pytest.mark.parametrize("handler", ["sure", "plain"])
+def test_an_exit_swallowed_on_its_way_out_still_ends_the_process(handler: str) -> None:
+    """The attempt ends with the handler's code, unless the handler is a bare one (the process went on)."""
+    done = subprocess.run(
+        [sys.executable, "-c", SWALLOWED_EXIT, handler], cwd=HERE.parent, capture_output=True, text=True, timeout=120
+    )
+    assert "SystemExit: 144" in done.stderr, done.stderr  # it was raised, and swallowed
+    if handler == "sure":
+        assert done.returncode == 144 and "did not end the process in 0.5 s" in done.stderr, done
+    else:
+        assert done.returncode == 0, done
 
 
 class SlowToPickle:
@@ -105,11 +168,7 @@ class PreemptedAsItEnds:
 def test_a_job_preempted_after_its_work_returned_ends_with_its_result(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(HERE), str(HERE.parent)]))  # the job unpickles this module
-    executor = DetachedLocalExecutor(folder=tmp_path / ".submitit/%j", max_num_timeout=3)
-    executor.update_parameters(timeout_min=10, signal_delay_s=30)
-    job = executor.submit(PreemptedAsItEnds())
-    wait_until(lambda: job.done(), 120, 0.2, "the local job to end")
+    job = local_job_ended(tmp_path, monkeypatch, PreemptedAsItEnds())
     assert job.result() == 7
     assert "after the job's runs ended; nothing to requeue" in job.paths.stderr.read_text()
 
@@ -197,13 +256,13 @@ SMALLEST = (
 )
 #: enough preemptions that each of the five tasks is hit more than once on average, at moments drawn over its
 #: whole life; how many is the long soak's question (300, results/soak-preempt.md), not this test's
-PREEMPTIONS = 8
+PREEMPTIONS = 6
 
 
 @pytest.mark.slurm
 @pytest.mark.slow
 def test_preemptions_at_random_moments_lose_nothing(tmp_path: Path, moby_dick: Path) -> None:
-    """The soak's short form: the smallest sweeps (packed and not, both tasks) under eight preemptions.
+    """The soak's short form: the smallest sweeps (packed and not, both tasks) under six preemptions.
 
     Every run completes, with the metrics rows of the same run uninterrupted
     and each epoch committed once; no job was left stuck.

@@ -20,12 +20,28 @@ action of every signal that had a Python handler, and a preemption in its
 last milliseconds would kill a job whose work was done (SLURM then records
 the attempt FAILED, exit 12).
 
-What remains unguarded is the interpreter's own start-up, before this
-module's first line (tens of milliseconds), and, on SLURM, the batch script
-before ``srun`` has started the job step: SLURM sends ``scancel -s USR2``
-and a preemption's user signal to job steps only, so a signal in that window
-is dropped. A preemption then runs its GraceTime out, and SLURM kills and
-requeues the job itself; the run resumes from its last commit.
+The handler ends an attempt by raising ``SystemExit`` wherever the main
+thread is, and C code can swallow it without a trace: pybind11's
+``hasattr``, which TensorFlow's ``tf.nest`` calls on every structure it
+flattens, clears whatever a ``__getattr__`` it ran raised, a signal
+handler's exit included (measured: ``tf.nest.flatten`` of an object whose
+``__getattr__`` was running when the signal came returns normally). The job
+would then train on in an attempt already marked requeued -- a local job
+did, to the end of its run -- and on the local executor nothing would stop
+it (on SLURM, ``scontrol requeue`` does). So an exit the handler raised is made certain:
+if the process still runs :data:`FORCED_EXIT_S` later, it ends with the same
+code, as a kill would end it -- which the run folder is built to survive.
+
+What this module cannot guard is the interpreter's own start-up, before
+its first line (tens of milliseconds, more on a busy machine): a signal then
+kills the process, and the scheduler restarts the job -- SLURM requeues a
+preempted job however it ends, and the local controller restarts a task the
+preemption signal killed (:mod:`jobs.engine.local_controller`). On SLURM,
+the batch script before ``srun`` has started the job step is not guarded
+either: SLURM sends ``scancel -s USR2`` and a preemption's user signal to
+job steps only, so a signal in that window is dropped. A preemption then
+runs its GraceTime out, and SLURM kills and requeues the job itself; the
+run resumes from its last commit.
 """
 
 import os
@@ -42,12 +58,16 @@ if __name__ == "__main__":  # first, before anything is imported; never in a pro
 import atexit  # noqa: E402  (after the handlers: they must be in place before anything else runs)
 import shlex  # noqa: E402
 import sys  # noqa: E402
-from typing import Any  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from typing import Any, Callable  # noqa: E402
 
 #: this module, as ``python -m`` names it
 MODULE = "jobs.engine.boot"
 #: what submitit puts after its ``python`` command; this module expects exactly that
 SUBMITIT_TAIL = ["-u", "-m", "submitit.core._submit"]
+#: seconds a process may still run after the preemption handler raised its exit (an exit unwinds in less)
+FORCED_EXIT_S = 5.0
 
 
 def command() -> str:
@@ -65,6 +85,31 @@ def deliver_noted() -> None:
         )
         signal.raise_signal(signum)
     noted.clear()
+
+
+def exit_for_sure(handler: Callable[[int, Any], Any]) -> Callable[[int, Any], Any]:
+    """``handler``, whose ``SystemExit`` ends the process even where C code swallows the exception."""
+
+    def handle(signum: int, frame: Any) -> Any:
+        try:
+            return handler(signum, frame)
+        except SystemExit as leaving:
+            code = leaving.code if isinstance(leaving.code, int) else 1
+            threading.Thread(target=_force_exit, args=(code,), name="seqjobs-forced-exit", daemon=True).start()
+            raise
+
+    return handle
+
+
+def _force_exit(code: int) -> None:
+    time.sleep(FORCED_EXIT_S)
+    print(
+        f"seqjobs: the attempt's exit (code {code}) did not end the process in {FORCED_EXIT_S:g} s "
+        "(swallowed on its way out); ending it now",
+        file=sys.stderr,
+        flush=True,
+    )
+    os._exit(code)
 
 
 def too_late(signum: int, frame: object) -> None:
@@ -104,6 +149,10 @@ def main(argv: list[str]) -> None:
 
     def install_then_deliver(env: Any, paths: Any, delayed: Any) -> None:
         install(env, paths, delayed)
+        preempt = EARLY_SIGNALS[0]
+        handler = signal.getsignal(preempt)
+        if callable(handler):
+            signal.signal(preempt, exit_for_sure(handler))
         deliver_noted()
 
     def work_then_ignore(delayed: Any) -> Any:

@@ -23,12 +23,17 @@ from pathlib import Path
 from submitit.core.utils import JobPaths
 from submitit.local.local import LOCAL_REQUEUE_RETURN_CODE, Controller
 
+from jobs.engine.boot import EARLY_SIGNALS
+
 #: a bound only against a job that requeues itself forever by mistake
 MAX_RESTARTS = 100_000
+#: the preemption signal (submitit's, as the job's boot reads it)
+PREEMPT_SIGNAL = EARLY_SIGNALS[0]
 
 
 class RequeueingController(Controller):
-    """submitit's controller, which also restarts a task that died on its way out of a requeue.
+    """submitit's controller, which also restarts a task that died on its way out of a requeue, or of the
+    preemption signal itself.
 
     A requeue ends the task with ``sys.exit(144)`` from the signal handler,
     but what runs after that decision can still end the process otherwise:
@@ -59,17 +64,21 @@ class RequeueingController(Controller):
         other way (a signal, another code) after its checkpoint was written
         (submitit rewrites the submitted pickle only once it has decided to
         requeue) and before any result was (a job that ended, or refused the
-        requeue, writes its result pickle first). A task that fails or crashes
-        without checkpointing is not restarted.
+        requeue, writes its result pickle first), or the preemption signal
+        itself killed it before any result: it came while the interpreter was
+        starting, before :mod:`jobs.engine.boot`'s first line could catch it,
+        and nothing of a run had begun -- SLURM requeues a job so preempted
+        itself. A task that fails or crashes without checkpointing is not
+        restarted.
         """
         if exit_code == LOCAL_REQUEUE_RETURN_CODE:
             return True
         if exit_code is None or exit_code == 0:
             return False
         paths = JobPaths(self.folder, self.pid, task)
-        return _written_since(paths.submitted_pickle, started_ns) and not _written_since(
-            paths.result_pickle, started_ns
-        )
+        if _written_since(paths.result_pickle, started_ns):
+            return False
+        return exit_code == -PREEMPT_SIGNAL or _written_since(paths.submitted_pickle, started_ns)
 
 
 def _written_since(path: Path, since_ns: int) -> bool:
