@@ -9,10 +9,13 @@ line so ``seqjobs status`` can show it.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from seqtasks.config import validate
 from seqtasks.errors import UserError
@@ -69,10 +72,13 @@ def execute(task: str, config: Any, out: str | Path, job_alive: JobAlive | None 
         state = run_dir.begin_attempt(_committed_epochs(run_dir))
         start = time.perf_counter()
         try:
-            figures = spec.load()(config, run_dir)
+            with _interrupts_noted() as interrupts:
+                figures = spec.load()(config, run_dir)
         except (KeyboardInterrupt, SystemExit):
             raise  # a kill or a preemption: the folder stays resumable, not failed
         except BaseException as err:
+            if interrupts:
+                raise KeyboardInterrupt(f"interrupted; the interrupt came out as {type(err).__name__}") from err
             if _closed_under_it(run_dir, state.attempt):
                 raise  # a preemption's handler ended this attempt, and its exit came out as this error
             _record_failure(run_dir, task, err, state.attempt)
@@ -91,6 +97,35 @@ def execute(task: str, config: Any, out: str | Path, job_alive: JobAlive | None 
         if hasattr(config, "epochs"):
             extra["epochs_requested"] = config.epochs
         return run_dir.complete(task, figures, extra).to_dict()
+
+
+@contextmanager
+def _interrupts_noted() -> Iterator[list[int]]:
+    """While the task runs, SIGINT still raises ``KeyboardInterrupt``, and is noted in the list yielded.
+
+    C code can turn that exception into another error (TensorFlow's tensor
+    conversion did: ``TypeError: Failed to convert elements of (None,) to
+    Tensor`` in a local worker that ``seqjobs cancel`` interrupted as it began a
+    run the cancel had not marked), and that error, recorded, would fail a
+    run that was only stopped. Python's own handler only is replaced, and only
+    in the main thread (the only one a handler can be set from).
+    """
+    noted: list[int] = []
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield noted
+        return
+
+    def note(signum: int, frame: object) -> None:
+        noted.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _closed_under_it(run_dir: RunDir, attempt: int) -> bool:

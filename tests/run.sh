@@ -47,7 +47,9 @@ if [ "${SEQJOBS_SKIP_SLURM:-0}" != "1" ]; then
     cluster_started=1
 fi
 stop_cluster() { [ "$cluster_started" = 1 ] && bash slurm/stop-cluster.sh || true; }
-trap stop_cluster EXIT
+other_pid=  # the other tests' session, while it runs (below): stopped with the script
+stop_other() { [ -n "$other_pid" ] && kill -- -"$other_pid" 2>/dev/null || true; }
+trap 'stop_other; stop_cluster' EXIT
 
 # The static checks, configured in pyproject.toml, run beside the tests (they
 # take seconds of CPU that the tests' first waits leave free); their output
@@ -61,18 +63,34 @@ static_pid=$!
 # the SLURM tests in one (serially: each counts the cluster's queue and jobs,
 # so two at once would count each other's), every other test in the other,
 # spread over two xdist workers. SLURM tests spend most of their time waiting
-# for the scheduler, which is why three at once fit two cores. (nice would not
-# put the SLURM jobs first: with the kernel's autogroups it only ranks
-# processes within a session, and every job runs in a session of its own.)
-# Each writes its own log; the SLURM one is printed when both have ended.
+# for the scheduler, which is why three at once fit two cores, and they are the
+# longer of the two: the other tests yield the CPU to the SLURM jobs. They run
+# in a session of their own whose autogroup is niced (with the kernel's
+# autogroups, plain nice only ranks processes within one session, and every
+# SLURM job runs in a session of its own); where autogroups are off, it is
+# plain nice. Each writes its own log; the SLURM one is printed when both have ended.
 run_pytest() { "$VENV/bin/python" -m pytest -q --durations=15 "$@"; }
+yield_cpu() {  # $1: a session leader; once its session is its own, lower its autogroup's priority
+    local _
+    for _ in $(seq 200); do
+        if [ "$(cut -d' ' -f6 "/proc/$1/stat" 2>/dev/null)" = "$1" ]; then
+            echo 10 2>/dev/null >"/proc/$1/autogroup" || renice -n 10 -g "$1" >/dev/null 2>&1 || true
+            return
+        fi
+        sleep 0.01
+    done
+}
 export SEQJOBS_REQUIRE_SLURM=$cluster_started
 if [ "$cluster_started" = 1 ] && [ "$#" = 0 ]; then
     logs=$(mktemp -d)
     run_pytest -m slurm --basetemp="$logs/slurm-tmp" >"$logs/slurm.log" 2>&1 &
     slurm_pid=$!
-    run_pytest -m "not slurm" -n 2 --basetemp="$logs/other-tmp"
+    setsid -w "$VENV/bin/python" -m pytest -q --durations=15 -m "not slurm" -n 2 --basetemp="$logs/other-tmp" &
+    other_pid=$!
+    yield_cpu "$other_pid"
+    wait "$other_pid"
     other=$?
+    other_pid=
     wait "$slurm_pid"
     slurm=$?
     echo "tests/run.sh: the SLURM tests (run alongside the others):"

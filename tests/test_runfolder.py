@@ -13,9 +13,11 @@ import dataclasses
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -224,6 +226,33 @@ def test_a_resume_in_epoch_one_never_writes_a_second_header(tmp_path: Path, smal
     result = execute("charlm", CharLMConfig(**{**config.__dict__, "epochs": 3}), out)
     check_invariants(out, 3)
     assert result["attempt"] == 3
+
+
+def test_an_interrupt_that_comes_out_as_another_error_leaves_the_run_resumable(
+    tmp_path: Path, small_text: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """C code can turn the ``KeyboardInterrupt`` of a cancel's SIGINT into another error (TensorFlow's tensor
+    conversion raised ``TypeError: Failed to convert elements of (None,) to Tensor`` in an interrupted worker,
+    and the run was recorded failed): it is an interrupt, not the run's failure."""
+    import seqtasks.markov.fit as fit
+
+    def converts_the_interrupt(config: MarkovConfig, run_dir: RunDir) -> dict[str, Any]:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except KeyboardInterrupt:
+            raise TypeError("Failed to convert elements of (None,) to Tensor") from None
+        raise AssertionError("the signal did not come")
+
+    out, config = tmp_path / "run", MarkovConfig(corpus=str(small_text), length=10)
+    with monkeypatch.context() as patch:
+        patch.setattr(fit, "run", converts_the_interrupt)
+        with pytest.raises(KeyboardInterrupt, match="came out as TypeError"):
+            execute("markov", config, out)
+    assert not (out / "result.json").exists() and json.loads((out / "state.json").read_text())["state"] == "running"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    result = execute("markov", config, out)
+    assert (result["status"], result["attempt"]) == ("completed", 2)
 
 
 def test_a_live_claim_refuses_a_second_writer_and_a_dead_one_is_taken_over(tmp_path: Path, small_text: Path) -> None:
