@@ -30,7 +30,7 @@ import psutil
 import pytest
 
 from seqtasks.processes import pid_alive
-from tests.helpers import TINY_CHARLM, epochs_of, preempt_cpu_jobs, read_state, seqjobs, status_rows, wait_until
+from tests.helpers import REPO, TINY_CHARLM, epochs_of, preempt_cpu_jobs, read_state, seqjobs, status_rows, wait_until
 
 #: every check starts the CLI as a process, and all but the debug ones start real jobs
 pytestmark = pytest.mark.slow
@@ -510,8 +510,29 @@ def test_a_job_signalled_as_it_starts_is_requeued_until_the_signals_stop(
     assert epochs_of(run) == [1, 2] and read_state(run)["attempt"] == 1
 
 
+#: the catcher of :func:`signal_starts`, run in a session of its own: its own autogroup, at the default
+#: priority however this test's process is niced (tests/run.sh nices the tests that need no cluster), so that
+#: it sees each start in time. Exit 0: every start signalled; 3: one was missed.
+CATCHER = """
+import sys
+from pathlib import Path
+from tests.test_executor_contract import EXECUTORS, catch_starts
+print("ready", flush=True)
+sys.exit(0 if catch_starts(EXECUTORS[sys.argv[1]], Path(sys.argv[2])) else 3)
+"""
+
+
 def signal_starts(executor: Executor, run: Path, text: Path) -> str | None:
     """Submit the run and signal its job's first :data:`STARTS_SIGNALLED` starts; its job id (``None``: one missed)."""
+    catcher = subprocess.Popen(
+        [sys.executable, "-c", CATCHER, executor.name, str(run)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert catcher.stdout is not None and catcher.stdout.readline().strip() == "ready", catcher.communicate()
     seqjobs(
         "submit",
         "charlm",
@@ -528,7 +549,13 @@ def signal_starts(executor: Executor, run: Path, text: Path) -> str | None:
         cwd=run.parent.parent,
         check=True,
     )
-    job = job_of(run)
+    _, err = catcher.communicate(timeout=WAIT_S * STARTS_SIGNALLED)
+    assert catcher.returncode in (0, 3), err
+    return job_of(run) if catcher.returncode == 0 else None
+
+
+def catch_starts(executor: Executor, run: Path) -> bool:
+    """Signal the first :data:`STARTS_SIGNALLED` starts of ``run``'s job while each is starting (False: one missed)."""
     signalled: set[int] = set()
     for start in range(1, STARTS_SIGNALLED + 1):
         task = wait_until(
@@ -537,8 +564,8 @@ def signal_starts(executor: Executor, run: Path, text: Path) -> str | None:
             0.001,
             f"start {start} of the job's Python",
         )
-        if not signal_while_starting(task.pid, lambda: executor.signal_starting(job, task)):
-            return None
+        if not signal_while_starting(task.pid, lambda: executor.signal_starting(job_of(run), task)):
+            return False
         signalled.add(task.pid)
         assert not (run / "state.json").exists(), read_state(run)  # the run was not begun
-    return job
+    return True

@@ -245,12 +245,16 @@ def test_an_interrupt_that_comes_out_as_another_error_leaves_the_run_resumable(
         raise AssertionError("the signal did not come")
 
     out, config = tmp_path / "run", MarkovConfig(corpus=str(small_text), length=10)
-    with monkeypatch.context() as patch:
-        patch.setattr(fit, "run", converts_the_interrupt)
-        with pytest.raises(KeyboardInterrupt, match="came out as TypeError"):
-            execute("markov", config, out)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's, as in a job (xdist ignores it)
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(fit, "run", converts_the_interrupt)
+            with pytest.raises(KeyboardInterrupt, match="came out as TypeError"):
+                execute("markov", config, out)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert not (out / "result.json").exists() and json.loads((out / "state.json").read_text())["state"] == "running"
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     result = execute("markov", config, out)
     assert (result["status"], result["attempt"]) == ("completed", 2)
 
