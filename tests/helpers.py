@@ -105,6 +105,29 @@ def wait_until(
         time.sleep(interval)
 
 
+def sweep_story(sweep: Path, tail: int = 15) -> str:
+    """What a wait on a SLURM sweep that timed out shows: ``seqjobs status``, the scheduler's account of the
+    sweep's jobs (``squeue``, ``sacct``) and the last ``tail`` lines of each job's stderr.
+
+    A test that waited for a cluster in vain then says where the sweep stood,
+    not only that it did not end (the cluster is gone with the CI machine).
+    """
+    parts = [seqjobs("status", str(sweep), "--all").stdout]
+    records = [json.loads(path.read_text()) for path in sorted(sweep.glob("*/job.json"))]
+    arrays = sorted({str(record["job_id"]).split("_")[0] for record in records})
+    if arrays:
+        for command in (
+            ["squeue", "-h", "-j", ",".join(arrays), "-o", "%i %T %r %S"],
+            ["sacct", "-n", "-P", "-o", "JobID,State,ExitCode,Start,End", "-j", ",".join(arrays)],
+        ):
+            ran = subprocess.run(command, capture_output=True, text=True, timeout=60)
+            parts.append(f"$ {' '.join(command)}\n{ran.stdout}{ran.stderr}")
+    for log in sorted({record.get("stderr") for record in records} - {None}):
+        lines = Path(log).read_text(errors="replace").splitlines() if Path(log).is_file() else ["(none)"]
+        parts.append(f"$ tail {log}\n" + "\n".join(lines[-tail:]))
+    return "\n".join(parts)
+
+
 def streams(result: object) -> tuple[str, str]:
     """``(stdout, stderr)`` of a Typer CliRunner result or a CompletedProcess (``None`` read as empty)."""
     return getattr(result, "stdout", None) or "", getattr(result, "stderr", None) or ""

@@ -73,6 +73,8 @@ def test_a_local_async_search_is_cancelled_resumed_and_completes(tmp_path: Path)
     seqjobs("cancel", str(sweep), cwd=tmp_path, check=True)
     wait_until(lambda: not live_workers(sweep), 120, interval=1, what="the workers to stop")
     assert AshaDir(sweep).paused() and not Search.open(sweep).complete()
+    alone = seqjobs("resubmit", "--missing", str(sweep), cwd=tmp_path)  # outside the search: refused
+    assert_one_line_error(alone, "is a halving sweep", "run the same `seqjobs sweep` command again")
 
     resumed = seqjobs(*command, "--wait", cwd=tmp_path, check=True, timeout=900)
     assert "submitted 2 workers" in resumed.stdout and "4 runs: 4 completed" in resumed.stdout, resumed

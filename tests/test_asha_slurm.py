@@ -21,11 +21,16 @@ from jobs.scheduler import SubmitLimit
 from seqtasks.errors import UserError
 from seqtasks.imdb.synthetic import write_csv
 from seqtasks.rundir.ashadir import AshaDir
-from tests.helpers import MAIL_LINES, mailed_jobs, seqjobs, wait_until
+from tests.helpers import MAIL_LINES, mailed_jobs, seqjobs, sweep_story, wait_until
 from tests.test_asha_protocol import check_invariants
 from tests.test_halving import TINY_IMDB, epochs_in
 
 LIMIT = SubmitLimit(12, "QOS seqjobs-limited MaxSubmitJobsPerUser")
+
+
+def asha_files(sweep: Path) -> list[Path]:
+    """The search's own files (leases, results, workers), relative to its ``.asha`` folder."""
+    return sorted(path.relative_to(sweep / ".asha") for path in (sweep / ".asha").rglob("*") if path.is_file())
 
 
 def test_workers_fit_one_array_and_the_room_the_submit_limit_leaves() -> None:
@@ -119,7 +124,14 @@ def test_an_async_search_completes_with_a_worker_preempted_in_the_middle_of_a_co
     config, job = wait_until(held_with_an_epoch, 900, interval=0.1, what="a worker to commit an epoch at rung 0")
     subprocess.run(["scancel", "-s", "USR2", job], check=True, capture_output=True, text=True)
 
-    wait_until(lambda: Search.open(sweep, compact=False).complete(), 1500, interval=2, what="the search to complete")
+    wait_until(
+        lambda: Search.open(sweep, compact=False).complete(),
+        600,
+        interval=2,
+        what=lambda: (
+            f"the search to complete; .asha holds {[str(path) for path in asha_files(sweep)]}\n{sweep_story(sweep)}"
+        ),
+    )
     wait_until(lambda: not live_workers(sweep), 300, interval=2, what="the workers to end")
     run = sweep / configs[config][0]
     state = json.loads((run / "state.json").read_text())

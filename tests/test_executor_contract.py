@@ -30,7 +30,17 @@ import psutil
 import pytest
 
 from seqtasks.processes import pid_alive
-from tests.helpers import REPO, TINY_CHARLM, epochs_of, preempt_cpu_jobs, read_state, seqjobs, status_rows, wait_until
+from tests.helpers import (
+    REPO,
+    TINY_CHARLM,
+    epochs_of,
+    preempt_cpu_jobs,
+    read_state,
+    seqjobs,
+    status_rows,
+    sweep_story,
+    wait_until,
+)
 
 #: every check starts the CLI as a process, and all but the debug ones start real jobs
 pytestmark = pytest.mark.slow
@@ -378,7 +388,10 @@ def test_preempted_runs_resume_from_their_last_commit_and_never_fail(
 
         def ready() -> bool:
             first, second = read_state(before), read_state(after)
-            assert first.get("epochs_committed", 0) == 0, f"the long epoch ended before preemption {round_}: {first}"
+            assert first.get("epochs_committed", 0) == 0, (
+                f"the long epoch ended before preemption {round_}: {first}; the other run: {second}\n"
+                + (sweep_story(tmp_path / "runs/pre") if executor.name == "slurm" else "")
+            )
             assert second.get("state") not in ("completed", "failed"), f"no epoch left to preempt: {second}"
             return (
                 first.get("state") == "running"

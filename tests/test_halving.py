@@ -501,3 +501,29 @@ def test_an_early_stopped_run_keeps_its_figure_at_the_next_rung(tmp_path: Path) 
     assert not promotion._unfinished(stopped, "completed", 4)
     assert promotion.rung_score(short, "completed", record, 4) is None
     assert promotion._unfinished(short, "completed", 4)
+
+
+def test_a_stuck_run_of_an_undecided_rung_is_resumed_by_the_sweep_command_not_resubmitted_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``status`` names the sweep command as the fix for a halving run left stuck in an undecided rung, and
+    ``resubmit`` refuses such runs in one line: resubmitted alone, a run would train past its rung with no
+    decision, outside the search that ranks it."""
+    from jobs.engine.control import MISSING, resubmit_runs
+    from jobs.monitor import rows as status_rows
+    from jobs.monitor import status
+    from tests.test_status_rules import Case, make_run
+
+    sweep = rung_zero_sweep(tmp_path)
+    make_run(sweep.path / "a", Case("a", "completed", result="completed", recorded="completed", job="local"))
+    make_run(sweep.path / "b", Case("b", "stuck", recorded="running", claim="dead", job="local"))
+    monkeypatch.setattr(status_rows, "local_job_alive", lambda *args, **kwargs: False)
+    rows = {row.run: row for row in status.statuses(sweep.path)}
+    assert (rows["b"].state, rows["b"].rung) == ("stuck", "0 training"), rows["b"]
+    assert rows["b"].error.endswith(
+        "nothing will resume it; run the same `seqjobs sweep` command again: the search resumes it"
+    ), rows["b"]
+    job = (sweep.path / "b" / "job.json").read_bytes()
+    with pytest.raises(UserError, match="is a halving sweep: its runs go on only through the search"):
+        resubmit_runs(sweep.path, MISSING)
+    assert (sweep.path / "b" / "job.json").read_bytes() == job  # nothing submitted

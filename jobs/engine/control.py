@@ -162,6 +162,13 @@ def resubmit_runs(path: Path, states: set[RunState], snapshot: bool = True) -> i
     from jobs.engine.submission import submit_runs  # submitit: only once there is something to submit
 
     rows = [r for r in statuses(path) if r.state in states and r.error != NO_FOLDER]  # no folder: the sweep makes it
+    halving = sorted({os.path.dirname(r.path) for r in rows if r.rung})
+    if halving:
+        raise UserError(
+            f"{halving[0]} is a halving sweep: its runs go on only through the search, which decides each rung "
+            "(resubmitted alone, a run would train past its rung undecided); run the same `seqjobs sweep` command "
+            "again to resume it"
+        )
     groups: dict[str, list[RunSpec]] = {}
     for run, job, config in run_records(rows, need_config=True):
         assert config is not None

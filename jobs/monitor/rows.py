@@ -157,6 +157,10 @@ def _result_error(f: RunFiles) -> str | None:
     return f.result.error if f.result is not None else None
 
 
+#: the fix a stuck run's error line names, before the run's path
+RESUBMIT_FIX = "run: seqjobs resubmit --missing "
+
+
 def _stuck_line(f: RunFiles, recorded: str | None) -> str:
     """Why nothing will run this run any more, and the command that will."""
     job = f"its job {f.job.job_id}" if f.job is not None else "the process that ran it"
@@ -165,10 +169,15 @@ def _stuck_line(f: RunFiles, recorded: str | None) -> str:
     else:
         attempt = f.state.attempt if f.state is not None else None
         what = f"{recorded} at attempt {attempt} with {count(f.epochs, 'epoch')} done, but {job} has ended"
-    return (
-        f"{what} and no process owns the run: nothing will resume it; "
-        f"run: seqjobs resubmit --missing {shlex.quote(str(f.path))}"
-    )
+    return f"{what} and no process owns the run: nothing will resume it; {RESUBMIT_FIX}{shlex.quote(str(f.path))}"
+
+
+def resumed_by_its_sweep(row: RunStatus) -> None:
+    """A stuck run of a halving sweep's undecided rung goes on only through the search: the fix its error line
+    names is the sweep command, not ``resubmit`` (which refuses such runs)."""
+    head, fix, _ = row.error.partition(RESUBMIT_FIX)
+    if fix:
+        row.error = head + "run the same `seqjobs sweep` command again: the search resumes it"
 
 
 def _metric(rows: list[dict[str, str]], result: ResultRecord | None, main: str) -> str:

@@ -32,8 +32,8 @@ from jobs import scheduler
 from jobs.monitor.finding import find_runs
 from jobs.monitor.index import EndedFiles, EndedIndex, Entry, Signature, signature
 from jobs.monitor.reading import Depth, RunFiles, problem, read_run, superseded
-from jobs.monitor.rows import RunStatus, status_row, unreadable_row
-from jobs.monitor.rungs import RungMark, halving_marks, settled
+from jobs.monitor.rows import RunStatus, resumed_by_its_sweep, status_row, unreadable_row
+from jobs.monitor.rungs import Outcome, RungMark, halving_marks, settled
 from jobs.monitor.spend import JobOptions, Measured, charge, measure
 from jobs.monitor.sweeps import NO_FOLDER, SweepRecord, absent, read_sweeps
 from jobs.text import count, shown
@@ -149,6 +149,8 @@ def survey(root: Path, depth: Depth = "status", background_index: bool = False) 
         if mark is not None:
             run_.rung = settled(mark, run_.status.state)
             run_.status.rung, run_.status.rung_epochs = run_.rung.label(), list(mark.plan)
+            if run_.rung.outcome is Outcome.TRAINING and run_.status.state == RunState.STUCK:
+                resumed_by_its_sweep(run_.status)
     charge(done)
     return sorted(done, key=lambda run_: run_.status.path)
 
