@@ -71,9 +71,11 @@ def test_completing_a_command_name_imports_no_command() -> None:
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 def test_show_completion_prints_the_bash_script() -> None:
+    """The shell is told from the parent process: ``bash`` stays it (a lone command would be exec'd in its place,
+    and the shell found, if any, would be whatever started pytest)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.run(
-        ["bash", "-c", f"{sys.executable} -m jobs --show-completion"],
+        ["bash", "-c", f"{sys.executable} -m jobs --show-completion; exit $?"],
         env=env,
         cwd=REPO,
         capture_output=True,
