@@ -106,8 +106,9 @@ def wait_until(
 
 
 def sweep_story(sweep: Path, tail: int = 15) -> str:
-    """What a wait on a SLURM sweep that timed out shows: ``seqjobs status``, the scheduler's account of the
-    sweep's jobs (``squeue``, ``sacct``) and the last ``tail`` lines of each job's stderr.
+    """What a wait on a SLURM sweep that timed out shows: ``seqjobs status``, the node and the whole queue
+    (``sinfo``, ``squeue``: other jobs may hold the cores), ``sacct`` of the sweep's jobs and the last ``tail``
+    lines of each job's stderr.
 
     A test that waited for a cluster in vain then says where the sweep stood,
     not only that it did not end (the cluster is gone with the CI machine).
@@ -115,13 +116,15 @@ def sweep_story(sweep: Path, tail: int = 15) -> str:
     parts = [seqjobs("status", str(sweep), "--all").stdout]
     records = [json.loads(path.read_text()) for path in sorted(sweep.glob("*/job.json"))]
     arrays = sorted({str(record["job_id"]).split("_")[0] for record in records})
+    commands = [
+        ["sinfo", "-N", "-h", "-o", "%N %T %E"],
+        ["squeue", "-h", "-o", "%i %T %r %S %Z"],
+    ]  # the node, the queue
     if arrays:
-        for command in (
-            ["squeue", "-h", "-j", ",".join(arrays), "-o", "%i %T %r %S"],
-            ["sacct", "-n", "-P", "-o", "JobID,State,ExitCode,Start,End", "-j", ",".join(arrays)],
-        ):
-            ran = subprocess.run(command, capture_output=True, text=True, timeout=60)
-            parts.append(f"$ {' '.join(command)}\n{ran.stdout}{ran.stderr}")
+        commands.append(["sacct", "-n", "-P", "-o", "JobID,State,ExitCode,Start,End", "-j", ",".join(arrays)])
+    for command in commands:
+        ran = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        parts.append(f"$ {' '.join(command)}\n{ran.stdout}{ran.stderr}")
     for log in sorted({record.get("stderr") for record in records} - {None}):
         lines = Path(log).read_text(errors="replace").splitlines() if Path(log).is_file() else ["(none)"]
         parts.append(f"$ tail {log}\n" + "\n".join(lines[-tail:]))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,39 +18,45 @@ import pytest
 from jobs.bench.harness import Row, Stat, Target
 from tests.helpers import REPO, assert_one_line_error, seqjobs
 
+#: the groups that need no cluster, run by the tests of every tier; ``jobs`` (its SLURM job) and ``packing``
+#: submit to the cluster, so they run in the SLURM tier only, never beside the SLURM tests' jobs
+LOCAL_GROUPS = ("markov", "charlm", "imdb", "scale")
+CLUSTER_GROUPS = ("jobs", "packing")
+
+
+def run_bench(out: Path, groups: tuple[str, ...]) -> str:
+    """``seqjobs bench --quick --only GROUP... -o OUT``; its stdout."""
+    only = [arg for group in groups for arg in ("--only", group)]
+    return seqjobs("bench", "--quick", *only, "-o", str(out), cwd=out.parent, timeout=900, check=True).stdout
+
 
 @pytest.fixture(scope="module")
 def quick_bench(tmp_path_factory: pytest.TempPathFactory, moby_dick: Path) -> tuple[Path, str]:
-    """``seqjobs bench --quick -o OUT/bench.csv`` run once: ``(csv path, stdout)``."""
+    """``seqjobs bench --quick`` of the groups that need no cluster, run once: ``(csv path, stdout)``."""
     out = tmp_path_factory.mktemp("bench") / "bench.csv"
-    proc = seqjobs("bench", "--quick", "-o", str(out), cwd=out.parent, timeout=900, check=True)
-    return out, proc.stdout
+    return out, run_bench(out, LOCAL_GROUPS)
 
 
-def expected_items() -> list[str]:
+def expected_items(groups: tuple[str, ...]) -> list[str]:
     from jobs.bench import packing, scale
     from jobs.bench.overhead import ITEMS
     from jobs.bench.run import item_keys
     from jobs.bench.sizes import QUICK
 
-    return (
-        [key for keys in item_keys(QUICK).values() for key in keys]
-        + ITEMS
-        + scale.item_keys(QUICK)
-        + packing.item_keys(QUICK)
-    )
+    keys = {**item_keys(QUICK), "jobs": ITEMS, "scale": scale.item_keys(QUICK), "packing": packing.item_keys(QUICK)}
+    return [key for group in groups for key in keys[group]]
 
 
-@pytest.mark.slow
-def test_quick_bench_writes_one_wellformed_row_per_item(quick_bench: tuple[Path, str]) -> None:
+def wellformed_rows(out: Path, groups: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """The bench's CSV rows by item, after checking each: every item of ``groups`` once, in order, and every
+    figure consistent (min <= median <= max, the ratio the medians'); a skipped row says why."""
     from jobs.bench.report import COLUMNS
 
-    out, stdout = quick_bench
     with out.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         assert reader.fieldnames == COLUMNS
         rows = list(reader)
-    assert [r["item"] for r in rows] == expected_items()
+    assert [r["item"] for r in rows] == expected_items(groups)
     for r in rows:
         assert r["met"] in {"yes", "no", "n/a", "skipped"}, r
         if r["met"] == "skipped":
@@ -66,12 +71,27 @@ def test_quick_bench_writes_one_wellformed_row_per_item(quick_bench: tuple[Path,
             assert float(r["ratio"]) == pytest.approx(base / ours, rel=1e-3), r
         else:
             assert r["ratio"] == "" and (r["target"].startswith(("<=", "= ")) or r["met"] == "n/a"), r
-    by_item = {r["item"]: r for r in rows}
-    if os.environ.get("SEQJOBS_REQUIRE_SLURM") == "1":  # tests/run.sh started the cluster: it must be used
-        assert by_item["job_slurm"]["met"] != "skipped", by_item["job_slurm"]
+    return {r["item"]: r for r in rows}
+
+
+@pytest.mark.slow
+def test_quick_bench_writes_one_wellformed_row_per_item(quick_bench: tuple[Path, str]) -> None:
+    by_item = wellformed_rows(quick_bench[0], LOCAL_GROUPS)
     assert "identical to the tutorial's dict: yes" in by_item["markov_fit"]["note"]
     assert by_item["charlm_throughput_b512"]["met"] == "n/a"  # reported only
     assert "mean test accuracy after 1 epoch: tutorial " in by_item["imdb_epoch"]["note"]  # side by side
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+def test_the_job_and_packing_items_measure_the_cluster(tmp_path: Path, moby_dick: Path) -> None:
+    """The items that submit jobs, on the test cluster: measured, not skipped, and every target checked."""
+    out = tmp_path / "bench.csv"
+    run_bench(out, CLUSTER_GROUPS)
+    by_item = wellformed_rows(out, CLUSTER_GROUPS)
+    measured = ["job_local", "job_slurm", *(key for key in by_item if key.startswith("packing_"))]
+    assert all(by_item[key]["met"] in ("yes", "no", "n/a") for key in measured), [by_item[k] for k in measured]
+    assert by_item["packing_collect_rows_k1"]["met"] == "yes", by_item["packing_collect_rows_k1"]  # one row a run
 
 
 @pytest.mark.slow
