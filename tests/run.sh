@@ -68,12 +68,12 @@ static_pid=$!
 # in a session of their own whose autogroup is niced (with the kernel's
 # autogroups, plain nice only ranks processes within one session, and every
 # SLURM job runs in a session of its own); where autogroups are off, it is
-# plain nice. Each writes its own log; the SLURM one is printed when both have ended.
-# Nice 5 gives the SLURM jobs three quarters of the CPU when both want it;
-# nice 10 (nine tenths) starved a 15-minute subprocess of the other tests
-# once the SLURM side was busy for long.
+# plain nice. Nice 5 gives the SLURM jobs three quarters of the CPU when both
+# want it; nice 10 (nine tenths) starved a 15-minute subprocess of the other
+# tests once the SLURM side was busy for long. Each writes its own log; the
+# SLURM one is printed when both have ended.
 OTHER_NICE=5
-run_pytest() { "$VENV/bin/python" -m pytest -q --durations=15 "$@"; }
+PYTEST=("$VENV/bin/python" -m pytest -q --durations=15)
 yield_cpu() {  # $1: a session leader; once its session is its own, lower its autogroup's priority
     local _
     for _ in $(seq 200); do
@@ -87,9 +87,9 @@ yield_cpu() {  # $1: a session leader; once its session is its own, lower its au
 export SEQJOBS_REQUIRE_SLURM=$cluster_started
 if [ "$cluster_started" = 1 ] && [ "$#" = 0 ]; then
     logs=$(mktemp -d)
-    run_pytest -m slurm --basetemp="$logs/slurm-tmp" >"$logs/slurm.log" 2>&1 &
+    "${PYTEST[@]}" -m slurm --basetemp="$logs/slurm-tmp" >"$logs/slurm.log" 2>&1 &
     slurm_pid=$!
-    setsid -w "$VENV/bin/python" -m pytest -q --durations=15 -m "not slurm" -n 2 --basetemp="$logs/other-tmp" &
+    setsid -w "${PYTEST[@]}" -m "not slurm" -n 2 --basetemp="$logs/other-tmp" &
     other_pid=$!
     yield_cpu "$other_pid"
     wait "$other_pid"
@@ -105,7 +105,7 @@ if [ "$cluster_started" = 1 ] && [ "$#" = 0 ]; then
 else
     markers=()
     [ "$cluster_started" = 1 ] || markers=(-m "not slurm")
-    run_pytest "${markers[@]}" "$@"
+    "${PYTEST[@]}" "${markers[@]}" "$@"
     status=$?
 fi
 wait "$static_pid"
