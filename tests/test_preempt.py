@@ -28,6 +28,7 @@ from jobs import scheduler
 from jobs.bench.preempt import SoakSweep
 from jobs.engine.executors import DetachedLocalExecutor
 from jobs.scheduler import commands
+from seqtasks.processes import pid_alive
 from tests.helpers import wait_until
 
 HERE = Path(__file__).resolve().parent
@@ -110,6 +111,37 @@ def test_a_local_task_killed_by_the_preemption_signal_before_any_handler_is_rest
     """The local controller restarts it, as SLURM requeues a job so preempted: nothing of its run had begun."""
     job = local_job_ended(tmp_path, monkeypatch, KilledByTheSignal(tmp_path / "attempts"))
     assert job.result() == 2
+
+
+class OutlivesSigint:
+    """A task that survives SIGINT (as one hung in TensorFlow's teardown did), its pid in ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __call__(self) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        self.marker.write_text(str(os.getpid()))
+        time.sleep(300)
+
+
+@pytest.mark.slow
+def test_a_task_that_outlives_sigint_is_killed_however_often_its_job_is_cancelled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two cancels in a row (two SIGINTs to the local controller, the second in the grace second before its
+    SIGKILL): the task is killed all the same, never left running with its controller gone."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(HERE), str(HERE.parent)]))  # the job unpickles this module
+    executor = DetachedLocalExecutor(folder=tmp_path / ".submitit/%j", max_num_timeout=3)
+    executor.update_parameters(timeout_min=10, signal_delay_s=30)
+    marker = tmp_path / "task.pid"
+    job = executor.submit(OutlivesSigint(marker))
+    wait_until(marker.exists, 120, 0.05, "the task to start")
+    task = int(marker.read_text())
+    os.kill(int(job.job_id), signal.SIGINT)
+    time.sleep(0.3)
+    os.kill(int(job.job_id), signal.SIGINT)
+    wait_until(lambda: not pid_alive(task), 60, 0.1, f"the task {task} to be killed")
 
 
 #: a preemption handler's exit raised where Python swallows it (a ``__del__``, as C code can swallow it), then

@@ -74,7 +74,7 @@ def cancel_runs(path: Path) -> int:
     only while a cancelled run of it is running (the worker then handles
     it), and otherwise skips the marked runs when it reaches them.
     """
-    pause(path)  # an asynchronous halving sweep's workers: no more work, and stopped (even those between runs)
+    stopped = set(pause(path))  # an asynchronous halving sweep's workers: no more work, stopped (even between runs)
     # a run sweep.json lists whose folder is gone, or a file in its place, has nothing left to cancel
     rows = [r for r in statuses(path) if r.state not in ENDED and r.error != NO_FOLDER and os.path.isdir(r.path)]
     jobs: dict[tuple[str, str], tuple[JobRecord, list[RunDir], bool]] = {}
@@ -86,7 +86,7 @@ def cancel_runs(path: Path) -> int:
             damaged.append(str(err))
             continue
         run.mark_cancelled()
-        if job and job.executor in ("local", "slurm"):
+        if job and job.executor in ("local", "slurm") and job.job_id not in stopped:  # each job stopped once
             _, runs, running = jobs.get((job.executor, job.job_id), (job, [], False))
             jobs[(job.executor, job.job_id)] = (job, [*runs, run], running or row.state == RunState.RUNNING)
     _stop_jobs(path, jobs)

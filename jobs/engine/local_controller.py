@@ -57,6 +57,21 @@ class RequeueingController(Controller):
             finally:
                 self.kill_tasks()
 
+    def kill_tasks(self) -> None:
+        """submitit's: SIGINT to the tasks, a second's grace, then SIGKILL -- here never cut short.
+
+        A second SIGINT to the controller (a second cancel) during the grace
+        second raised out of it before the SIGKILL: the controller ended, and
+        a task that outlives SIGINT (one measured hung for good in
+        TensorFlow's teardown after its KeyboardInterrupt) went on holding its
+        work, an asynchronous search's lease, with nothing left to stop it.
+        """
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            super().kill_tasks()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
     def asked_requeue(self, exit_code: int | None, task: int, started_ns: int) -> bool:
         """Whether task ``task``, started at ``started_ns``, ended asking to run again.
 
