@@ -111,3 +111,41 @@ def test_an_exit_turned_into_an_error_between_two_runs_still_ends_the_attempt_re
     assert exited.value.code == LOCAL_REQUEUE_RETURN_CODE
     assert json.loads((first / "result.json").read_text())["status"] == "completed"
     assert not (second / "result.json").exists()  # never started, never failed: the next attempt runs it
+
+
+def test_a_requeue_whose_exit_was_swallowed_commits_no_later_epoch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_text: Path
+) -> None:
+    """The handler requeues the run after epoch 1 and its exit is lost (C code swallowed it): training goes on,
+    but epoch 2 is not committed to the ended attempt; the job ends requeued and the next attempt redoes epoch 2."""
+    from seqtasks.charlm.config import CharLMConfig
+    from seqtasks.rundir import epochs
+
+    commit = epochs.commit
+
+    def handler_runs_after_epoch_one(run: Any, progress: Any, *args: Any) -> None:
+        commit(run, progress, *args)
+        if progress.epoch == 1 and JOB[0].checkpoint() is None:  # the handler's requeue; its exit never comes
+            raise AssertionError("the checkpoint did not decide to requeue")
+
+    config = CharLMConfig(
+        corpus=str(small_text), max_chars=4000, maxlen=12, step=2, units=8, batch_size=64, epochs=3, sample_length=12
+    )
+    run = tmp_path / "run"
+    JOB[:] = [RunJob([RunSpec("charlm", dataclasses.asdict(config), str(run))], limit_signal_s=3600)]
+    with monkeypatch.context() as patch:
+        patch.setattr(epochs, "commit", handler_runs_after_epoch_one)
+        with pytest.raises(SystemExit) as exited:
+            JOB[0]()
+    assert exited.value.code == LOCAL_REQUEUE_RETURN_CODE
+    assert json.loads((run / "checkpoints" / "state.json").read_text())["epoch"] == 1  # epoch 2: not committed
+    state = json.loads((run / "state.json").read_text())
+    assert state["state"] == "requeued" and state["epochs_committed"] == 1, state
+    assert [(h["start_epoch"], h["end_epoch"], h["outcome"]) for h in state["history"]] == [(0, 1, "requeued")]
+    assert not (run / "result.json").exists()
+
+    (record,) = RunJob([RunSpec("charlm", dataclasses.asdict(config), str(run))])()  # the requeued attempt
+    assert record["status"] == "completed", record
+    state = json.loads((run / "state.json").read_text())
+    assert [(h["start_epoch"], h["end_epoch"]) for h in state["history"]] == [(0, 1), (1, 3)]
+    assert [r.split(",")[0] for r in (run / "metrics.csv").read_text().splitlines()[1:]] == ["1", "2", "3"]

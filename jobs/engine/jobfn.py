@@ -165,10 +165,13 @@ class RunJob(submitit.helpers.Checkpointable):
                 except Exception as err:
                     if self.requeued:
                         self._exit_requeued(err)
-                    if self.raise_errors:
+                    if run_cancelled(spec.run_dir):  # a cancel ended it, whatever its stop came out as
+                        result = {"status": RunState.CANCELLED}
+                    elif self.raise_errors:
                         raise
-                    lines = str(err).strip().splitlines()
-                    result = {"status": RunState.FAILED, "error": lines[-1] if lines else type(err).__name__}
+                    else:
+                        lines = str(err).strip().splitlines()
+                        result = {"status": RunState.FAILED, "error": lines[-1] if lines else type(err).__name__}
                 self.finished.add(spec.run_dir)
                 records.append(
                     {

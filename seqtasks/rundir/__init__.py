@@ -15,12 +15,13 @@ is written down in ``docs/run-folder.md``.
 """
 
 from seqtasks.rundir.claim import Claimed, owner_alive
-from seqtasks.rundir.folder import RunDir, disk_full
+from seqtasks.rundir.folder import AttemptClosed, RunDir, disk_full
 from seqtasks.rundir.safe import Damaged, read_json
 from seqtasks.rundir.sweepdir import SweepDir
 from seqtasks.rundir.time import elapsed, now_iso
 
 __all__ = [
+    "AttemptClosed",
     "Claimed",
     "Damaged",
     "RunDir",

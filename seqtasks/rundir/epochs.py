@@ -11,6 +11,10 @@ At the end of every epoch, in this order (each write atomic):
    of the epoch counts until it is there;
 6. ``state.json`` learns the committed count; older checkpoint files go.
 
+Step 5 is refused (:class:`~seqtasks.rundir.folder.AttemptClosed`) once
+``state.json`` no longer says this process's attempt is running: a
+preemption that ended the attempt is final, even where its exit was lost.
+
 :func:`rollback` puts a folder back to its last commit: every per-epoch file
 of a later epoch is cut away and ``best.keras`` is the best committed epoch's
 model again. A kill anywhere above therefore loses at most the epoch in
@@ -169,6 +173,7 @@ def commit(
         progress.best_epoch, progress.best_val_loss = done, val_loss if math.isfinite(val_loss) else sys.float_info.max
         atomic.write_bytes(run.file(BEST), path.read_bytes())
     progress.epoch, progress.rng = done, rng
+    run.check_attempt_open()  # last, as close to the commit as can be: a requeue may have ended the attempt meanwhile
     atomic.write_json(run.checkpoints / COMMIT, dump(progress))  # the commit
     run.note_committed(done)
     for old in run.checkpoints.glob("epoch-*.keras"):

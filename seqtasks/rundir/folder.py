@@ -76,6 +76,17 @@ def _finite(figures: dict[str, Any]) -> dict[str, Any]:
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in figures.items()}
 
 
+class AttemptClosed(RuntimeError):
+    """The attempt that is training was ended under it: its epochs can no longer be committed.
+
+    A preemption's handler marks the attempt requeued, then raises
+    ``SystemExit`` wherever the main thread is; C code can swallow that exit
+    (see :mod:`jobs.engine.boot`), and the task trains on. Its next commit
+    raises this instead, so no epoch is committed to an attempt that the
+    folder already says has ended, and the attempt ends as the handler meant.
+    """
+
+
 class RunDir:
     """One run's folder and the files in it."""
 
@@ -322,6 +333,16 @@ class RunDir:
         if previous is not None:
             atomic.remove(self.file(RESULT))
         return state
+
+    def check_attempt_open(self) -> None:
+        """Raise :class:`AttemptClosed` unless ``state.json`` says this process's attempt is running."""
+        state = self.state_record()
+        if state is None or state.state != RunState.RUNNING or state.pid != os.getpid():
+            said = "no state" if state is None else f"{state.state} (attempt {state.attempt}, pid {state.pid})"
+            raise AttemptClosed(
+                f"{self.path}: the attempt of process {os.getpid()} was ended while it trained (state.json: {said}); "
+                "its epoch is not committed"
+            )
 
     def note_committed(self, epochs: int) -> None:
         """``state.json`` learns that ``epochs`` are committed (for status and the stall count)."""
