@@ -6,7 +6,9 @@ run's ``config.json``, handing the jobs to the executor, each ``job.json`` --
 is stopped in turn, as if the command had been killed there. Before the
 same command runs again, ``sweep.json`` must name every run folder there is
 (so ``status`` counts what was never submitted); after it, every run of the
-sweep has completed, trained once, one ``metrics.csv`` row per epoch.
+sweep has completed, and ran once. The runs are Markov chains: the
+submission is under test here, and a run that trains costs seconds at each
+of the many kill points without adding to what is shown.
 """
 
 from __future__ import annotations
@@ -29,28 +31,7 @@ from seqtasks import atomic
 from tests.helpers import REPO, json_lines
 from tests.test_runfolder import dead_pid
 
-#: real training, killed and resumed at every step
-pytestmark = pytest.mark.slow
-
 NAME = "kills"
-TINY = (
-    "--max-chars",
-    "3000",
-    "--maxlen",
-    "10",
-    "--step",
-    "3",
-    "--units",
-    "4",
-    "--batch-size",
-    "64",
-    "--epochs",
-    "2",
-    "--sample-length",
-    "8",
-    "--temperatures",
-    "1.0",
-)
 
 
 class Killed(BaseException):
@@ -109,10 +90,11 @@ def faults(monkeypatch: pytest.MonkeyPatch) -> Iterator[Faults]:
 def sweep_args(root: Path, corpus: Path, seeds: str) -> list[str]:
     return [
         "sweep",
-        "charlm",
+        "markov",
         "--corpus",
         str(corpus),
-        *TINY,
+        "--length",
+        "10",
         "--grid",
         f"seed={seeds}",
         "--executor",
@@ -142,14 +124,9 @@ def run_folders(sweep: Path) -> set[str]:
     return {p.name for p in sweep.iterdir() if p.is_dir() and not p.name.startswith(".")} if sweep.exists() else set()
 
 
-def assert_trained_once(run: Path, epochs: int) -> None:
-    result = json.loads((run / "result.json").read_text())
-    assert (result["status"], result["epochs_done"]) == ("completed", epochs), run
-    assert json.loads((run / "state.json").read_text())["attempt"] == 1, f"{run.name} was trained twice"
-    lines = (run / "metrics.csv").read_text().splitlines()
-    assert lines[0].startswith("epoch,") and [ln.split(",")[0] for ln in lines[1:]] == [
-        str(e) for e in range(1, epochs + 1)
-    ]
+def assert_run_once(run: Path) -> None:
+    assert json.loads((run / "result.json").read_text())["status"] == "completed", run
+    assert json.loads((run / "state.json").read_text())["attempt"] == 1, f"{run.name} was run twice"
 
 
 def test_a_sweep_killed_at_every_step_of_its_submission_is_completed_by_the_same_command(
@@ -185,7 +162,7 @@ def test_a_sweep_killed_at_every_step_of_its_submission_is_completed_by_the_same
         again = cli.invoke(app, sweep_args(root, small_text, "0,1,2"))
         assert again.exit_code == 0, f"killed at {steps[k - 1]}: {again.output}"
         for name in planned:
-            assert_trained_once(sweep / name, 2)
+            assert_run_once(sweep / name)
         status = cli.invoke(app, ["status", str(sweep), "--json"])
         assert sorted(row["state"] for row in json_lines(status.stdout)) == ["completed"] * 3, status.output
 
