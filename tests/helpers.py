@@ -157,9 +157,6 @@ def kill_after_first_commit(args: list[str], out: Path) -> int:
     return json.loads(commit.read_text())["epoch"]
 
 
-#: the smallest char-LSTM the job tests train: an epoch of a few thousand windows takes about a second
-
-
 def read_state(run: Path) -> dict:
     """``state.json`` of a run as it is now, ``{}`` before it exists (or while a writer replaces it).
 

@@ -13,7 +13,7 @@ import pytest
 from seqtasks.charlm.config import CharLMConfig
 from seqtasks.charlm.data import CharData, Vocab
 from seqtasks.runner import execute
-from tests.helpers import assert_one_line_error, kill_after_first_commit
+from tests.helpers import assert_one_line_error
 
 #: every test here trains or loads TensorFlow
 pytestmark = pytest.mark.slow
@@ -174,41 +174,6 @@ def test_training_on_from_a_checkpoint_equals_training_straight_through(
     assert [{k: r[k] for k in keep} for r in rows(tmp_path)] == [{k: r[k] for k in keep} for r in rows(trained)]
     assert jsonl(tmp_path) == jsonl(trained)
     assert json.loads((tmp_path / "result.json").read_text())["attempt"] == 2
-
-
-def test_resume_after_sigkill_trains_each_epoch_once(small_text: Path, tmp_path: Path) -> None:
-    out = tmp_path / "run"
-    args = [
-        "run",
-        "charlm",
-        "--corpus",
-        str(small_text),
-        "--maxlen",
-        "20",
-        "--step",
-        "1",
-        "--units",
-        "24",
-        "--batch-size",
-        "64",
-        "--sample-length",
-        "40",
-        "--epochs",
-        "4",
-        "--out",
-        str(out),
-    ]
-    done = kill_after_first_commit(args, out)
-    assert 1 <= done < 4 and not (out / "result.json").exists()  # really interrupted mid-run
-
-    config = CharLMConfig(
-        corpus=str(small_text), maxlen=20, step=1, units=24, batch_size=64, sample_length=40, epochs=4
-    )
-    result = execute("charlm", config, out)
-    assert result["status"] == "completed" and result["epochs_done"] == 4 and result["attempt"] == 2
-    assert [int(r["epoch"]) for r in rows(out)] == [1, 2, 3, 4]
-    assert [s["epoch"] for s in jsonl(out)] == [e for e in (1, 2, 3, 4) for _ in config.temperatures]
-    assert sorted(p.name for p in (out / "samples").iterdir()) == [f"epoch_00{e}.txt" for e in (1, 2, 3, 4)]
 
 
 def test_sampler_modes_agree_on_the_first_step_and_near_zero_temperature_is_argmax(trained: Path) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,7 +17,7 @@ from seqtasks.imdb.config import ImdbConfig
 from seqtasks.imdb.loaders import keras_imdb, load, read_npz, resolve
 from seqtasks.imdb.synthetic import write_csv
 from seqtasks.imdb.vocab import OOV, START, tokenize
-from tests.helpers import REPO, assert_one_line_error, seqjobs, wait_until
+from tests.helpers import assert_one_line_error, seqjobs
 
 #: most tests here train or load TensorFlow (Keras loaders, models)
 pytestmark = pytest.mark.slow
@@ -375,36 +373,6 @@ def test_a_model_sweep_collects_into_one_table(learnable_csv: Path, tmp_path: Pa
     summary = pd.read_csv(tmp_path / "results/models.summary.csv")
     assert sorted(runs["model"]) == ["bow", "lstm"] and runs["test_accuracy"].between(0, 1).all()
     assert sorted(summary["model"]) == ["bow", "lstm"] and (summary["test_accuracy_count"] == 1).all()
-
-
-def test_killed_run_resumes_with_one_metrics_row_per_epoch(
-    cli: Callable[..., Any], learnable_csv: Path, tmp_path: Path
-) -> None:
-    out = tmp_path / "resume"
-    args = ["run", "imdb", "--dataset", str(learnable_csv), *TINY, "--no-bucket", "--out", str(out)]
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jobs", *args, "--epochs", "4"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    state = out / "checkpoints" / "state.json"
-    wait_until(lambda: state.exists() or proc.poll() is not None, 120, 0.02, "the first checkpoint")
-    proc.kill()
-    proc.wait()
-    done = json.loads(state.read_text())["epoch"]
-    assert 1 <= done < 4, "the kill should land after the first checkpoint, before the end"
-
-    seqjobs(*args, "--epochs", "4", check=True)
-    res = run_result(out)
-    assert metric_epochs(out) == [1, 2, 3, 4] and res["attempt"] == 2 and res["epochs_done"] == 4
-
-    longer = cli(*args, "--epochs", "5")  # a finished run trains on: epoch 5 only
-    assert longer.exit_code == 0, longer.output
-    assert metric_epochs(out) == [1, 2, 3, 4, 5] and run_result(out)["attempt"] == 3
-    kept = {p.name for p in (out / "checkpoints").glob("*.keras")}
-    assert "epoch-0005.keras" in kept and len(kept) <= 2  # the latest and the best epoch's, nothing else
 
 
 @pytest.mark.parametrize(

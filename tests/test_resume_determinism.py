@@ -6,11 +6,12 @@ same folder), a kill (SIGKILL of a real ``seqjobs run`` after its first
 commit, then the same command again) and a requeue (a real local job
 preempted after its first commit) -- and for every task that draws random
 numbers while it trains: imdb's and charlm's ``--dropout`` and
-``--recurrent-dropout`` (imdb also through Bidirectional layers, whose
-loaded halves start from swapped seeds), and charlm's samples at every
-temperature. The rows must match to the last printed digit; only the timing
-columns may differ. (Markov has no epochs: a run is never resumed, only done
-again from its seed.)
+``--recurrent-dropout``, and charlm's samples at every temperature. The
+rows must match to the last printed digit; only the timing columns may
+differ. (Bidirectional layers, whose loaded halves start from swapped seeds,
+resume from a kill in ``tests/test_runfolder.py``, dropout included; an
+extension resumes from the same checkpoint as a kill does. Markov has no
+epochs: a run is never resumed, only done again from its seed.)
 """
 
 from __future__ import annotations
@@ -55,7 +56,6 @@ IMDB = [
 ]
 CASES = {
     "imdb-lstm": IMDB,
-    "imdb-bilstm": [*IMDB, "--model", "bilstm"],
     "charlm": [
         "charlm",
         "--corpus",
@@ -99,6 +99,7 @@ def what_must_match(folder: Path) -> dict[str, object]:
     return {
         "metrics": [",".join(cells[i] for i in keep) for cells in lines],
         "samples": samples.read_text() if samples.exists() else None,
+        "sample files": sorted(p.name for p in (folder / "samples").glob("*")),
         "test": {k: result.get(k) for k in ("test_accuracy", "test_loss", "best_epoch", "epochs_done")},
     }
 
