@@ -282,7 +282,7 @@ def test_time_limit_requeues_and_resumes(tmp_path: Path, training_text: str) -> 
     epochs until SLURM signals it ahead of the limit, the next one starts from that commit and commits more,
     and no epoch is trained twice.
 
-    With ``--time 2 --signal-delay 20`` SLURM signals each attempt 70 to 100 s
+    With ``--time 2 --signal-delay 50`` SLURM signals each attempt 40 to 70 s
     after it starts (it sends ``--signal`` up to 30 s early): time for any
     machine to start TensorFlow and commit an epoch. The training asked for
     is longer than any machine trains in one attempt, so nothing depends on
@@ -306,7 +306,7 @@ def test_time_limit_requeues_and_resumes(tmp_path: Path, training_text: str) -> 
         "--time",
         "2",
         "--signal-delay",
-        "20",
+        "50",
         "--out",
         "runs/tl",
         cwd=tmp_path,
