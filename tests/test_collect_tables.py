@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from jobs.monitor.identity import FORMAT, RUN_ID, SOURCE
+from jobs.monitor.identity import FORMAT, RUN_ID, SOURCE, TABLE_FORMAT
 from tests.helpers import assert_one_line_error
 from tests.test_report import fake_charlm_sweep
 
@@ -209,8 +209,8 @@ def damage(kind: str, good: Path, bad: Path) -> str:
         bad.write_text(text + text, encoding="utf-8")
         return "repeats its header"
     if kind == "newer":
-        bad.write_text(text.replace(",2\n", ",3\n"), encoding="utf-8")
-        return "newer seqjobs (table format 3)"
+        bad.write_text(text.replace(f",{TABLE_FORMAT}\n", f",{TABLE_FORMAT + 1}\n"), encoding="utf-8")
+        return f"newer seqjobs (table format {TABLE_FORMAT + 1})"
     if kind == "huge":
         with bad.open("wb") as fh:
             fh.truncate(300 << 20)  # sparse: no disk
@@ -270,3 +270,30 @@ def test_a_derived_identity_holds_when_a_task_gains_an_option() -> None:
     older = run_identity("markov", "s", "order=2", None, {"order": 2})
     assert older == run_identity("markov", "s", "order=2", None, {"order": 2, "test_fraction": 0.0})
     assert older != run_identity("markov", "s", "order=2", None, {"order": 2, "test_fraction": 0.1})
+
+
+def test_the_rate_each_epoch_trained_with_stands_beside_the_configured_one(
+    tmp_path: Path, small_text: Path, cli: Callable[..., Any]
+) -> None:
+    """``metrics.csv``'s ``lr`` (a schedule's rate, epoch by epoch) is ``epoch_lr`` in the per-epoch table and
+    ``lr`` stays the run's parameter -- also in a per-epoch table of the older format, where it had taken the
+    parameter's place, read again (the parameter from the table of runs beside it)."""
+    from jobs.monitor.collect import EPOCH_PREFIX
+
+    sweep = fake_charlm_sweep(tmp_path / "runs/lm", small_text)
+    rates = [0.01, 0.0075, 0.005, 0.0025, 0.0]
+    for metrics in sweep.glob("*/metrics.csv"):
+        pd.read_csv(metrics).assign(lr=rates).to_csv(metrics, index=False)
+    ok(cli("collect", str(sweep), "-o", str(tmp_path / "new.csv"), "--per-epoch"))
+    configured = set(pd.read_csv(tmp_path / "new.csv")["lr"])
+    epochs = pd.read_csv(tmp_path / "new.epochs.csv")
+    assert set(epochs["lr"]) == configured and len(configured) == 1, epochs["lr"]
+    assert sorted(epochs[EPOCH_PREFIX + "lr"]) == sorted(rates * 4)
+
+    old = epochs.assign(lr=epochs[EPOCH_PREFIX + "lr"], **{FORMAT: 2}).drop(columns=[EPOCH_PREFIX + "lr"])
+    old.to_csv(tmp_path / "old.epochs.csv", index=False)
+    pd.read_csv(tmp_path / "new.csv").assign(**{FORMAT: 2}).to_csv(tmp_path / "old.csv", index=False)
+    ok(cli("collect", str(tmp_path / "old.csv"), "-o", str(tmp_path / "again.csv"), "--per-epoch"))
+    again = pd.read_csv(tmp_path / "again.epochs.csv")
+    assert set(again["lr"]) == configured and EPOCH_PREFIX + "lr" not in again, again
+    assert set(again[FORMAT]) == {TABLE_FORMAT}

@@ -67,10 +67,20 @@ def _flat(value: Any) -> Any:
     return ",".join(map(str, value)) if isinstance(value, list) else value
 
 
+#: what a ``metrics.csv`` column named as a parameter of its run is called in the per-epoch table (``lr``: the
+#: rate each epoch trained with, which a schedule changes): the parameter keeps its name, and its value
+EPOCH_PREFIX = "epoch_"
+
+
+def _config(f: RunFiles) -> dict[str, Any]:
+    """The run's parameters, those its ``config.json`` predates at their defaults."""
+    spec = TASKS.get(f.task)
+    return with_defaults(spec.config_cls, f.config) if spec else f.config
+
+
 def run_row(f: RunFiles) -> dict[str, Any]:
     """The table row of a completed run: parameters, figures, provenance."""
-    spec = TASKS.get(f.task)
-    config = with_defaults(spec.config_cls, f.config) if spec else f.config
+    config = _config(f)
     figures = f.result.figures if f.result is not None else {}
     row: dict[str, Any] = {"run": f.path.name, "sweep": f.path.parent.name, "task": f.task}
     row.update({k: _flat(v) for k, v in config.items()})
@@ -232,10 +242,16 @@ def not_a_number(metrics: list[dict[str, str]]) -> str:
 
 
 def _epoch_rows(f: RunFiles, row: dict[str, Any]) -> list[dict[str, Any]]:
-    """The run's metrics.csv rows (numbers: checked when read), its run columns beside them."""
+    """The run's metrics.csv rows (numbers: checked when read), its run columns beside them.
+
+    A column named as one of the run's parameters gets :data:`EPOCH_PREFIX`:
+    the per-epoch learning rate of a scheduled run once replaced the
+    configured ``lr``, and a report then drew one curve per epoch's rate.
+    """
+    params = set(_config(f))
     out = []
     for metrics in f.metrics:
-        figures = {name: float(value) for name, value in metrics.items()}
+        figures = {(EPOCH_PREFIX + name if name in params else name): float(value) for name, value in metrics.items()}
         out.append({**figures, **{k: v for k, v in row.items() if k not in figures}})
     return out
 

@@ -29,8 +29,12 @@ RUN_ID = "run_id"
 SOURCE = "source"
 #: the column of the table's format, written last in every row
 FORMAT = "table_format"
-#: the format of the tables ``collect`` writes; 1: a table written before tables carried one (no ``table_format``)
-TABLE_FORMAT = 2
+#: the format of the tables ``collect`` writes; 1: a table written before tables carried one (no ``table_format``);
+#: 3: a per-epoch table keeps every parameter's value (see :data:`EPOCHS_KEEP_PARAMETERS`)
+TABLE_FORMAT = 3
+#: the first format whose per-epoch tables keep each parameter: older ones put a ``metrics.csv`` column named as
+#: a parameter (``lr``, the rate each epoch trained with, which a schedule changes) in the parameter's place
+EPOCHS_KEEP_PARAMETERS = 3
 #: the columns that say two rows are the same run
 KEY = [RUN_ID, "sweep", "run"]
 

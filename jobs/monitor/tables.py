@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobs.monitor.identity import FORMAT, RUN_ID, SOURCE, TABLE_FORMAT, run_identity
+from jobs.monitor.identity import EPOCHS_KEEP_PARAMETERS, FORMAT, RUN_ID, SOURCE, TABLE_FORMAT, run_identity
 from jobs.text import shown
 from seqtasks.config import choices, fields_by_name
 from seqtasks.rundir import safe
@@ -94,13 +94,13 @@ def read(paths: list[Path], with_epochs: bool) -> Tables:
     when damaged): their figures are still good.
     """
     notes: list[str] = []
-    cells = []
+    cells: dict[str, pd.DataFrame] = {}
     for path in paths:
         try:
-            cells.append(_checked(path, path, MAX_RUNS_BYTES, epochs=False))
+            cells[str(path)] = _checked(path, path, MAX_RUNS_BYTES, epochs=False)
         except BadTable as err:
             notes.append(f"warning: {err}; left out")
-    runs = _typed_together(cells, epochs=False, notes=notes)
+    runs = _typed_together(list(cells.values()), epochs=False, notes=notes)
     counts = runs[SOURCE].value_counts(sort=False).to_dict() if not runs.empty else {}
     read_ = [str(path) for path in paths if str(path) in counts]
     tables = Tables(runs, None, {source: int(counts[source]) for source in read_}, [], notes)
@@ -109,7 +109,8 @@ def read(paths: list[Path], with_epochs: bool) -> Tables:
         for source in read_:
             try:
                 if os.path.lexists(epochs_beside(Path(source))):
-                    beside.append(_checked(epochs_beside(Path(source)), Path(source), MAX_EPOCHS_BYTES, epochs=True))
+                    epochs = _checked(epochs_beside(Path(source)), Path(source), MAX_EPOCHS_BYTES, epochs=True)
+                    beside.append(_with_their_parameters(epochs, cells[source]))
             except BadTable as err:
                 notes.append(f"warning: {err}; the runs of {shown(source)} are merged without their epochs")
         tables.epochs = _typed_together(beside, epochs=True, notes=notes)
@@ -133,6 +134,35 @@ def _checked(path: Path, source: Path, limit: int, epochs: bool) -> pd.DataFrame
                 state = shown(cells["state"].iat[other[0]][:20])
                 raise BadTable(path, f"row {other[0] + 1} is a {state!r} run, not completed")
     return cells.assign(**{SOURCE: str(source), _ROW: range(1, len(cells) + 1)})
+
+
+def _with_their_parameters(epochs: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """The cells of a per-epoch table with every parameter as its table of runs has it, in rows of a format
+    before :data:`~jobs.monitor.identity.EPOCHS_KEEP_PARAMETERS` (where a metrics column named as a parameter
+    had taken its place). The per-epoch values so lost are not made up: collect the run folders again."""
+    import pandas as pd
+
+    if epochs.empty or runs.empty:
+        return epochs
+    if FORMAT in epochs:
+        old = ~epochs[FORMAT].map(lambda v: v.isdigit() and int(v) >= EPOCHS_KEEP_PARAMETERS)
+    else:
+        old = pd.Series(True, index=epochs.index)
+    if not old.any():
+        return epochs
+    with_ids = RUN_ID in runs and RUN_ID in epochs and (runs[RUN_ID] != "").all() and (epochs[RUN_ID] != "").all()
+    key = [RUN_ID] if with_ids else ["sweep", "run"]
+    owners = runs.drop_duplicates(key).set_index(key)
+    at = pd.MultiIndex.from_frame(epochs.loc[old, key]) if len(key) > 1 else pd.Index(epochs.loc[old, key[0]])
+    epochs = epochs.copy()
+    for name in {n for task in epochs.loc[old, "task"].unique() for n in fields_by_name(TASKS[task].config_cls)}:
+        if name in epochs and name in owners:
+            theirs = owners[name].reindex(at).to_numpy()
+            known = ~pd.isna(theirs)
+            kept = epochs.loc[old, name].to_numpy()
+            kept[known] = theirs[known]
+            epochs.loc[old, name] = kept
+    return epochs
 
 
 def _typed_together(cells: list[pd.DataFrame], epochs: bool, notes: list[str]) -> pd.DataFrame:
