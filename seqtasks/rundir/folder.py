@@ -81,7 +81,8 @@ class AttemptClosed(RuntimeError):
 
     A preemption's handler marks the attempt requeued, then raises
     ``SystemExit`` wherever the main thread is; C code can swallow that exit
-    (see :mod:`jobs.engine.boot`), and the task trains on. Its next commit
+    (pybind11's ``hasattr``, which TensorFlow calls, does), and the task
+    trains on. Its next commit
     raises this instead, so no epoch is committed to an attempt that the
     folder already says has ended, and the attempt ends as the handler meant.
     """
