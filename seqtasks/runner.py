@@ -52,7 +52,9 @@ def _committed_epochs(run_dir: RunDir) -> int:
     return progress.epoch if progress else 0
 
 
-def execute(task: str, config: Any, out: str | Path, job_alive: JobAlive | None = None) -> dict[str, Any]:
+def execute(
+    task: str, config: Any, out: str | Path, job_alive: JobAlive | None = None, *, new_start: bool = False
+) -> dict[str, Any]:
     """Run ``task`` with ``config`` into folder ``out`` and return its result record.
 
     A folder that already completed with the same config is not run again:
@@ -60,6 +62,10 @@ def execute(task: str, config: Any, out: str | Path, job_alive: JobAlive | None 
     folder owned by a live process raises :class:`~seqtasks.rundir.Claimed`
     and is left untouched. Raising tasks leave a ``failed`` result behind and
     re-raise; a kill or a preemption leaves the folder resumable.
+
+    ``new_start``: a user runs it now (``seqjobs run``), so a cancel of the
+    run is history; a job of an older submission leaves the cancel in place
+    (the cancelled run's state stops its attempt at the first commit).
     """
     spec = get_task(task)
     validate(config)
@@ -67,6 +73,8 @@ def execute(task: str, config: Any, out: str | Path, job_alive: JobAlive | None 
     run_dir.check_compatible(task, config)  # refuse before anything is written
     with run_dir.claim(job_alive):
         run_dir.prepare(task, config)
+        if new_start:
+            run_dir.withdraw_cancel()
         if is_done(run_dir, config):  # same config, same length: nothing left to do
             return run_dir.settle().to_dict()
         state = run_dir.begin_attempt(_committed_epochs(run_dir))

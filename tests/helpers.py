@@ -158,15 +158,19 @@ def kill_after_first_commit(args: list[str], out: Path) -> int:
 
 
 def read_state(run: Path) -> dict:
-    """``state.json`` of a run as it is now, ``{}`` before it exists (or while a writer replaces it).
+    """A run's state as it is now (``state.json``, with a cancel applied), ``{}`` before it exists.
 
     Tests poll it while the run's job writes it, so a missing file is an
     answer, not an error.
     """
+    from seqtasks.rundir import Damaged, RunDir
+    from seqtasks.rundir.records import dump
+
     try:
-        return json.loads((run / "state.json").read_text())
-    except (OSError, ValueError):
+        state = RunDir(run).state_record()
+    except (OSError, Damaged):
         return {}
+    return {} if state is None else dump(state)
 
 
 def epochs_of(run: Path) -> list[int]:

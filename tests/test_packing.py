@@ -184,7 +184,7 @@ def test_cancelling_runs_of_a_packed_task_stops_only_those_runs(tmp_path: Path, 
     [task] = set(job_ids(sweep).values())
     wait_until(lambda: sacct_field(task, "State") == ["COMPLETED"], 60, what=f"sacct to say task {task} COMPLETED")
     assert not (runs[1] / "result.json").exists() and not (runs[1] / "claim.json").exists()  # stopped, resumable
-    assert sorted(p.name for p in runs[3].iterdir()) == ["config.json", "job.json", "state.json"]  # never started
+    assert sorted(p.name for p in runs[3].iterdir()) == ["cancel.json", "config.json", "job.json"]  # never started
 
 
 def test_a_packed_task_on_two_gpus_runs_two_at_a_time_each_on_one_gpu(tmp_path: Path, small_text: Path) -> None:

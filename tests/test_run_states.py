@@ -17,7 +17,8 @@ from typing import Optional
 
 import pytest
 
-from seqtasks.rundir import RunDir
+from seqtasks import atomic
+from seqtasks.rundir import AttemptClosed, RunDir
 from seqtasks.rundir.records import StateRecord
 from seqtasks.rundir.states import (
     JOB_ALIVE,
@@ -210,3 +211,38 @@ def test_the_run_folders_own_changes_follow_the_table(tmp_path: Path) -> None:
     assert recorded(run) == "completed"
     extended = run.begin_attempt(1)  # more epochs: a new attempt
     assert (extended.state, extended.attempt) == ("running", 3)
+
+
+def test_a_cancel_that_lands_while_the_owner_rewrites_its_state_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An epoch's commit reads ``state.json``, changes it and renames its new copy over it. ``seqjobs cancel``
+    (another process) landing in between must survive that rename: the run reads cancelled, the owner's attempt
+    is closed at the cancel (it commits nothing more), and only a new start by the user withdraws the cancel."""
+    run = RunDir(tmp_path / "run")
+    run.create()
+    started = run.begin_attempt()
+    write_json, cancels = atomic.write_json, []
+
+    def cancelled_just_before(path: Path, obj: object) -> Path:
+        if Path(path).name == "state.json" and not cancels:  # the owner has read the state, is about to rename
+            cancels.append(path)
+            RunDir(run.path).mark_cancelled()
+        return write_json(path, obj)
+
+    monkeypatch.setattr(atomic, "write_json", cancelled_just_before)
+    run.note_committed(1)
+    monkeypatch.setattr(atomic, "write_json", write_json)
+    state = run.state_record()
+    assert state is not None and (state.state, state.attempt, state.epochs_committed) == ("cancelled", 1, 1)
+    assert [(h["attempt"], h["outcome"]) for h in state.history] == [(1, "cancelled")]
+    assert state.ended_at == state.history[0]["ended_at"] and state.ended_at >= str(started.started_at)
+    with pytest.raises(AttemptClosed):
+        run.check_attempt_open()
+    run.mark_cancelled()  # a second cancel changes nothing: the clock stays stopped at the first
+    assert run.state_record() == state
+    run.withdraw_cancel()  # the user starts it again (a submission, ``seqjobs run``)
+    again = run.state_record()
+    assert again is not None and again.state == "requeued" and again.history == state.history
+    assert run.begin_attempt(1).attempt == 2
+    run.check_attempt_open()  # the new attempt is open

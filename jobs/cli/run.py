@@ -38,9 +38,8 @@ def run_task(spec: TaskSpec, config: Any, out: Optional[Path]) -> tuple[Path, di
     folder = out or fresh_run_dir(spec.name)
     _check_code(folder)
     try:
-        return folder, execute(
-            spec.name, config, folder, job_alive=scheduler_job_alive
-        )  # an ended job's claim is taken
+        # an ended job's claim is taken; a cancel of the run is history (the user starts it again)
+        return folder, execute(spec.name, config, folder, job_alive=scheduler_job_alive, new_start=True)
     except UserError as err:
         if out is None and folder.exists():
             raise UserError(f"{err} (run folder: {folder})") from None

@@ -2,8 +2,9 @@
 
 The contract is ``docs/run-folder.md``. In short: ``config.json`` says what
 the run is; ``claim.json`` who may write it now; ``state.json`` where it
-stands; ``metrics.csv`` one row per committed epoch; ``checkpoints/state.json``
-the last commit; ``result.json`` how it ended; ``job.json`` which job runs it.
+stands; ``cancel.json`` that ``seqjobs cancel`` stopped it; ``metrics.csv``
+one row per committed epoch; ``checkpoints/state.json`` the last commit;
+``result.json`` how it ended; ``job.json`` which job runs it.
 Readers here are strict -- a damaged file raises :class:`Damaged` naming it --
 so a view over many runs can report one bad run and show the rest.
 """
@@ -28,6 +29,7 @@ from seqtasks.errors import UserError
 from seqtasks.rundir.claim import TAKEOVER, JobAlive, OwnerFile, current_job_id
 from seqtasks.rundir.records import (
     JOB_IN_RESULT,
+    CancelRecord,
     ClaimRecord,
     ConfigRecord,
     JobInResult,
@@ -46,14 +48,15 @@ from seqtasks.version import git_state, library_versions, package_version
 CONFIG = "config.json"
 CLAIM = "claim.json"
 STATE = "state.json"
+CANCEL = "cancel.json"
 RESULT = "result.json"
 METRICS = "metrics.csv"
 JOB = "job.json"
 SAMPLES = "samples"
 CHECKPOINTS = "checkpoints"
-#: what a run folder may hold before its config: its claim, and submitit's logs of a single-run job
+#: what a run folder may hold before its config: its claim, a cancel, and submitit's logs of a single-run job
 #: (besides the temporary files of writers that are creating them, :func:`seqtasks.atomic.is_temporary`)
-OURS_BEFORE_CONFIG = {CLAIM, CLAIM + TAKEOVER, ".submitit"}
+OURS_BEFORE_CONFIG = {CLAIM, CLAIM + TAKEOVER, CANCEL, ".submitit"}
 
 
 def job_signature(run: str) -> list[int] | None:
@@ -132,8 +135,26 @@ class RunDir:
         return record
 
     def state_record(self) -> StateRecord | None:
-        """``state.json``; ``None`` when missing."""
+        """``state.json`` with a cancel applied (``cancel.json``); ``None`` when there is neither.
+
+        ``seqjobs cancel`` never writes ``state.json``: the run's owner may be
+        rewriting it at that very moment (an epoch's commit reads, changes and
+        renames it), and the owner's rename would undo the cancel. The cancel
+        goes into a file no one else writes, and every reader, the owner
+        included, sees the state through it here: a run that had not ended is
+        cancelled from the cancel's time on, its running attempt closed then.
+        """
         record: StateRecord | None = self._record(STATE, StateRecord)
+        if record is not None and record.state in ENDED:
+            return record
+        cancel: CancelRecord | None = self._record(CANCEL, CancelRecord)
+        if cancel is None:
+            return record
+        if record is None:
+            return StateRecord(state=RunState.CANCELLED, ended_at=cancel.cancelled_at)
+        if record.state == RunState.RUNNING:
+            record.close_attempt(RunState.CANCELLED, cancel.cancelled_at)
+        record.state, record.ended_at = RunState.CANCELLED, cancel.cancelled_at
         return record
 
     def job_record(self) -> JobRecord | None:
@@ -464,18 +485,26 @@ class RunDir:
         return state
 
     def mark_cancelled(self) -> None:
-        """``seqjobs cancel``: the run stops here; its elapsed time stops too."""
+        """``seqjobs cancel``: the run stops here; its elapsed time stops too (``cancel.json``, see
+        :meth:`state_record`). A run that has ended, or was cancelled already, is left as it is."""
         state = self.state_record()
-        if state is None:  # never started: the mark is all there is to write
-            self._write_state(StateRecord(state=RunState.CANCELLED, ended_at=now_iso()), None)
-            return
-        if state.state in ENDED:
-            return
-        before = state.state
-        if state.state == RunState.RUNNING:
-            state.close_attempt(RunState.CANCELLED, now_iso())
-        state.state, state.ended_at = RunState.CANCELLED, now_iso()
-        self._write_state(state, before)
+        if state is None or state.state not in ENDED:
+            atomic.write_json(self.file(CANCEL), dump(CancelRecord(cancelled_at=now_iso())))
+
+    def withdraw_cancel(self) -> None:
+        """A new start of a cancelled run (a submission, ``seqjobs run``): the cancel becomes history.
+
+        ``state.json`` takes the cancelled state first (the attempt the cancel
+        closed stays in its history), then ``cancel.json`` goes; only a
+        user's new start does this, never a job of an older submission, which
+        must find the cancel.
+        """
+        state = self.state_record()
+        if state is not None and state.state == RunState.CANCELLED:
+            before = self._record(STATE, StateRecord)
+            state.state = RunState.REQUEUED
+            self._write_state(state, None if before is None else before.state)
+        atomic.remove(self.file(CANCEL))
 
     def record_job(
         self,
@@ -504,10 +533,7 @@ class RunDir:
             **paths,
         )
         atomic.write_json(self.file(JOB), dump(record))
-        state = self.state_record()
-        if state is not None and state.state == RunState.CANCELLED:  # resubmitted: the cancel is history
-            state.state = RunState.REQUEUED
-            self._write_state(state, RunState.CANCELLED)
+        self.withdraw_cancel()
         return record
 
     def _write_state(self, state: StateRecord, before: str | None, new_attempt: bool = False) -> None:

@@ -229,6 +229,15 @@ class ClaimRecord:
 
 
 @dataclass
+class CancelRecord:
+    """``cancel.json``: ``seqjobs cancel`` stopped the run; only that command writes it, only a new start removes it."""
+
+    FORMAT: ClassVar[int] = 1
+
+    cancelled_at: str
+
+
+@dataclass
 class StateRecord:
     """``state.json``: where the run stands, what its attempts achieved."""
 
