@@ -136,7 +136,8 @@ def test_a_task_that_outlives_sigint_is_killed_however_often_its_job_is_cancelle
     executor.update_parameters(timeout_min=10, signal_delay_s=30)
     marker = tmp_path / "task.pid"
     job = executor.submit(OutlivesSigint(marker))
-    wait_until(marker.exists, 120, 0.05, "the task to start")
+    # the task writes its pid after creating the file: wait for the pid, not the name
+    wait_until(lambda: marker.exists() and marker.read_text().strip(), 120, 0.05, "the task to write its pid")
     task = int(marker.read_text())
     os.kill(int(job.job_id), signal.SIGINT)
     time.sleep(0.3)
