@@ -342,7 +342,7 @@ def test_cancel_stops_the_runs_that_have_not_ended(executor: Executor, tmp_path:
 PREEMPTIONS = 2
 #: epochs of the run preempted after its commits: enough that it is still training at the last preemption
 #: even where each preemption lands a few epochs after the commit it waits for
-AFTER_EPOCHS = 30
+AFTER_EPOCHS = 12
 
 
 @pytest.mark.parametrize("executor", executors("preempt"))
@@ -354,8 +354,9 @@ def test_preempted_runs_resume_from_their_last_commit_and_never_fail(
 
     The first is requeued each time although --max-stalled is 1 (a
     preemption is not the time limit), and its third attempt runs; it is
-    cancelled there (its long epoch, trained to the end, would only show
-    again what the second run shows: a requeued run goes on to complete).
+    cancelled as that attempt starts (its long epoch, trained to the end,
+    would only show again what the second run shows: a requeued run goes on
+    to complete).
     The second resumes each time from the epoch it committed last: every
     attempt starts where the one before ended, every stopped attempt
     committed an epoch, and ``metrics.csv`` holds each epoch once. The
@@ -415,18 +416,19 @@ def test_preempted_runs_resume_from_their_last_commit_and_never_fail(
             lambda: f"the preempted attempts to stop: {read_state(before)}; {read_state(after)}",
         )
     wait_until(
-        lambda: ended(after) and read_state(before).get("attempt") == PREEMPTIONS + 1,
+        lambda: read_state(before).get("attempt") == PREEMPTIONS + 1,
         WAIT_S,
-        0.5,
-        lambda: f"the second run to end and the first's last attempt to start: {read_state(before)}",
+        0.1,
+        lambda: f"the first run's last attempt to start: {read_state(before)}",
     )
-    seqjobs("cancel", "runs/pre", cwd=tmp_path, check=True)
+    seqjobs("cancel", str(before), cwd=tmp_path, check=True)
     wait_until(
         lambda: read_state(before).get("state") in ("cancelled", "completed") and executor.job_ended(job_of(before)),
         WAIT_S,
         0.5,
         lambda: f"the first run's job to stop: {read_state(before)}",
     )
+    wait_until(lambda: ended(after), WAIT_S, 0.5, lambda: f"the second run to end: {read_state(after)}")
 
     state = read_state(before)
     last = ("completed", 0, 1) if state["state"] == "completed" else ("cancelled", 0, 0)  # a fast machine's epoch
