@@ -62,8 +62,8 @@ static_pid=$!
 # With the cluster up and no arguments, two pytest processes run side by side:
 # the SLURM tests in one (serially: each counts the cluster's queue and jobs,
 # so two at once would count each other's), every other test in the other,
-# spread over two xdist workers (a module whose fixture trains once marks its
-# tests as one xdist group, so that fixture is not trained on both workers). SLURM tests spend most of their time waiting
+# spread over two xdist workers a file at a time (--dist loadfile: a module's
+# fixture that trains once, made per worker, is then not trained on both). SLURM tests spend most of their time waiting
 # for the scheduler, which is why three at once fit two cores, and they are the
 # longer of the two: the other tests yield the CPU to the SLURM jobs. They run
 # in a session of their own whose autogroup is niced (with the kernel's
@@ -90,7 +90,7 @@ if [ "$cluster_started" = 1 ] && [ "$#" = 0 ]; then
     logs=$(mktemp -d)
     "${PYTEST[@]}" -m slurm --basetemp="$logs/slurm-tmp" >"$logs/slurm.log" 2>&1 &
     slurm_pid=$!
-    setsid -w "${PYTEST[@]}" -m "not slurm" -n 2 --dist loadgroup --basetemp="$logs/other-tmp" &
+    setsid -w "${PYTEST[@]}" -m "not slurm" -n 2 --dist loadfile --basetemp="$logs/other-tmp" &
     other_pid=$!
     yield_cpu "$other_pid"
     wait "$other_pid"

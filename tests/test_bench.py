@@ -22,9 +22,6 @@ from tests.helpers import REPO, assert_one_line_error, seqjobs
 #: submit to the cluster, so they run in the SLURM tier only, never beside the SLURM tests' jobs
 LOCAL_GROUPS = ("markov", "charlm", "imdb", "scale")
 CLUSTER_GROUPS = ("jobs", "packing")
-#: ``quick_bench`` (one run of the bench) is made per xdist worker, so one worker runs every test here
-#: (tests/run.sh's --dist loadgroup)
-pytestmark = pytest.mark.xdist_group(__name__)
 
 
 def run_bench(out: Path, groups: tuple[str, ...]) -> str:

@@ -15,9 +15,8 @@ from seqtasks.charlm.data import CharData, Vocab
 from seqtasks.runner import execute
 from tests.helpers import assert_one_line_error
 
-#: every test here trains or loads TensorFlow; ``trained`` (a model trained once) is made per xdist worker,
-#: so one worker runs them all (tests/run.sh's --dist loadgroup)
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(__name__)]
+#: every test here trains or loads TensorFlow
+pytestmark = pytest.mark.slow
 
 PATTERN = "the cat sat on the mat; the dog dug in the fog.\n"  # learnable: 12 characters fix the next one
 TINY = dict(maxlen=12, step=1, units=32, batch_size=64, sample_length=60, epochs=3)

@@ -22,9 +22,8 @@ import pytest
 
 from tests.helpers import REPO, assert_one_line_error, kill_after_first_commit, seqjobs
 
-#: every test here trains with TensorFlow or starts the CLI; ``exported`` (a sweep trained once) is made per
-#: xdist worker, so one worker runs them all (tests/run.sh's --dist loadgroup)
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(__name__)]
+#: every test here trains with TensorFlow or starts the CLI
+pytestmark = pytest.mark.slow
 
 pea = pytest.importorskip("tensorboard.backend.event_processing.plugin_event_accumulator")
 

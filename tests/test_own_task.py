@@ -22,10 +22,6 @@ import pytest
 
 from tests import helpers
 
-#: ``example_venv`` (a virtual environment with the example installed) is made per xdist worker, so one worker
-#: runs every test here (tests/run.sh's --dist loadgroup)
-pytestmark = pytest.mark.xdist_group(__name__)
-
 EXAMPLE = helpers.REPO / "examples" / "gru-task"
 
 TRY = '''

@@ -31,9 +31,8 @@ from typer.testing import CliRunner
 
 from tests.helpers import assert_one_line_error, kill_after_first_commit, read_state, seqjobs, small_text, wait_until
 
-#: every test here trains with TensorFlow; ``uninterrupted`` (each case trained once) is made per xdist
-#: worker, so one worker runs them all (tests/run.sh's --dist loadgroup)
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(__name__)]
+#: every test here trains with TensorFlow
+pytestmark = pytest.mark.slow
 
 EPOCHS = 3
 TIMING = {"seconds", "sample_seconds"}
