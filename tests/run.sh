@@ -63,8 +63,8 @@ static_pid=$!
 # the SLURM tests in one (serially: each counts the cluster's queue and jobs,
 # so two at once would count each other's), every other test in the other,
 # spread over two xdist workers a file at a time (--dist loadfile: a module's
-# fixture that trains once, made per worker, is then not trained on both). SLURM tests spend most of their time waiting
-# for the scheduler, which is why three at once fit two cores, and they are the
+# fixture that trains once, made per worker, is then not trained on both).
+# SLURM tests spend most of their time waiting for the scheduler, which is why three at once fit two cores, and they are the
 # longer of the two: the other tests yield the CPU to the SLURM jobs. They run
 # in a session of their own whose autogroup is niced (with the kernel's
 # autogroups, plain nice only ranks processes within one session, and every

@@ -107,8 +107,8 @@ def assert_completed(sweep: Path) -> dict[str, Any]:
                 f"sacct to record promotion job {job['job_id']} completed: {sacct_field(job['job_id'], 'State')}"
             ),
         )
-    for rung, epochs in ((1, [1, 2]), (0, [1])):  # promoted runs resumed to 2 epochs: epoch 1 trained once
-        key = "runs" if rung == 1 else "stopped"
+    # promoted runs resumed to 2 epochs (epoch 1 trained once); stopped runs trained rung 0's one epoch
+    for rung, key, epochs in ((1, "runs", [1, 2]), (0, "stopped", [1])):
         for run in record["rungs"][rung][key]:
             trained = epochs_in(sweep / run) if (sweep / run / "metrics.csv").exists() else []
             # a run that trained nothing (seen once, on a loaded machine): where it stood, and every job's log

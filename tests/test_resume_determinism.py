@@ -11,10 +11,11 @@ rows must match to the last printed digit; only the timing columns may
 differ. Every task is extended; the kill is shown on charlm and the requeue
 on imdb: all three ways resume from the same last commit (checkpoint and
 random state) by the same code, so each task again for each way would only
-repeat the same resume in another process. (Bidirectional layers, whose loaded halves start from swapped seeds,
-resume from a kill in ``tests/test_runfolder.py``, dropout included; an
-extension resumes from the same checkpoint as a kill does. Markov has no
-epochs: a run is never resumed, only done again from its seed.)
+repeat the same resume in another process. (Bidirectional layers, whose
+loaded halves start from swapped seeds, resume from a kill in
+``tests/test_runfolder.py``, dropout included; an extension resumes from the
+same checkpoint as a kill does. Markov has no epochs: a run is never resumed,
+only done again from its seed.)
 """
 
 from __future__ import annotations

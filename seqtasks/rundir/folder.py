@@ -144,7 +144,10 @@ class RunDir:
         included, sees the state through it here: a run that had not ended is
         cancelled from the cancel's time on, its running attempt closed then.
         """
-        record: StateRecord | None = self._record(STATE, StateRecord)
+        return self._cancel_applied(self._record(STATE, StateRecord))
+
+    def _cancel_applied(self, record: StateRecord | None) -> StateRecord | None:
+        """``record`` (``state.json`` as written) as it reads once ``cancel.json`` is applied; see :meth:`state_record`."""
         if record is not None and record.state in ENDED:
             return record
         cancel: CancelRecord | None = self._record(CANCEL, CancelRecord)
@@ -499,11 +502,12 @@ class RunDir:
         user's new start does this, never a job of an older submission, which
         must find the cancel.
         """
-        state = self.state_record()
+        written: StateRecord | None = self._record(STATE, StateRecord)
+        before = None if written is None else written.state
+        state = self._cancel_applied(written)
         if state is not None and state.state == RunState.CANCELLED:
-            before = self._record(STATE, StateRecord)
             state.state = RunState.REQUEUED
-            self._write_state(state, None if before is None else before.state)
+            self._write_state(state, before)
         atomic.remove(self.file(CANCEL))
 
     def record_job(
